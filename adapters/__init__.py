@@ -1,0 +1,1 @@
+"""Adapters that connect journal systems (region side) and case systems (kommun side)."""

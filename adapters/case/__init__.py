@@ -1,0 +1,1 @@
+"""Kommun-side adapters: fhir, webhook, file drop, mapped vendor formats."""

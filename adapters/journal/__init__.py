@@ -1,0 +1,1 @@
+"""Region-side adapters: fhir_rest, rivta, inbox."""
