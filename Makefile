@@ -1,0 +1,52 @@
+# kv-gateway: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8080
+
+# make run: embedded default (SQLite under ./var), demo directory, demo identity.
+RUN_ENV := KVGW_DATABASE_URL=sqlite:///var/kv-gateway.db \
+	KVGW_PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) \
+	KVGW_PORT=$(PORT) \
+	KVGW_AUTH_MODE=demo \
+	KVGW_LOG_FORMAT=console
+
+.PHONY: run test install lint typecheck pytest profiles bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kv-gateway needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@mkdir -p var
+	$(RUN_ENV) $(BIN)/kv-gateway db upgrade
+	$(RUN_ENV) $(BIN)/kv-gateway seed demo
+	$(RUN_ENV) $(BIN)/kv-gateway serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy gateway adapters
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+profiles:
+	bash profiles/build.sh
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/fhir_store_throughput.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,101 @@
+"""Searchset and history Bundles, with self/next/previous links for paging."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from gateway.api.outcome import operation_outcome
+from gateway.errors import Issue, Severity
+from gateway.search.query import SearchQuery
+from gateway.store.resources import StoredResource, utc_now
+
+
+def _bundle(kind: str, total: int | None, links: list[dict[str, str]]) -> dict[str, Any]:
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "meta": {"lastUpdated": utc_now().isoformat().replace("+00:00", "Z")},
+        "type": kind,
+    }
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = links
+    bundle["entry"] = []
+    return bundle
+
+
+def searchset(
+    base_url: str,
+    query: SearchQuery,
+    found: list[StoredResource],
+    total: int | None,
+) -> dict[str, Any]:
+    url = f"{base_url}/{query.resource_type}"
+    links = [{"relation": "self", "url": f"{url}?{query.link_params()}"}]
+    more = len(found) == query.count and (total is None or query.offset + query.count < total)
+    if more and query.count > 0:
+        links.append(
+            {
+                "relation": "next",
+                "url": f"{url}?{query.link_params(offset=query.offset + query.count)}",
+            }
+        )
+    if query.offset > 0:
+        previous = max(0, query.offset - query.count)
+        links.append({"relation": "previous", "url": f"{url}?{query.link_params(offset=previous)}"})
+    bundle = _bundle("searchset", total, links)
+    for stored in found:
+        bundle["entry"].append(
+            {
+                "fullUrl": f"{base_url}/{stored.resource_type}/{stored.id}",
+                "resource": stored.body,
+                "search": {"mode": "match"},
+            }
+        )
+    if query.ignored:
+        issue = Issue(
+            "not-supported",
+            "Några sökparametrar är okända och användes inte.",
+            Severity.WARNING,
+            diagnostics="ignored: " + ", ".join(query.ignored),
+        )
+        bundle["entry"].append(
+            {"resource": operation_outcome([issue]), "search": {"mode": "outcome"}}
+        )
+    return bundle
+
+
+_METHOD_STATUS = {"POST": "201 Created", "PUT": "200 OK", "DELETE": "204 No Content"}
+
+
+def history(
+    base_url: str,
+    path: str,
+    versions: list[StoredResource],
+    total: int,
+    count: int,
+    offset: int,
+) -> dict[str, Any]:
+    url = f"{base_url}/{path}/_history"
+    links = [{"relation": "self", "url": f"{url}?_count={count}&_offset={offset}"}]
+    if offset + count < total:
+        links.append({"relation": "next", "url": f"{url}?_count={count}&_offset={offset + count}"})
+    bundle = _bundle("history", total, links)
+    for stored in versions:
+        entry: dict[str, Any] = {"fullUrl": f"{base_url}/{stored.resource_type}/{stored.id}"}
+        if stored.body is not None:
+            entry["resource"] = stored.body
+        request_url = (
+            stored.resource_type
+            if stored.method == "POST"
+            else (f"{stored.resource_type}/{stored.id}")
+        )
+        entry["request"] = {"method": stored.method, "url": request_url}
+        entry["response"] = {
+            "status": _METHOD_STATUS[stored.method],
+            "etag": stored.etag,
+            "lastModified": stored.last_updated.isoformat().replace("+00:00", "Z"),
+        }
+        bundle["entry"].append(entry)
+    return bundle

@@ -1,0 +1,332 @@
+"""Batch and transaction Bundles on ``POST /fhir``.
+
+A transaction is all-or-nothing: the caller's database transaction wraps every entry, and
+the first failure rolls all of them back. Entries run in the order FHIR prescribes
+(DELETE, POST, PUT, GET); ``urn:uuid:`` fullUrls and conditional references
+(``Patient?identifier=...``) are resolved before anything is written. A batch runs each
+entry in its own savepoint and reports each outcome separately.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from sqlalchemy.orm import Session
+
+from gateway.api.bundle_pages import searchset
+from gateway.api.headers import Preferences, location
+from gateway.api.interactions import FhirInteractions, WriteResult
+from gateway.api.outcome import operation_outcome
+from gateway.errors import FhirError, Issue
+from gateway.store.resources import StoredResource, new_id
+
+_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
+_STATUS_TEXT = {200: "200 OK", 201: "201 Created", 204: "204 No Content"}
+
+
+@dataclass
+class _Entry:
+    index: int
+    method: str
+    url: str
+    resource: dict[str, Any] | None
+    full_url: str | None
+    if_none_exist: str | None
+    if_match: str | None
+    assigned_id: str | None = None
+    existing: StoredResource | None = None
+    response: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return f"Bundle.entry[{self.index}]"
+
+
+def _bad_entry(where: str, text_sv: str, diagnostics: str) -> FhirError:
+    return FhirError.single(400, "invalid", text_sv, expression=where, diagnostics=diagnostics)
+
+
+def _parse_entries(bundle: dict[str, Any], max_entries: int) -> tuple[str, list[_Entry]]:
+    if bundle.get("resourceType") != "Bundle":
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Meddelandet till FHIR-basen ska vara en Bundle av typen batch eller transaction.",
+            expression="resourceType",
+            diagnostics="POST to the base takes a Bundle",
+        )
+    kind = bundle.get("type")
+    if kind not in ("batch", "transaction"):
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Bundle.type ska vara batch eller transaction.",
+            expression="Bundle.type",
+            diagnostics="only batch and transaction Bundles are processed",
+        )
+    raw_entries = bundle.get("entry") or []
+    if not isinstance(raw_entries, list):
+        raise _bad_entry(
+            "Bundle.entry", "Bundle.entry ska vara en lista.", "entry must be an array"
+        )
+    if len(raw_entries) > max_entries:
+        raise FhirError.single(
+            413,
+            "too-costly",
+            f"Bundlen har för många poster (högst {max_entries}).",
+            expression="Bundle.entry",
+            diagnostics=f"at most {max_entries} entries per Bundle",
+        )
+    entries: list[_Entry] = []
+    for index, raw in enumerate(raw_entries):
+        where = f"Bundle.entry[{index}]"
+        request = raw.get("request") if isinstance(raw, dict) else None
+        if not isinstance(request, dict):
+            raise _bad_entry(
+                f"{where}.request", "Posten saknar request.", "every entry needs request"
+            )
+        method, url = request.get("method"), request.get("url")
+        if method not in _ORDER or not isinstance(url, str) or not url:
+            raise _bad_entry(
+                f"{where}.request",
+                "Postens request ska ha metod GET, POST, PUT eller DELETE och en url.",
+                "request.method must be GET, POST, PUT or DELETE and request.url is required",
+            )
+        resource = raw.get("resource")
+        if method in ("POST", "PUT") and not isinstance(resource, dict):
+            raise _bad_entry(
+                f"{where}.resource", "Posten saknar resurs.", f"{method} entries need a resource"
+            )
+        entries.append(
+            _Entry(
+                index=index,
+                method=method,
+                url=url.lstrip("/"),
+                resource=resource if isinstance(resource, dict) else None,
+                full_url=raw.get("fullUrl"),
+                if_none_exist=request.get("ifNoneExist"),
+                if_match=request.get("ifMatch"),
+            )
+        )
+    return kind, entries
+
+
+def _walk_references(value: Any, path: str, visit: Callable[[dict[str, Any], str], None]) -> None:
+    if isinstance(value, dict):
+        if isinstance(value.get("reference"), str):
+            visit(value, path)
+        for key, child in value.items():
+            if key != "reference":
+                _walk_references(child, f"{path}.{key}", visit)
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            _walk_references(child, f"{path}[{i}]", visit)
+
+
+class BundleProcessor:
+    def __init__(
+        self,
+        interactions: FhirInteractions,
+        session: Session,
+        base_url: str,
+        prefs: Preferences,
+        max_entries: int,
+    ) -> None:
+        self.fhir = interactions
+        self.session = session
+        self.base_url = base_url
+        self.prefs = prefs
+        self.max_entries = max_entries
+
+    def process(self, bundle: dict[str, Any]) -> dict[str, Any]:
+        kind, entries = _parse_entries(bundle, self.max_entries)
+        if kind == "transaction":
+            self._transaction(entries)
+        else:
+            self._batch(entries)
+        return {
+            "resourceType": "Bundle",
+            "id": new_id(),
+            "type": f"{kind}-response",
+            "entry": [e.response for e in entries],
+        }
+
+    # ----- transaction ------------------------------------------------------------------
+
+    def _transaction(self, entries: list[_Entry]) -> None:
+        try:
+            targets = self._assign_targets(entries)
+            for entry in entries:
+                if entry.resource is not None:
+                    self._rewrite_references(entry, targets)
+            for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
+                entry.response = self._run(entry)
+        except FhirError as error:
+            failing = next((e for e in entries if not e.response), None)
+            raise FhirError(error.status, self._locate(error, failing), error.headers) from None
+
+    def _locate(self, error: FhirError, entry: _Entry | None) -> list[Issue]:
+        if entry is None:
+            return error.issues
+        moved: list[Issue] = []
+        for issue in error.issues:
+            if issue.expression and any(e.startswith("Bundle.") for e in issue.expression):
+                moved.append(issue)
+            elif issue.expression and entry.resource is not None:
+                moved.append(issue.at(f"{entry.where}.resource"))
+            else:
+                moved.append(issue.at(entry.where))
+        return moved
+
+    def _assign_targets(self, entries: list[_Entry]) -> dict[str, str]:
+        """fullUrl -> ``Type/id`` for every entry that creates or updates a resource."""
+        targets: dict[str, str] = {}
+        for entry in entries:
+            if entry.resource is None:
+                continue
+            resource_type = str(entry.resource.get("resourceType", ""))
+            if entry.method == "POST":
+                if entry.if_none_exist:
+                    try:
+                        entry.existing = self.fhir.find_one_for_condition(
+                            resource_type, entry.if_none_exist
+                        )
+                    except FhirError as error:
+                        raise FhirError(error.status, self._locate(error, entry)) from None
+                entry.assigned_id = entry.existing.id if entry.existing else new_id()
+                target = f"{resource_type}/{entry.assigned_id}"
+            else:
+                target = entry.url.split("?", 1)[0]
+            if entry.full_url:
+                targets[entry.full_url] = target
+        return targets
+
+    def _rewrite_references(self, entry: _Entry, targets: dict[str, str]) -> None:
+        assert entry.resource is not None
+
+        def visit(holder: dict[str, Any], path: str) -> None:
+            reference: str = holder["reference"]
+            if reference in targets:
+                holder["reference"] = targets[reference]
+            elif reference.startswith("urn:uuid:") or reference.startswith("urn:oid:"):
+                raise FhirError.single(
+                    400,
+                    "invalid",
+                    "Referensen pekar på en post som inte finns i bundlen.",
+                    expression=f"{entry.where}.{path}.reference",
+                    diagnostics="unresolved urn reference",
+                )
+            elif "?" in reference and not reference.startswith("#"):
+                resolved = self._resolve_conditional(reference, f"{entry.where}.{path}")
+                holder["reference"] = resolved.reference
+
+        _walk_references(entry.resource, "resource", visit)
+
+    def _resolve_conditional(self, reference: str, where: str) -> StoredResource:
+        resource_type, _, criteria = reference.partition("?")
+        try:
+            found = self.fhir.find_one_for_condition(resource_type, criteria)
+        except FhirError as error:
+            raise FhirError(
+                error.status, [i.at(f"{where}.reference") for i in error.issues]
+            ) from None
+        if found is None:
+            raise FhirError.single(
+                404,
+                "not-found",
+                "Den villkorliga referensen matchar ingen resurs.",
+                expression=f"{where}.reference",
+                diagnostics="conditional reference matched nothing",
+            )
+        return found
+
+    # ----- batch ------------------------------------------------------------------------
+
+    def _batch(self, entries: list[_Entry]) -> None:
+        for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
+            savepoint = self.session.begin_nested()
+            try:
+                entry.response = self._run(entry)
+                savepoint.commit()
+            except FhirError as error:
+                savepoint.rollback()
+                entry.response = {
+                    "response": {
+                        "status": str(error.status),
+                        "outcome": operation_outcome(self._locate(error, entry)),
+                    }
+                }
+
+    # ----- one entry --------------------------------------------------------------------
+
+    def _run(self, entry: _Entry) -> dict[str, Any]:
+        path, _, query = entry.url.partition("?")
+        parts = [p for p in urlsplit(path).path.split("/") if p]
+        if entry.method == "POST":
+            if len(parts) != 1 or entry.resource is None:
+                raise _bad_entry(
+                    f"{entry.where}.request.url", "Fel url för POST.", "POST url is a type"
+                )
+            if entry.existing is not None:
+                return self._write_response(WriteResult(200, entry.existing, created=False))
+            result = self.fhir.create(
+                parts[0],
+                entry.resource,
+                # A transaction resolved the condition already and chose the id.
+                if_none_exist=None if entry.assigned_id else entry.if_none_exist,
+                res_id=entry.assigned_id,
+            )
+            return self._write_response(result)
+        if entry.method == "PUT":
+            if len(parts) != 2 or entry.resource is None:
+                raise _bad_entry(
+                    f"{entry.where}.request.url", "Fel url för PUT.", "PUT url is Type/id"
+                )
+            result = self.fhir.update(parts[0], parts[1], entry.resource, if_match=entry.if_match)
+            return self._write_response(result)
+        if entry.method == "DELETE":
+            if len(parts) != 2:
+                raise _bad_entry(
+                    f"{entry.where}.request.url", "Fel url för DELETE.", "DELETE url is Type/id"
+                )
+            self.fhir.delete(parts[0], parts[1])
+            return {"response": {"status": "204 No Content"}}
+        return self._get(entry, parts, query)
+
+    def _get(self, entry: _Entry, parts: list[str], query: str) -> dict[str, Any]:
+        if len(parts) == 1:
+            items = parse_qsl(query, keep_blank_values=True)
+            search, found, total = self.fhir.search(parts[0], items, lenient=self.prefs.lenient)
+            bundle = searchset(self.base_url, search, found, total)
+            return {"resource": bundle, "response": {"status": "200 OK"}}
+        if len(parts) == 2:
+            stored = self.fhir.read(parts[0], parts[1])
+        elif len(parts) == 4 and parts[2] == "_history":
+            stored = self.fhir.vread(parts[0], parts[1], parts[3])
+        else:
+            raise _bad_entry(
+                f"{entry.where}.request.url", "Fel url för GET.", "unsupported GET url"
+            )
+        return {"resource": stored.body, "response": self._response_meta(stored, 200)}
+
+    def _response_meta(self, stored: StoredResource, status: int) -> dict[str, Any]:
+        return {
+            "status": _STATUS_TEXT[status],
+            "location": location(self.base_url, stored),
+            "etag": stored.etag,
+            "lastModified": stored.last_updated.isoformat().replace("+00:00", "Z"),
+        }
+
+    def _write_response(self, result: WriteResult) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "fullUrl": f"{self.base_url}/{result.stored.reference}",
+            "response": self._response_meta(result.stored, result.status),
+        }
+        if self.prefs.return_ == "representation":
+            entry["resource"] = result.stored.body
+        elif self.prefs.return_ == "OperationOutcome":
+            entry["response"]["outcome"] = operation_outcome([])
+        return entry

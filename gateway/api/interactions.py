@@ -1,0 +1,228 @@
+"""The FHIR RESTful interactions, independent of HTTP.
+
+Both the routes and the batch/transaction processor call these, so an entry in a Bundle
+behaves exactly like the same request sent alone. Each interaction checks, in order: the
+resource type is served, the interaction is allowed on it, the caller holds the scope.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from gateway.errors import FhirError
+from gateway.resources.types import Interaction, allows
+from gateway.search.query import SearchQuery, parse_search
+from gateway.security.caller import Caller, require_scope
+from gateway.settings import Settings
+from gateway.store.resources import ResourceStore, StoredResource
+from gateway.validation.pipeline import ValidationPipeline
+
+RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+_SCOPE_FOR: dict[Interaction, str] = {
+    Interaction.CREATE: "c",
+    Interaction.READ: "r",
+    Interaction.VREAD: "r",
+    Interaction.HISTORY_INSTANCE: "r",
+    Interaction.HISTORY_TYPE: "r",
+    Interaction.UPDATE: "u",
+    Interaction.DELETE: "d",
+    Interaction.SEARCH_TYPE: "s",
+}
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    status: int  # 200 or 201
+    stored: StoredResource
+    created: bool
+
+
+def check_id(resource_type: str, res_id: str) -> None:
+    if not RESOURCE_ID.match(res_id):
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Resursens id har fel format.",
+            expression=f"{resource_type}.id",
+            diagnostics="ids are 1-64 characters of A-Z, a-z, 0-9, '-' and '.'",
+        )
+
+
+def _unknown_type() -> FhirError:
+    return FhirError.single(
+        404,
+        "not-supported",
+        "Resurstypen hanteras inte av den här tjänsten.",
+        diagnostics="resource type not served; see /fhir/metadata",
+    )
+
+
+def _not_allowed(resource_type: str, interaction: Interaction) -> FhirError:
+    return FhirError.single(
+        405,
+        "not-supported",
+        "Åtgärden är inte tillåten för den här resurstypen.",
+        diagnostics=f"{interaction.value} is not supported on {resource_type}",
+    )
+
+
+def _body_type_must_match(resource_type: str, body: dict[str, Any]) -> None:
+    if body.get("resourceType") != resource_type:
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Resursens typ stämmer inte med adressen.",
+            expression="resourceType",
+            diagnostics=f"the body's resourceType must be {resource_type}",
+        )
+
+
+class FhirInteractions:
+    def __init__(
+        self,
+        store: ResourceStore,
+        validator: ValidationPipeline,
+        caller: Caller,
+        settings: Settings,
+    ) -> None:
+        self.store = store
+        self.validator = validator
+        self.caller = caller
+        self.settings = settings
+
+    def permit(self, resource_type: str, interaction: Interaction) -> None:
+        if not allows(resource_type, Interaction.READ):
+            raise _unknown_type()
+        if not allows(resource_type, interaction):
+            raise _not_allowed(resource_type, interaction)
+        require_scope(self.caller, resource_type, _SCOPE_FOR[interaction])
+
+    # ----- reads ------------------------------------------------------------------------
+
+    def read(self, resource_type: str, res_id: str) -> StoredResource:
+        self.permit(resource_type, Interaction.READ)
+        check_id(resource_type, res_id)
+        return self.store.read(resource_type, res_id)
+
+    def vread(self, resource_type: str, res_id: str, version: str) -> StoredResource:
+        self.permit(resource_type, Interaction.VREAD)
+        check_id(resource_type, res_id)
+        if not version.isdigit():
+            raise FhirError.single(
+                400,
+                "invalid",
+                "Versionsnumret har fel format.",
+                diagnostics="versions are integers",
+            )
+        return self.store.vread(resource_type, res_id, int(version))
+
+    def search(
+        self, resource_type: str, items: list[tuple[str, str]], *, lenient: bool = False
+    ) -> tuple[SearchQuery, list[StoredResource], int | None]:
+        self.permit(resource_type, Interaction.SEARCH_TYPE)
+        query = parse_search(
+            resource_type,
+            items,
+            lenient=lenient,
+            default_count=self.settings.default_page_size,
+            max_count=self.settings.max_page_size,
+        )
+        found, total = self.store.search(query, with_total=query.want_total)
+        return query, found, total
+
+    def history(
+        self,
+        resource_type: str,
+        res_id: str | None,
+        *,
+        since: datetime | None,
+        count: int,
+        offset: int,
+    ) -> tuple[list[StoredResource], int]:
+        interaction = Interaction.HISTORY_TYPE if res_id is None else Interaction.HISTORY_INSTANCE
+        self.permit(resource_type, interaction)
+        if res_id is not None:
+            check_id(resource_type, res_id)
+        return self.store.history(resource_type, res_id, since=since, count=count, offset=offset)
+
+    # ----- writes -----------------------------------------------------------------------
+
+    def create(
+        self,
+        resource_type: str,
+        body: dict[str, Any],
+        *,
+        if_none_exist: str | None = None,
+        res_id: str | None = None,
+    ) -> WriteResult:
+        """Create under a server-assigned id; with ``if_none_exist``, at most once."""
+        self.permit(resource_type, Interaction.CREATE)
+        _body_type_must_match(resource_type, body)
+        body = {k: v for k, v in body.items() if k != "id"}  # the server assigns ids
+        if if_none_exist:
+            existing = self.find_one_for_condition(resource_type, if_none_exist)
+            if existing is not None:
+                return WriteResult(200, existing, created=False)
+        self.validator.check(body)
+        return WriteResult(201, self.store.create(body, res_id=res_id), created=True)
+
+    def find_one_for_condition(self, resource_type: str, criteria: str) -> StoredResource | None:
+        """The single resource matching conditional criteria, None if none, 412 if several."""
+        items = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
+        if not items:
+            raise FhirError.single(
+                400,
+                "invalid",
+                "Villkoret för villkorligt skapande är tomt.",
+                diagnostics="If-None-Exist needs search parameters",
+            )
+        self.store.lock_criteria(resource_type, criteria)
+        query = parse_search(resource_type, [*items, ("_count", "2")], max_count=2)
+        matches, _ = self.store.search(query, with_total=False)
+        if len(matches) > 1:
+            raise FhirError.single(
+                412,
+                "multiple-matches",
+                "Villkoret matchar flera resurser. Ange ett mer precist villkor.",
+                diagnostics="the condition matches more than one resource",
+            )
+        return matches[0] if matches else None
+
+    def update(
+        self,
+        resource_type: str,
+        res_id: str,
+        body: dict[str, Any],
+        *,
+        if_match: str | None = None,
+    ) -> WriteResult:
+        self.permit(resource_type, Interaction.UPDATE)
+        check_id(resource_type, res_id)
+        _body_type_must_match(resource_type, body)
+        if body.get("id") != res_id:
+            raise FhirError.single(
+                400,
+                "invalid",
+                "Resursens id måste finnas och vara samma som i adressen.",
+                expression=f"{resource_type}.id",
+                diagnostics="the body's id must equal the id in the URL",
+            )
+        if not self.store.known(resource_type, res_id):
+            raise FhirError.single(
+                405,
+                "not-supported",
+                "Resursen finns inte. Nya resurser skapas med POST; servern väljer id.",
+                diagnostics="update-as-create is not supported (server-assigned ids)",
+            )
+        self.validator.check(body)
+        return WriteResult(200, self.store.update(body, res_id, if_match=if_match), created=False)
+
+    def delete(self, resource_type: str, res_id: str) -> StoredResource:
+        self.permit(resource_type, Interaction.DELETE)
+        check_id(resource_type, res_id)
+        return self.store.delete(resource_type, res_id)

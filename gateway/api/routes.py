@@ -1,0 +1,223 @@
+"""The FHIR REST surface at /fhir: each route turns HTTP into one call on FhirInteractions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from gateway.api.body import read_limited, read_resource_body
+from gateway.api.bundle_pages import history, searchset
+from gateway.api.bundle_processing import BundleProcessor
+from gateway.api.capability import capability_statement
+from gateway.api.headers import Preferences, location, preferences, version_headers
+from gateway.api.interactions import FhirInteractions, WriteResult
+from gateway.api.media import FhirResponse, response_media_type
+from gateway.api.outcome import information
+from gateway.errors import FhirError
+from gateway.search.dates import date_range
+from gateway.security.caller import Caller, current_caller
+from gateway.settings import Settings
+from gateway.store.resources import ResourceStore, StoredResource
+
+router = APIRouter(prefix="/fhir", tags=["FHIR"])
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _session(request: Request) -> Iterator[Session]:
+    """One database transaction per request: committed if the route returns normally."""
+    response_media_type(request)  # refuse unacceptable formats before doing any work
+    with request.app.state.session_factory() as session, session.begin():
+        yield session
+
+
+def _interactions(
+    request: Request,
+    caller: Annotated[Caller, Depends(current_caller)],
+    session: Annotated[Session, Depends(_session, scope="function")],
+) -> FhirInteractions:
+    return FhirInteractions(
+        ResourceStore(session), request.app.state.validator, caller, _settings(request)
+    )
+
+
+# scope="function": the transaction commits when the route returns, before the response
+# is sent, so a client never sees a success that was not stored.
+Fhir = Annotated[FhirInteractions, Depends(_interactions, scope="function")]
+
+
+def _resource_response(
+    request: Request, stored: StoredResource, status: int = 200, extra: dict[str, str] | None = None
+) -> Response:
+    return FhirResponse(
+        stored.body,
+        status_code=status,
+        headers={**version_headers(stored), **(extra or {})},
+        request=request,
+    )
+
+
+def _write_response(request: Request, result: WriteResult, prefs: Preferences) -> Response:
+    headers = version_headers(result.stored)
+    headers["Location"] = location(_settings(request).fhir_base_url, result.stored)
+    if prefs.return_ == "minimal":
+        return Response(status_code=result.status, headers=headers)
+    if prefs.return_ == "OperationOutcome":
+        text = "Resursen skapades." if result.created else "Resursen sparades."
+        return FhirResponse(
+            information(text), status_code=result.status, headers=headers, request=request
+        )
+    return FhirResponse(
+        result.stored.body, status_code=result.status, headers=headers, request=request
+    )
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    settings = _settings(request)
+    return await read_resource_body(
+        request, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
+    )
+
+
+def _since(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    parsed = date_range(raw)
+    if parsed is None:
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Parametern _since ska vara en tidpunkt, till exempel 2026-11-22T10:00:00Z.",
+            diagnostics="_since must be a FHIR instant",
+        )
+    return parsed[0]
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    settings = _settings(request)
+    raw_count = request.query_params.get("_count", str(settings.default_page_size))
+    raw_offset = request.query_params.get("_offset", "0")
+    if not raw_count.isdigit() or not raw_offset.isdigit():
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Parametrarna _count och _offset ska vara heltal.",
+            diagnostics="_count and _offset must be non-negative integers",
+        )
+    return min(int(raw_count), settings.max_page_size), int(raw_offset)
+
+
+@router.get("/metadata", summary="CapabilityStatement")
+def metadata(request: Request) -> Response:
+    response_media_type(request)
+    body = capability_statement(_settings(request), request.app.state.started_at)
+    return FhirResponse(body, request=request)
+
+
+@router.post("", summary="Batch or transaction Bundle")
+async def batch_or_transaction(request: Request, fhir: Fhir) -> Response:
+    bundle = await _body(request)
+    settings = _settings(request)
+    processor = BundleProcessor(
+        fhir,
+        fhir.store.session,
+        settings.fhir_base_url,
+        preferences(request),
+        settings.max_bundle_entries,
+    )
+    return FhirResponse(processor.process(bundle), request=request)
+
+
+@router.get("/{resource_type}/_history", summary="Type history")
+def type_history(request: Request, resource_type: str, fhir: Fhir) -> Response:
+    count, offset = _paging(request)
+    since = _since(request.query_params.get("_since"))
+    versions, total = fhir.history(resource_type, None, since=since, count=count, offset=offset)
+    bundle = history(
+        _settings(request).fhir_base_url, resource_type, versions, total, count, offset
+    )
+    return FhirResponse(bundle, request=request)
+
+
+@router.get("/{resource_type}", summary="Search")
+def search(request: Request, resource_type: str, fhir: Fhir) -> Response:
+    items = [(k, v) for k, v in request.query_params.multi_items()]
+    return _search(request, resource_type, fhir, items)
+
+
+@router.post("/{resource_type}/_search", summary="Search by form post")
+async def search_post(request: Request, resource_type: str, fhir: Fhir) -> Response:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        raise FhirError.single(
+            415,
+            "not-supported",
+            "Sökning med POST ska skickas som formulärdata.",
+            diagnostics="POST _search takes application/x-www-form-urlencoded",
+        )
+    raw = await read_limited(request, _settings(request).max_body_bytes)
+    items = list(request.query_params.multi_items()) + parse_qsl(
+        raw.decode("utf-8", "replace"), keep_blank_values=True
+    )
+    return _search(request, resource_type, fhir, items)
+
+
+def _search(
+    request: Request, resource_type: str, fhir: Fhir, items: list[tuple[str, str]]
+) -> Response:
+    prefs = preferences(request)
+    query, found, total = fhir.search(resource_type, items, lenient=prefs.lenient)
+    bundle = searchset(_settings(request).fhir_base_url, query, found, total)
+    return FhirResponse(bundle, request=request)
+
+
+@router.post("/{resource_type}", summary="Create", status_code=201)
+async def create(request: Request, resource_type: str, fhir: Fhir) -> Response:
+    body = await _body(request)
+    result = fhir.create(resource_type, body, if_none_exist=request.headers.get("if-none-exist"))
+    return _write_response(request, result, preferences(request))
+
+
+@router.get("/{resource_type}/{res_id}", summary="Read")
+def read(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Response:
+    stored = fhir.read(resource_type, res_id)
+    if request.headers.get("if-none-match") == stored.etag:
+        return Response(status_code=304, headers=version_headers(stored))
+    return _resource_response(request, stored)
+
+
+@router.put("/{resource_type}/{res_id}", summary="Update")
+async def update(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Response:
+    body = await _body(request)
+    result = fhir.update(resource_type, res_id, body, if_match=request.headers.get("if-match"))
+    return _write_response(request, result, preferences(request))
+
+
+@router.delete("/{resource_type}/{res_id}", summary="Delete")
+def delete(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Response:
+    stored = fhir.delete(resource_type, res_id)
+    return Response(status_code=204, headers={"ETag": stored.etag})
+
+
+@router.get("/{resource_type}/{res_id}/_history", summary="Instance history")
+def instance_history(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Response:
+    count, offset = _paging(request)
+    since = _since(request.query_params.get("_since"))
+    versions, total = fhir.history(resource_type, res_id, since=since, count=count, offset=offset)
+    path = f"{resource_type}/{res_id}"
+    bundle = history(_settings(request).fhir_base_url, path, versions, total, count, offset)
+    return FhirResponse(bundle, request=request)
+
+
+@router.get("/{resource_type}/{res_id}/_history/{version}", summary="Version read")
+def vread(request: Request, resource_type: str, res_id: str, version: str, fhir: Fhir) -> Response:
+    return _resource_response(request, fhir.vread(resource_type, res_id, version))

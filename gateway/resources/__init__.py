@@ -1,0 +1,1 @@
+"""The FHIR resource types the gateway serves, and what may be done with each."""

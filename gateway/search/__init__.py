@@ -1,0 +1,1 @@
+"""FHIR search: declared parameters, query parsing, index extraction and SQL."""

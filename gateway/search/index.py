@@ -1,0 +1,127 @@
+"""Turns a resource into the index rows its declared search parameters call for.
+
+Rows are plain values so the store can write them to any database. Dates become a
+half-open UTC range ``[start, end)`` at the precision the resource gave, which is what the
+FHIR date-search prefixes compare against.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gateway.search.dates import date_range
+from gateway.search.parameters import ParamType, SearchParameter, parameters_for
+
+_LOCAL_REFERENCE = re.compile(
+    r"^(?:(?P<base>https?://\S+?)/)?(?P<type>[A-Z][A-Za-z]{1,63})/(?P<id>[A-Za-z0-9\-.]{1,64})"
+    r"(?:/_history/[A-Za-z0-9\-.]{1,64})?$"
+)
+
+MIN_INSTANT = datetime(1, 1, 1)
+MAX_INSTANT = datetime(9999, 12, 31, 23, 59, 59)
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    param: str
+    system: str | None = None
+    value: str | None = None
+    date_start: datetime | None = None
+    date_end: datetime | None = None
+
+
+def normalize_string(text: str) -> str:
+    """Case- and accent-insensitive form used for string search (FHIR's default matching)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+def split_reference(reference: str) -> tuple[str | None, str]:
+    """``Type/id`` (optionally absolute or versioned) -> (type, id); anything else -> (None, it)."""
+    match = _LOCAL_REFERENCE.match(reference)
+    if match:
+        return match.group("type"), match.group("id")
+    return None, reference
+
+
+def _token_rows(name: str, value: Any) -> list[IndexRow]:
+    if isinstance(value, bool):
+        return [IndexRow(name, None, "true" if value else "false")]
+    if isinstance(value, str):
+        return [IndexRow(name, None, value)]
+    if not isinstance(value, dict):
+        return []
+    if "coding" in value:
+        return [row for coding in value["coding"] for row in _token_rows(name, coding)]
+    if "code" in value:
+        return [IndexRow(name, value.get("system"), str(value["code"]))]
+    if "value" in value:
+        return [IndexRow(name, value.get("system"), str(value["value"]))]
+    return []
+
+
+def _reference_rows(name: str, value: Any) -> list[IndexRow]:
+    if isinstance(value, str):  # canonical
+        url = value.split("|", 1)[0]
+        return [IndexRow(name, None, url)]
+    if isinstance(value, dict) and isinstance(value.get("reference"), str):
+        ref_type, ref_id = split_reference(value["reference"])
+        return [IndexRow(name, ref_type, ref_id)]
+    return []
+
+
+def _date_rows(name: str, value: Any) -> list[IndexRow]:
+    if isinstance(value, str):
+        parsed = date_range(value)
+        return [IndexRow(name, date_start=parsed[0], date_end=parsed[1])] if parsed else []
+    if isinstance(value, dict) and ("start" in value or "end" in value):
+        start = date_range(value["start"]) if "start" in value else None
+        end = date_range(value["end"]) if "end" in value else None
+        return [
+            IndexRow(
+                name,
+                date_start=start[0] if start else MIN_INSTANT,
+                date_end=end[1] if end else MAX_INSTANT,
+            )
+        ]
+    return []
+
+
+def _string_rows(name: str, value: Any) -> list[IndexRow]:
+    if isinstance(value, str):
+        return [IndexRow(name, None, normalize_string(value)[:512])]
+    return []
+
+
+def _uri_rows(name: str, value: Any) -> list[IndexRow]:
+    return [IndexRow(name, None, value)] if isinstance(value, str) else []
+
+
+_EXTRACTORS = {
+    ParamType.TOKEN: _token_rows,
+    ParamType.REFERENCE: _reference_rows,
+    ParamType.DATE: _date_rows,
+    ParamType.STRING: _string_rows,
+    ParamType.URI: _uri_rows,
+}
+
+
+def rows_for_parameter(param: SearchParameter, resource: dict[str, Any]) -> list[IndexRow]:
+    extract = _EXTRACTORS[param.type]
+    rows: list[IndexRow] = []
+    for value in param.values(resource):
+        rows.extend(extract(param.name, value))
+    return list(dict.fromkeys(rows))
+
+
+def index_rows(resource: dict[str, Any]) -> list[IndexRow]:
+    """Every index row for ``resource`` under the parameters declared for its type."""
+    rows: list[IndexRow] = []
+    for param in parameters_for(resource["resourceType"]).values():
+        rows.extend(rows_for_parameter(param, resource))
+    return rows

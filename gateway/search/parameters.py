@@ -1,0 +1,242 @@
+"""The search parameters the gateway declares, each with the FHIRPath that feeds its index.
+
+One table drives three things: what the store indexes on every write, what the search
+API accepts, and what the CapabilityStatement says. Declaring a parameter here is the only
+way to make it searchable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+from fhirpathpy import compile as compile_fhirpath
+
+
+class ParamType(StrEnum):
+    TOKEN = "token"
+    REFERENCE = "reference"
+    DATE = "date"
+    STRING = "string"
+    URI = "uri"
+
+
+@dataclass(frozen=True)
+class SearchParameter:
+    resource_type: str
+    name: str
+    type: ParamType
+    expression: str
+    documentation: str
+    definition: str | None = None
+    targets: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def evaluate(self) -> Callable[[Mapping[str, Any], Mapping[str, Any] | None], list[Any]]:
+        """The expression compiled once (fhirpathpy), called as ``evaluate(resource, None)``."""
+        return compile_fhirpath(self.expression, None)
+
+    def values(self, resource: dict[str, Any]) -> list[Any]:
+        return list(self.evaluate(resource, None))
+
+
+def _core(resource: str, name: str) -> str:
+    return f"http://hl7.org/fhir/SearchParameter/{resource}-{name}"
+
+
+def _p(
+    resource: str,
+    name: str,
+    type_: ParamType,
+    expression: str,
+    documentation: str,
+    *targets: str,
+    core_name: str | None = None,
+) -> SearchParameter:
+    return SearchParameter(
+        resource_type=resource,
+        name=name,
+        type=type_,
+        expression=expression,
+        documentation=documentation,
+        definition=_core(resource, core_name or name),
+        targets=targets,
+    )
+
+
+T, R, D, S, U = (
+    ParamType.TOKEN,
+    ParamType.REFERENCE,
+    ParamType.DATE,
+    ParamType.STRING,
+    ParamType.URI,
+)
+
+_DECLARED: tuple[SearchParameter, ...] = (
+    # ServiceRequest: the kommun's request
+    _p("ServiceRequest", "identifier", T, "ServiceRequest.identifier", "Business identifier"),
+    _p("ServiceRequest", "subject", R, "ServiceRequest.subject", "The person", "Patient"),
+    _p(
+        "ServiceRequest",
+        "requester",
+        R,
+        "ServiceRequest.requester",
+        "Who asks",
+        "PractitionerRole",
+        "Practitioner",
+        "Organization",
+    ),
+    _p(
+        "ServiceRequest",
+        "performer",
+        R,
+        "ServiceRequest.performer",
+        "The unit asked",
+        "Organization",
+        "PractitionerRole",
+    ),
+    _p("ServiceRequest", "status", T, "ServiceRequest.status", "Request status"),
+    _p("ServiceRequest", "authored", D, "ServiceRequest.authoredOn", "When it was written"),
+    # Task: the work item
+    _p("Task", "identifier", T, "Task.identifier", "Business identifier"),
+    _p("Task", "focus", R, "Task.focus", "What the task is about", "ServiceRequest"),
+    _p("Task", "owner", R, "Task.owner", "Who does the work", "Organization", "PractitionerRole"),
+    _p(
+        "Task",
+        "requester",
+        R,
+        "Task.requester",
+        "Who asks",
+        "PractitionerRole",
+        "Organization",
+        "Practitioner",
+    ),
+    _p("Task", "status", T, "Task.status", "Task status"),
+    _p("Task", "business-status", T, "Task.businessStatus", "Business status"),
+    _p("Task", "modified", D, "Task.lastModified", "Last modification"),
+    _p("Task", "based-on", R, "Task.basedOn", "Request fulfilled", "ServiceRequest"),
+    _p("Task", "patient", R, "Task.for", "The person", "Patient"),
+    # QuestionnaireResponse: the answer
+    _p(
+        "QuestionnaireResponse",
+        "based-on",
+        R,
+        "QuestionnaireResponse.basedOn",
+        "Request answered",
+        "ServiceRequest",
+    ),
+    _p(
+        "QuestionnaireResponse",
+        "subject",
+        R,
+        "QuestionnaireResponse.subject",
+        "The person",
+        "Patient",
+    ),
+    _p(
+        "QuestionnaireResponse",
+        "questionnaire",
+        R,
+        "QuestionnaireResponse.questionnaire",
+        "Form answered",
+        "Questionnaire",
+    ),
+    _p("QuestionnaireResponse", "status", T, "QuestionnaireResponse.status", "Answer status"),
+    _p("QuestionnaireResponse", "authored", D, "QuestionnaireResponse.authored", "When answered"),
+    # Consent
+    _p("Consent", "patient", R, "Consent.patient", "The person", "Patient"),
+    _p("Consent", "status", T, "Consent.status", "Consent status"),
+    _p(
+        "Consent",
+        "actor",
+        R,
+        "Consent.provision.actor.reference | Consent.provision.provision.actor.reference",
+        "Party named in a provision",
+        "Organization",
+        "PractitionerRole",
+        "Practitioner",
+    ),
+    # Directory
+    _p("Organization", "identifier", T, "Organization.identifier", "HSA-id, orgnr, kommunkod"),
+    _p("Organization", "name", S, "Organization.name | Organization.alias", "Name"),
+    _p("Organization", "type", T, "Organization.type", "Kind of organisation"),
+    _p("Organization", "partof", R, "Organization.partOf", "Parent", "Organization"),
+    _p("Organization", "active", T, "Organization.active", "Whether active"),
+    _p("Endpoint", "identifier", T, "Endpoint.identifier", "Business identifier"),
+    _p(
+        "Endpoint",
+        "organization",
+        R,
+        "Endpoint.managingOrganization",
+        "Owning unit",
+        "Organization",
+    ),
+    _p("Endpoint", "connection-type", T, "Endpoint.connectionType", "Adapter to use"),
+    _p("Endpoint", "status", T, "Endpoint.status", "Endpoint status"),
+    _p(
+        "PractitionerRole",
+        "organization",
+        R,
+        "PractitionerRole.organization",
+        "Where",
+        "Organization",
+    ),
+    _p(
+        "PractitionerRole",
+        "practitioner",
+        R,
+        "PractitionerRole.practitioner",
+        "Who",
+        "Practitioner",
+    ),
+    _p("PractitionerRole", "identifier", T, "PractitionerRole.identifier", "Business identifier"),
+    _p("Practitioner", "identifier", T, "Practitioner.identifier", "HSA-id"),
+    _p("Patient", "identifier", T, "Patient.identifier", "Personnummer and other ids"),
+    _p(
+        "Patient",
+        "general-practitioner",
+        R,
+        "Patient.generalPractitioner",
+        "Listed unit",
+        "Organization",
+        "PractitionerRole",
+        "Practitioner",
+        core_name="general-practitioner",
+    ),
+    # Conformance and messaging
+    _p("Questionnaire", "url", U, "Questionnaire.url", "Canonical URL"),
+    _p("Questionnaire", "version", T, "Questionnaire.version", "Business version"),
+    _p("Questionnaire", "status", T, "Questionnaire.status", "Publication status"),
+    _p("Communication", "part-of", R, "Communication.partOf", "Task discussed", "Task"),
+    _p("Communication", "based-on", R, "Communication.basedOn", "Request", "ServiceRequest"),
+    _p("Communication", "subject", R, "Communication.subject", "The person", "Patient"),
+    _p("Communication", "status", T, "Communication.status", "Status"),
+    _p("Communication", "sent", D, "Communication.sent", "When sent"),
+    _p("Subscription", "status", T, "Subscription.status", "Subscription status"),
+    _p("Subscription", "type", T, "Subscription.channel.type", "Channel type"),
+    # Audit (read and search only)
+    _p("AuditEvent", "date", D, "AuditEvent.recorded", "When recorded"),
+    _p("AuditEvent", "type", T, "AuditEvent.type", "Event type"),
+    _p("AuditEvent", "subtype", T, "AuditEvent.subtype", "Event subtype"),
+    _p("AuditEvent", "action", T, "AuditEvent.action", "C, R, U, D or E"),
+    _p("AuditEvent", "outcome", T, "AuditEvent.outcome", "Outcome"),
+    _p("AuditEvent", "entity", R, "AuditEvent.entity.what", "Resource concerned"),
+    _p("AuditEvent", "agent", R, "AuditEvent.agent.who", "Who acted"),
+)
+
+
+def _index(params: Iterable[SearchParameter]) -> dict[str, dict[str, SearchParameter]]:
+    by_type: dict[str, dict[str, SearchParameter]] = {}
+    for param in params:
+        by_type.setdefault(param.resource_type, {})[param.name] = param
+    return by_type
+
+
+SEARCH_PARAMETERS: dict[str, dict[str, SearchParameter]] = _index(_DECLARED)
+
+
+def parameters_for(resource_type: str) -> dict[str, SearchParameter]:
+    return SEARCH_PARAMETERS.get(resource_type, {})

@@ -1,0 +1,271 @@
+"""Parsing FHIR search parameters from a query string into a typed :class:`SearchQuery`.
+
+Unknown parameters are refused (``Prefer: handling=strict`` is the default) because a
+mistyped filter that is silently ignored returns far more than the caller meant.
+``Prefer: handling=lenient`` ignores them and reports them back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlencode
+
+from gateway.errors import FhirError, Issue
+from gateway.search.dates import date_range
+from gateway.search.index import normalize_string, split_reference
+from gateway.search.parameters import ParamType, SearchParameter, parameters_for
+
+DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
+CONTROL = {"_count", "_offset", "_sort", "_total", "_format", "_pretty"}
+SPECIAL = {"_id", "_lastUpdated"}
+_MODIFIERS: dict[ParamType, frozenset[str]] = {
+    ParamType.TOKEN: frozenset({"missing", "not"}),
+    ParamType.REFERENCE: frozenset({"missing"}),
+    ParamType.DATE: frozenset({"missing"}),
+    ParamType.STRING: frozenset({"missing", "exact", "contains"}),
+    ParamType.URI: frozenset({"missing"}),
+}
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+@dataclass(frozen=True)
+class TokenValue:
+    system: str | None  # None: any system; "": no system
+    code: str | None  # None: any code in the system
+
+
+@dataclass(frozen=True)
+class DateValue:
+    prefix: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class ReferenceValue:
+    type: str | None
+    id: str
+
+
+@dataclass(frozen=True)
+class TextValue:
+    text: str
+
+
+Value = TokenValue | DateValue | ReferenceValue | TextValue | bool
+
+
+@dataclass(frozen=True)
+class Criterion:
+    name: str
+    type: ParamType
+    modifier: str | None
+    values: tuple[Value, ...]  # any of them matches
+    raw: str  # as given, for the self link
+
+
+@dataclass(frozen=True)
+class SortKey:
+    name: str
+    descending: bool
+    param: SearchParameter | None  # None for _id and _lastUpdated
+
+
+@dataclass
+class SearchQuery:
+    resource_type: str
+    criteria: list[Criterion] = field(default_factory=list)
+    sort: list[SortKey] = field(default_factory=list)
+    count: int = 20
+    offset: int = 0
+    want_total: bool = True
+    ignored: list[str] = field(default_factory=list)
+
+    def link_params(self, *, offset: int | None = None) -> str:
+        """The query string of this search (normalised), for self/next/previous links."""
+        items: list[tuple[str, str]] = []
+        for criterion in self.criteria:
+            key = criterion.name + (f":{criterion.modifier}" if criterion.modifier else "")
+            items.append((key, criterion.raw))
+        if self.sort:
+            items.append(
+                ("_sort", ",".join(("-" if s.descending else "") + s.name for s in self.sort))
+            )
+        items.append(("_count", str(self.count)))
+        chosen = self.offset if offset is None else offset
+        if chosen:
+            items.append(("_offset", str(chosen)))
+        return urlencode(items)
+
+
+def _bad(text_sv: str, diagnostics: str, expression: str | None = None) -> FhirError:
+    return FhirError.single(400, "invalid", text_sv, expression=expression, diagnostics=diagnostics)
+
+
+def _split_or(raw: str) -> list[str]:
+    """Comma means OR; ``\\,`` is a literal comma."""
+    parts = re.split(r"(?<!\\),", raw)
+    return [p.replace("\\,", ",") for p in parts]
+
+
+def _parse_token(raw: str) -> TokenValue:
+    if "|" not in raw:
+        return TokenValue(None, raw)
+    system, code = raw.split("|", 1)
+    return TokenValue(system, code or None)
+
+
+def _parse_date(raw: str, name: str, where: str | None) -> DateValue:
+    prefix = "eq"
+    if raw[:2] in DATE_PREFIXES and not raw[:2].isdigit():
+        prefix, raw = raw[:2], raw[2:]
+    parsed = date_range(raw)
+    if parsed is None:
+        raise _bad(
+            "Datumet i sökningen har fel format. Ange till exempel 2026-11-22.",
+            f"'{name}' needs a FHIR date, dateTime or instant",
+            where,
+        )
+    return DateValue(prefix, parsed[0], parsed[1])
+
+
+def _parse_reference(raw: str, param: SearchParameter) -> ReferenceValue:
+    ref_type, ref_id = split_reference(raw)
+    if ref_type is None and _ID.match(raw):
+        return ReferenceValue(None, raw)
+    if ref_type is not None and param.targets and ref_type not in param.targets:
+        raise _bad(
+            "Sökningen pekar på en resurstyp som parametern inte kan hänvisa till.",
+            f"'{param.name}' refers to {', '.join(param.targets)}",
+            param.expression,
+        )
+    return ReferenceValue(ref_type, ref_id)
+
+
+def _parse_missing(raw: str, name: str) -> bool:
+    if raw not in {"true", "false"}:
+        raise _bad(
+            "Modifieraren :missing tar värdet true eller false.",
+            f"'{name}:missing' takes true or false",
+        )
+    return raw == "true"
+
+
+def _parse_values(
+    param_type: ParamType,
+    modifier: str | None,
+    raw: str,
+    param: SearchParameter | None,
+    name: str,
+) -> tuple[Value, ...]:
+    where = param.expression if param else None
+    if modifier == "missing":
+        return (_parse_missing(raw, name),)
+    values: list[Value] = []
+    for part in _split_or(raw):
+        if part == "":
+            raise _bad("Sökparametern saknar värde.", f"'{name}' has an empty value", where)
+        if param_type is ParamType.TOKEN:
+            values.append(_parse_token(part))
+        elif param_type is ParamType.DATE:
+            values.append(_parse_date(part, name, where))
+        elif param_type is ParamType.REFERENCE:
+            assert param is not None
+            values.append(_parse_reference(part, param))
+        elif param_type is ParamType.STRING:
+            values.append(TextValue(part if modifier == "exact" else normalize_string(part)))
+        else:
+            values.append(TextValue(part))
+    return tuple(values)
+
+
+def _parse_int(raw: str, name: str, minimum: int) -> int:
+    if not raw.isdigit() or int(raw) < minimum:
+        raise _bad(
+            f"Parametern {name} ska vara ett heltal som är minst {minimum}.",
+            f"'{name}' must be an integer >= {minimum}",
+        )
+    return int(raw)
+
+
+def _parse_sort(raw: str, params: dict[str, SearchParameter]) -> list[SortKey]:
+    keys: list[SortKey] = []
+    for part in raw.split(","):
+        descending = part.startswith("-")
+        name = part.lstrip("-")
+        if name in SPECIAL:
+            keys.append(SortKey(name, descending, None))
+            continue
+        param = params.get(name)
+        if param is None or param.type not in (ParamType.DATE, ParamType.STRING, ParamType.TOKEN):
+            raise _bad(
+                "Det går inte att sortera på den parametern.",
+                f"cannot sort on '{name}'; use _id, _lastUpdated or a date, string or token",
+            )
+        keys.append(SortKey(name, descending, param))
+    return keys
+
+
+def parse_search(
+    resource_type: str,
+    items: Iterable[tuple[str, str]],
+    *,
+    lenient: bool = False,
+    default_count: int = 20,
+    max_count: int = 200,
+) -> SearchQuery:
+    params = parameters_for(resource_type)
+    query = SearchQuery(resource_type, count=default_count)
+    problems: list[Issue] = []
+    for key, raw in items:
+        name, _, modifier_text = key.partition(":")
+        modifier = modifier_text or None
+        try:
+            if name in CONTROL:
+                if name == "_count":
+                    query.count = min(_parse_int(raw, name, 0), max_count)
+                elif name == "_offset":
+                    query.offset = _parse_int(raw, name, 0)
+                elif name == "_sort":
+                    query.sort = _parse_sort(raw, params)
+                elif name == "_total":
+                    query.want_total = raw != "none"
+                continue
+            if name == "_id":
+                ids = _split_or(raw)
+                query.criteria.append(
+                    Criterion(
+                        name, ParamType.TOKEN, None, tuple(TokenValue(None, i) for i in ids), raw
+                    )
+                )
+                continue
+            if name == "_lastUpdated":
+                values = _parse_values(ParamType.DATE, None, raw, None, name)
+                query.criteria.append(Criterion(name, ParamType.DATE, None, values, raw))
+                continue
+            param = params.get(name)
+            if param is None:
+                if lenient:
+                    query.ignored.append(key)
+                    continue
+                raise _bad(
+                    "Sökparametern är okänd för den här resurstypen.",
+                    f"unknown search parameter '{name}' for {resource_type}; "
+                    "see the CapabilityStatement",
+                )
+            if modifier is not None and modifier not in _MODIFIERS[param.type]:
+                raise _bad(
+                    "Sökparametern används med en modifierare som inte stöds.",
+                    f"modifier ':{modifier}' is not supported on '{name}'",
+                    param.expression,
+                )
+            values = _parse_values(param.type, modifier, raw, param, name)
+            query.criteria.append(Criterion(name, param.type, modifier, values, raw))
+        except FhirError as error:
+            problems.extend(error.issues)
+    if problems:
+        raise FhirError(400, problems)
+    return query

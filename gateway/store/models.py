@@ -1,0 +1,120 @@
+"""SQLAlchemy models of the versioned FHIR resource store.
+
+``fhir_resource`` holds one row per logical resource: its current version and whether it
+is deleted. ``fhir_resource_version`` keeps every version's body. ``fhir_search_index``
+holds the search-parameter values of each current version, refilled on every write.
+The Alembic migrations are the only way these tables are created.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC on every backend; hands back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ResourceHead(Base):
+    __tablename__ = "fhir_resource"
+
+    res_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    res_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    __table_args__ = (Index("ix_fhir_resource_type_updated", "res_type", "last_updated"),)
+
+
+class ResourceVersion(Base):
+    __tablename__ = "fhir_resource_version"
+
+    res_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    res_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    method: Mapped[str] = mapped_column(String(8), nullable=False)
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["res_type", "res_id"],
+            ["fhir_resource.res_type", "fhir_resource.res_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_fhir_resource_version_type_updated", "res_type", "last_updated"),
+    )
+
+
+class SearchIndexRow(Base):
+    __tablename__ = "fhir_search_index"
+
+    row_id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    res_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    res_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    param: Mapped[str] = mapped_column(String(64), nullable=False)
+    system: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    value: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    # Naive UTC: index ranges run from year 1 to 9999, past what aware datetimes allow.
+    date_start: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    date_end: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["res_type", "res_id"],
+            ["fhir_resource.res_type", "fhir_resource.res_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_fhir_search_index_value", "res_type", "param", "value"),
+        Index("ix_fhir_search_index_date", "res_type", "param", "date_start", "date_end"),
+        Index("ix_fhir_search_index_resource", "res_type", "res_id"),
+    )

@@ -1,0 +1,320 @@
+"""The versioned FHIR resource store: create, read, vread, update, delete, history, search.
+
+Works on one SQLAlchemy session; the caller owns the transaction, so a FHIR transaction
+Bundle (or a workflow step touching several resources) is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from gateway.errors import gone, not_found, version_conflict
+from gateway.search.index import index_rows
+from gateway.search.query import SearchQuery
+from gateway.search.sql import count_matches, select_matches
+from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    method: str
+    body: dict[str, Any] | None
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version_id}"'
+
+    @property
+    def reference(self) -> str:
+        return f"{self.resource_type}/{self.id}"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _with_meta(body: dict[str, Any], res_id: str, version: int, at: datetime) -> dict[str, Any]:
+    stamped = dict(body)
+    stamped["id"] = res_id
+    meta = dict(stamped.get("meta") or {})
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = at.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    stamped["meta"] = meta
+    # Keep resourceType and id first, as FHIR JSON conventionally does.
+    ordered = {"resourceType": stamped.pop("resourceType"), "id": stamped.pop("id")}
+    ordered.update(stamped)
+    return ordered
+
+
+def _dump(body: dict[str, Any]) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _load(text_body: str | None) -> dict[str, Any] | None:
+    if text_body is None:
+        return None
+    loaded: dict[str, Any] = json.loads(text_body)
+    return loaded
+
+
+def parse_version(etag_or_version: str) -> str:
+    """``W/"3"`` or ``"3"`` or ``3`` -> ``3``."""
+    value = etag_or_version.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')
+
+
+class ResourceStore:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # ----- writes ---------------------------------------------------------------------
+
+    def create(self, body: dict[str, Any], *, res_id: str | None = None) -> StoredResource:
+        """Store a new resource under a server id (or ``res_id``, for trusted internal use)."""
+        res_type = body["resourceType"]
+        res_id = res_id or new_id()
+        now = utc_now()
+        stamped = _with_meta(body, res_id, 1, now)
+        self.session.execute(
+            insert(ResourceHead).values(
+                res_type=res_type, res_id=res_id, version_id=1, last_updated=now, deleted=False
+            )
+        )
+        self._write_version(res_type, res_id, 1, now, "POST", stamped)
+        self._reindex(res_type, res_id, stamped)
+        return StoredResource(res_type, res_id, 1, now, False, "POST", stamped)
+
+    def update(
+        self, body: dict[str, Any], res_id: str, *, if_match: str | None = None
+    ) -> StoredResource:
+        """A new version of an existing resource (also one that was deleted).
+
+        With ``if_match`` the update happens only if the current version is that one;
+        the check and the increment are one UPDATE statement, so of two concurrent
+        versioned updates exactly one wins and the other gets 412.
+        """
+        res_type = body["resourceType"]
+        now = utc_now()
+        statement = (
+            update(ResourceHead)
+            .where(ResourceHead.res_type == res_type, ResourceHead.res_id == res_id)
+            .values(version_id=ResourceHead.version_id + 1, last_updated=now, deleted=False)
+            .returning(ResourceHead.version_id)
+        )
+        if if_match is not None:
+            expected = parse_version(if_match)
+            if not expected.isdigit():
+                raise version_conflict(expected, "?")
+            statement = statement.where(ResourceHead.version_id == int(expected))
+        version = self.session.execute(statement).scalar_one_or_none()
+        if version is None:
+            head = self._head(res_type, res_id)
+            if head is None:
+                raise not_found(res_type, res_id)
+            raise version_conflict(parse_version(if_match or ""), str(head.version_id))
+        stamped = _with_meta(body, res_id, version, now)
+        self._write_version(res_type, res_id, version, now, "PUT", stamped)
+        self._reindex(res_type, res_id, stamped)
+        return StoredResource(res_type, res_id, version, now, False, "PUT", stamped)
+
+    def delete(self, res_type: str, res_id: str) -> StoredResource:
+        now = utc_now()
+        version = self.session.execute(
+            update(ResourceHead)
+            .where(
+                ResourceHead.res_type == res_type,
+                ResourceHead.res_id == res_id,
+                ResourceHead.deleted.is_(False),
+            )
+            .values(version_id=ResourceHead.version_id + 1, last_updated=now, deleted=True)
+            .returning(ResourceHead.version_id)
+        ).scalar_one_or_none()
+        if version is None:
+            head = self._head(res_type, res_id)
+            if head is None:
+                raise not_found(res_type, res_id)
+            raise gone(res_type, res_id)
+        self._write_version(res_type, res_id, version, now, "DELETE", None)
+        self.session.execute(
+            delete(SearchIndexRow).where(
+                SearchIndexRow.res_type == res_type, SearchIndexRow.res_id == res_id
+            )
+        )
+        return StoredResource(res_type, res_id, version, now, True, "DELETE", None)
+
+    def lock_criteria(self, res_type: str, criteria: str) -> None:
+        """Serialise conditional creates on the same criteria until the transaction ends.
+
+        PostgreSQL takes a transaction-scoped advisory lock; SQLite transactions already
+        begin IMMEDIATE and so run one writer at a time.
+        """
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        digest = hashlib.blake2b(f"{res_type}?{criteria}".encode(), digest_size=8).digest()
+        key = int.from_bytes(digest, "big", signed=True)
+        self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    # ----- reads ----------------------------------------------------------------------
+
+    def read(self, res_type: str, res_id: str) -> StoredResource:
+        head = self._head(res_type, res_id)
+        if head is None:
+            raise not_found(res_type, res_id)
+        if head.deleted:
+            raise gone(res_type, res_id)
+        return self.vread(res_type, res_id, head.version_id)
+
+    def known(self, res_type: str, res_id: str) -> bool:
+        """Whether the id was ever used for this type (deleted resources count)."""
+        return self._head(res_type, res_id) is not None
+
+    def vread(self, res_type: str, res_id: str, version_id: int) -> StoredResource:
+        row = self.session.get(ResourceVersion, (res_type, res_id, version_id))
+        if row is None:
+            raise not_found(res_type, f"{res_id}/_history/{version_id}")
+        if row.deleted:
+            raise gone(res_type, res_id)
+        return _stored(row)
+
+    def history(
+        self,
+        res_type: str,
+        res_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        count: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[StoredResource], int]:
+        """Versions newest first, for one resource or a whole type, with the total count."""
+        conditions = [ResourceVersion.res_type == res_type]
+        if res_id is not None:
+            if self._head(res_type, res_id) is None:
+                raise not_found(res_type, res_id)
+            conditions.append(ResourceVersion.res_id == res_id)
+        if since is not None:
+            conditions.append(ResourceVersion.last_updated >= since)
+        total = self.session.execute(
+            select(func.count()).select_from(ResourceVersion).where(*conditions)
+        ).scalar_one()
+        rows = self.session.scalars(
+            select(ResourceVersion)
+            .where(*conditions)
+            .order_by(
+                ResourceVersion.last_updated.desc(),
+                ResourceVersion.res_id,
+                ResourceVersion.version_id.desc(),
+            )
+            .limit(count)
+            .offset(offset)
+        ).all()
+        return [_stored(row) for row in rows], total
+
+    def search(
+        self, query: SearchQuery, *, with_total: bool = True
+    ) -> tuple[list[StoredResource], int | None]:
+        """Current, non-deleted resources matching ``query``: one page and the total."""
+        pairs = self.session.execute(select_matches(query)).all()
+        found = self._current_bodies([(t, i) for t, i in pairs])
+        total = self.session.execute(count_matches(query)).scalar_one() if with_total else None
+        return found, total
+
+    # ----- internals ------------------------------------------------------------------
+
+    def _head(self, res_type: str, res_id: str) -> ResourceHead | None:
+        return self.session.execute(
+            select(ResourceHead).where(
+                ResourceHead.res_type == res_type, ResourceHead.res_id == res_id
+            )
+        ).scalar_one_or_none()
+
+    def _current_bodies(self, keys: Sequence[tuple[str, str]]) -> list[StoredResource]:
+        if not keys:
+            return []
+        res_type = keys[0][0]
+        ids = [res_id for _, res_id in keys]
+        rows = self.session.execute(
+            select(ResourceVersion)
+            .join(
+                ResourceHead,
+                (ResourceHead.res_type == ResourceVersion.res_type)
+                & (ResourceHead.res_id == ResourceVersion.res_id)
+                & (ResourceHead.version_id == ResourceVersion.version_id),
+            )
+            .where(ResourceVersion.res_type == res_type, ResourceVersion.res_id.in_(ids))
+        ).scalars()
+        by_id = {row.res_id: _stored(row) for row in rows}
+        return [by_id[res_id] for res_id in ids if res_id in by_id]
+
+    def _write_version(
+        self,
+        res_type: str,
+        res_id: str,
+        version: int,
+        at: datetime,
+        method: str,
+        body: dict[str, Any] | None,
+    ) -> None:
+        self.session.execute(
+            insert(ResourceVersion).values(
+                res_type=res_type,
+                res_id=res_id,
+                version_id=version,
+                last_updated=at,
+                deleted=body is None,
+                method=method,
+                body=None if body is None else _dump(body),
+            )
+        )
+
+    def _reindex(self, res_type: str, res_id: str, body: dict[str, Any]) -> None:
+        self.session.execute(
+            delete(SearchIndexRow).where(
+                SearchIndexRow.res_type == res_type, SearchIndexRow.res_id == res_id
+            )
+        )
+        rows = [
+            {
+                "res_type": res_type,
+                "res_id": res_id,
+                "param": row.param,
+                "system": row.system,
+                "value": row.value,
+                "date_start": row.date_start,
+                "date_end": row.date_end,
+            }
+            for row in index_rows(body)
+        ]
+        if rows:
+            self.session.execute(insert(SearchIndexRow), rows)
+
+
+def _stored(row: ResourceVersion) -> StoredResource:
+    return StoredResource(
+        resource_type=row.res_type,
+        id=row.res_id,
+        version_id=row.version_id,
+        last_updated=row.last_updated,
+        deleted=row.deleted,
+        method=row.method,
+        body=_load(row.body),
+    )
