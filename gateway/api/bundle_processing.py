@@ -126,6 +126,22 @@ def _walk_references(value: Any, path: str, visit: Callable[[dict[str, Any], str
             _walk_references(child, f"{path}[{i}]", visit)
 
 
+def _within_entry(issue: Issue, entry: _Entry) -> Issue:
+    if not issue.expression:
+        return issue.at(entry.where)
+    resource_type = (entry.resource or {}).get("resourceType")
+    moved: list[str] = []
+    for expression in issue.expression:
+        head, _, rest = expression.partition(".")
+        if expression.startswith("Bundle."):
+            moved.append(expression)
+        elif resource_type and head == resource_type:
+            moved.append(f"{entry.where}.resource" + (f".{rest}" if rest else ""))
+        else:
+            moved.append(f"{entry.where}.{expression}")
+    return Issue(issue.code, issue.text_sv, issue.severity, tuple(moved), issue.diagnostics)
+
+
 class BundleProcessor:
     def __init__(
         self,
@@ -169,17 +185,10 @@ class BundleProcessor:
             raise FhirError(error.status, self._locate(error, failing), error.headers) from None
 
     def _locate(self, error: FhirError, entry: _Entry | None) -> list[Issue]:
+        """Place the issues of one entry under ``Bundle.entry[i]`` (its resource when they name one)."""
         if entry is None:
             return error.issues
-        moved: list[Issue] = []
-        for issue in error.issues:
-            if issue.expression and any(e.startswith("Bundle.") for e in issue.expression):
-                moved.append(issue)
-            elif issue.expression and entry.resource is not None:
-                moved.append(issue.at(f"{entry.where}.resource"))
-            else:
-                moved.append(issue.at(entry.where))
-        return moved
+        return [_within_entry(issue, entry) for issue in error.issues]
 
     def _assign_targets(self, entries: list[_Entry]) -> dict[str, str]:
         """fullUrl -> ``Type/id`` for every entry that creates or updates a resource."""

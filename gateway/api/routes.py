@@ -82,10 +82,29 @@ def _write_response(request: Request, result: WriteResult, prefs: Preferences) -
 
 
 async def _body(request: Request) -> dict[str, Any]:
+    """The request's resource. Read here, in the event loop, so the routes can be plain
+    functions that FastAPI runs in its thread pool: database work never blocks the loop."""
     settings = _settings(request)
     return await read_resource_body(
         request, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
     )
+
+
+async def _form_items(request: Request) -> list[tuple[str, str]]:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        raise FhirError.single(
+            415,
+            "not-supported",
+            "Sökning med POST ska skickas som formulärdata.",
+            diagnostics="POST _search takes application/x-www-form-urlencoded",
+        )
+    raw = await read_limited(request, _settings(request).max_body_bytes)
+    return parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+Body = Annotated[dict[str, Any], Depends(_body)]
+FormItems = Annotated[list[tuple[str, str]], Depends(_form_items)]
 
 
 def _since(raw: str | None) -> datetime | None:
@@ -124,8 +143,7 @@ def metadata(request: Request) -> Response:
 
 
 @router.post("", summary="Batch or transaction Bundle")
-async def batch_or_transaction(request: Request, fhir: Fhir) -> Response:
-    bundle = await _body(request)
+def batch_or_transaction(request: Request, fhir: Fhir, bundle: Body) -> Response:
     settings = _settings(request)
     processor = BundleProcessor(
         fhir,
@@ -155,20 +173,8 @@ def search(request: Request, resource_type: str, fhir: Fhir) -> Response:
 
 
 @router.post("/{resource_type}/_search", summary="Search by form post")
-async def search_post(request: Request, resource_type: str, fhir: Fhir) -> Response:
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != "application/x-www-form-urlencoded":
-        raise FhirError.single(
-            415,
-            "not-supported",
-            "Sökning med POST ska skickas som formulärdata.",
-            diagnostics="POST _search takes application/x-www-form-urlencoded",
-        )
-    raw = await read_limited(request, _settings(request).max_body_bytes)
-    items = list(request.query_params.multi_items()) + parse_qsl(
-        raw.decode("utf-8", "replace"), keep_blank_values=True
-    )
-    return _search(request, resource_type, fhir, items)
+def search_post(request: Request, resource_type: str, fhir: Fhir, form: FormItems) -> Response:
+    return _search(request, resource_type, fhir, list(request.query_params.multi_items()) + form)
 
 
 def _search(
@@ -181,8 +187,7 @@ def _search(
 
 
 @router.post("/{resource_type}", summary="Create", status_code=201)
-async def create(request: Request, resource_type: str, fhir: Fhir) -> Response:
-    body = await _body(request)
+def create(request: Request, resource_type: str, fhir: Fhir, body: Body) -> Response:
     result = fhir.create(resource_type, body, if_none_exist=request.headers.get("if-none-exist"))
     return _write_response(request, result, preferences(request))
 
@@ -196,8 +201,7 @@ def read(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Respo
 
 
 @router.put("/{resource_type}/{res_id}", summary="Update")
-async def update(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Response:
-    body = await _body(request)
+def update(request: Request, resource_type: str, res_id: str, fhir: Fhir, body: Body) -> Response:
     result = fhir.update(resource_type, res_id, body, if_match=request.headers.get("if-match"))
     return _write_response(request, result, preferences(request))
 

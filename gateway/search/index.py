@@ -66,9 +66,13 @@ def _token_rows(name: str, value: Any) -> list[IndexRow]:
 
 
 def _reference_rows(name: str, value: Any) -> list[IndexRow]:
-    if isinstance(value, str):  # canonical
+    if isinstance(value, str):  # canonical: match the URL, and Type/id when it has that shape
         url = value.split("|", 1)[0]
-        return [IndexRow(name, None, url)]
+        ref_type, ref_id = split_reference(url)
+        rows = [IndexRow(name, None, url)]
+        if ref_type is not None:
+            rows.append(IndexRow(name, ref_type, ref_id))
+        return rows
     if isinstance(value, dict) and isinstance(value.get("reference"), str):
         ref_type, ref_id = split_reference(value["reference"])
         return [IndexRow(name, ref_type, ref_id)]

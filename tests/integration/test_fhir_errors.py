@@ -1,0 +1,156 @@
+"""Every error is an OperationOutcome with the right status, a Swedish text and no 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from gateway.app import create_app
+from gateway.settings import AuthMode, Settings
+from gateway.store.models import ResourceHead
+from tests.support.fhir_data import FHIR_JSON, patient, personnummer
+
+
+def _outcome(response: Any, status: int) -> list[dict[str, Any]]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    for issue in body["issue"]:
+        assert issue["details"]["text"]
+        assert issue["severity"] in ("error", "fatal", "warning", "information")
+    issues: list[dict[str, Any]] = body["issue"]
+    return issues
+
+
+def _stored_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(ResourceHead)).scalar_one())
+
+
+def test_malformed_json_is_400(client: TestClient, engine: Engine) -> None:
+    response = client.post("/fhir/Patient", content=b'{"resourceType": "Pat', headers=FHIR_JSON)
+    assert _outcome(response, 400)[0]["code"] == "invalid"
+    assert _stored_count(engine) == 0
+
+
+@pytest.mark.parametrize("raw", [b"", b"[]", b'"text"', b"\xff\xfe"])
+def test_non_object_or_empty_body_is_400(client: TestClient, raw: bytes) -> None:
+    _outcome(client.post("/fhir/Patient", content=raw, headers=FHIR_JSON), 400)
+
+
+def test_wrong_resource_type_for_the_url_is_400(client: TestClient) -> None:
+    issues = _outcome(
+        client.post("/fhir/Patient", json={"resourceType": "Organization"}, headers=FHIR_JSON), 400
+    )
+    assert issues[0]["expression"] == ["resourceType"]
+
+
+def test_unknown_element_and_wrong_type_are_422_with_paths(
+    client: TestClient, engine: Engine
+) -> None:
+    body = patient()
+    body["favouriteColour"] = "blue"
+    body["identifier"][0]["value"] = 12345
+    issues = _outcome(client.post("/fhir/Patient", json=body, headers=FHIR_JSON), 422)
+    paths = {e for issue in issues for e in issue["expression"]}
+    assert paths == {"Patient.favouriteColour", "Patient.identifier[0].value"}
+    assert _stored_count(engine) == 0
+
+
+def test_missing_required_element_is_422(client: TestClient) -> None:
+    body = {"resourceType": "ServiceRequest", "status": "active", "intent": "order"}
+    issues = _outcome(client.post("/fhir/ServiceRequest", json=body, headers=FHIR_JSON), 422)
+    assert issues[0]["expression"] == ["ServiceRequest.subject"]
+
+
+def test_invalid_value_never_echoes_the_input(client: TestClient) -> None:
+    secret = personnummer(7)
+    body = patient()
+    body["birthDate"] = f"not-a-date-{secret}"
+    response = client.post("/fhir/Patient", json=body, headers=FHIR_JSON)
+    _outcome(response, 422)
+    assert secret not in response.text
+
+
+def test_oversized_body_is_413(client: TestClient, engine: Engine) -> None:
+    body = patient()
+    body["name"][0]["text"] = "x" * (300 * 1024)
+    _outcome(client.post("/fhir/Patient", json=body, headers=FHIR_JSON), 413)
+    assert _stored_count(engine) == 0
+
+
+def test_oversized_body_without_content_length_is_413(client: TestClient) -> None:
+    def chunks() -> Any:
+        for _ in range(300):
+            yield b" " * 1024
+
+    response = client.post("/fhir/Patient", content=chunks(), headers=FHIR_JSON)
+    _outcome(response, 413)
+
+
+def test_too_deeply_nested_json_is_400(client: TestClient) -> None:
+    nested: Any = "x"
+    for _ in range(100):
+        nested = [nested]
+    body = patient()
+    body["x"] = nested
+    _outcome(client.post("/fhir/Patient", content=json.dumps(body), headers=FHIR_JSON), 400)
+    hostile = b"[" * 100_000 + b"]" * 100_000
+    _outcome(client.post("/fhir/Patient", content=hostile, headers=FHIR_JSON), 400)
+
+
+def test_wrong_media_type_is_415(client: TestClient) -> None:
+    response = client.post(
+        "/fhir/Patient", content=b"<Patient/>", headers={"content-type": "application/fhir+xml"}
+    )
+    _outcome(response, 415)
+    response = client.post(
+        "/fhir/Patient", content=json.dumps(patient()), headers={"content-type": "text/plain"}
+    )
+    _outcome(response, 415)
+
+
+def test_plain_json_is_accepted_and_echoed(client: TestClient) -> None:
+    response = client.post(
+        "/fhir/Patient",
+        content=json.dumps(patient()),
+        headers={"content-type": "application/json", "accept": "application/json"},
+    )
+    assert response.status_code == 201
+    assert response.headers["content-type"].startswith("application/json")
+    read = client.get(f"/fhir/Patient/{response.json()['id']}", params={"_format": "json"})
+    assert read.headers["content-type"].startswith("application/fhir+json")
+
+
+def test_xml_is_not_acceptable(client: TestClient) -> None:
+    _outcome(client.get("/fhir/metadata", params={"_format": "xml"}), 406)
+    _outcome(client.get("/fhir/Patient", headers={"accept": "application/fhir+xml"}), 406)
+
+
+def test_unknown_route_is_404_outcome(client: TestClient) -> None:
+    _outcome(client.get("/fhir/Patient/1/_history/1/extra"), 404)
+    _outcome(client.get("/nowhere"), 404)
+
+
+def test_no_authentication_configured_refuses_with_401(settings: Settings, engine: Engine) -> None:
+    app: FastAPI = create_app(
+        settings.model_copy(update={"auth_mode": AuthMode.NONE}), engine=engine
+    )
+    with TestClient(app) as unauthenticated:
+        response = unauthenticated.get("/fhir/Patient")
+        issues = _outcome(response, 401)
+        assert issues[0]["code"] == "login"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert unauthenticated.get("/fhir/metadata").status_code == 200
+
+
+def test_security_headers_and_request_id(client: TestClient) -> None:
+    response = client.get("/fhir/metadata")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-request-id"]
