@@ -45,6 +45,11 @@ def redact_person_numbers(
     return event_dict
 
 
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    # Resolved per logger, not at configuration time, so a replaced sys.stderr is honoured.
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     renderer: structlog.typing.Processor = (
@@ -62,7 +67,7 @@ def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 

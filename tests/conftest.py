@@ -66,6 +66,19 @@ def pg_database(pg_cluster: Cluster | None) -> Iterator[str | None]:
         janitor.drop()
 
 
+@pytest.fixture
+def postgres_url(pg_database: str | None) -> str:
+    """An empty, migrated PostgreSQL database, for tests about PostgreSQL alone."""
+    if pg_database is None:
+        pytest.skip("PostgreSQL server binaries are not installed (see the warning above)")
+    engine = make_engine(pg_database)
+    try:
+        _truncate_all(engine)
+    finally:
+        engine.dispose()
+    return pg_database
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
@@ -91,15 +104,7 @@ def database_url(
         shutil.copyfile(sqlite_template, target)
         yield f"sqlite:///{target}"
         return
-    url = request.getfixturevalue("pg_database")
-    if url is None:
-        pytest.skip("PostgreSQL server binaries are not installed (see the warning above)")
-    engine = make_engine(url)
-    try:
-        _truncate_all(engine)
-    finally:
-        engine.dispose()
-    yield url
+    yield request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

@@ -1,0 +1,93 @@
+"""The kv-gateway command line, run as a user would: a real process, real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from gateway.store.db import make_engine
+from gateway.store.models import ResourceHead
+
+CLI = [sys.executable, "-m", "gateway.cli.main"]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("KVGW_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, env=full_env, timeout=120, check=False
+    )
+
+
+def test_version_and_help() -> None:
+    result = run_cli("version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == "0.1.0"
+    assert "serve" in run_cli("--help").stdout
+
+
+def test_config_show_masks_the_database_password() -> None:
+    result = run_cli(
+        "config", "show", env={"KVGW_DATABASE_URL": "postgresql+psycopg://kv:hemligt@db:5432/kv"}
+    )
+    assert result.returncode == 0
+    shown = json.loads(result.stdout)
+    assert shown["database_url"] == "postgresql+psycopg://kv:********@db:5432/kv"
+    assert "hemligt" not in result.stdout
+
+
+def test_bad_configuration_is_one_line_and_non_zero() -> None:
+    result = run_cli("config", "show", env={"KVGW_PORT": "inte-ett-tal"})
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "KVGW_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_database_is_one_line_and_non_zero() -> None:
+    result = run_cli(
+        "db", "current", env={"KVGW_DATABASE_URL": "postgresql+psycopg://u:pw@127.0.0.1:9/x"}
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "pw" not in result.stderr.replace("psycopg", "")
+
+
+def test_db_upgrade_current_downgrade_and_seed_demo(tmp_path: Path) -> None:
+    env = {"KVGW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    assert "none" in run_cli("db", "current", env=env).stdout
+    seed_before = run_cli("seed", "demo", env=env)
+    assert seed_before.returncode == 1
+    assert "db upgrade" in seed_before.stderr
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    assert "current: 0001" in run_cli("db", "current", env=env).stdout
+    first = run_cli("seed", "demo", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "23 new resources" in first.stdout
+    again = run_cli("seed", "demo", env=env)
+    assert "0 new resources" in again.stdout
+    assert run_cli("db", "downgrade", "base", env=env).returncode == 0
+    assert "none" in run_cli("db", "current", env=env).stdout
+
+
+def test_seed_demo_on_postgresql(postgres_url: str) -> None:
+    result = run_cli("seed", "demo", env={"KVGW_DATABASE_URL": postgres_url})
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            count = connection.execute(select(func.count()).select_from(ResourceHead)).scalar_one()
+    finally:
+        engine.dispose()
+    assert count == 23
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    result = run_cli("serve", env={"KVGW_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+    assert result.returncode == 1
+    assert "db upgrade" in result.stderr
