@@ -9,13 +9,17 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from gateway import __version__
-from gateway.api import health, routes
+from gateway.api import health, routes, smart
 from gateway.api.access_log import AccessLogMiddleware
 from gateway.api.outcome import install_error_handlers
+from gateway.database import open_database
 from gateway.logging import configure_logging, get_logger
+from gateway.security.assertions import JwksCache
+from gateway.security.audit import AuditLog
+from gateway.security.authentication import SmartAuthenticator
 from gateway.security.caller import authenticator_for
+from gateway.security.rate_limit import RateLimiter
 from gateway.settings import AuthMode, Settings, get_settings
-from gateway.store.db import make_engine, make_session_factory
 from gateway.store.resources import utc_now
 from gateway.validation.pipeline import ValidationPipeline
 from gateway.web import landing
@@ -30,15 +34,15 @@ DEMO_WARNING = (
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = engine or make_engine(
-        settings.database_url.get_secret_value(),
-        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-    )
+    database = open_database(settings, engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.auth_mode is AuthMode.DEMO:
             log.warning("demo_identity_enabled", message=DEMO_WARNING)
+        weak = settings.development_secrets_in_use()
+        if weak:
+            log.warning("development_keys_in_use", keys=weak)
         yield
 
     app = FastAPI(
@@ -49,15 +53,28 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.engine = database.engine
+    app.state.session_factory = database.sessions
+    app.state.protection = database.protection
     app.state.validator = ValidationPipeline()
-    app.state.authenticator = authenticator_for(settings.auth_mode)
+    app.state.audit = AuditLog(settings.audit_chain_key.get_secret_value().encode())
+    app.state.jwks_cache = JwksCache(ttl=settings.jwks_cache_seconds)
+    app.state.authenticator = (
+        SmartAuthenticator(
+            settings,
+            database.sessions,
+            app.state.audit,
+            RateLimiter(settings.rate_limit_per_minute),
+        )
+        if settings.auth_mode is AuthMode.SMART
+        else authenticator_for(settings.auth_mode)
+    )
     app.state.started_at = utc_now().isoformat(timespec="seconds").replace("+00:00", "Z")
 
     install_error_handlers(app)
     app.add_middleware(AccessLogMiddleware)
     app.include_router(health.router)
+    app.include_router(smart.router)
     app.include_router(routes.router)
     app.include_router(landing.router)
     return app

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,10 +16,28 @@ class LogFormat(StrEnum):
 
 
 class AuthMode(StrEnum):
-    """How callers are identified. ``none`` refuses every FHIR call until a real mode is set."""
+    """How callers are identified.
 
+    ``smart``: SMART Backend Services access tokens (and optional mutual TLS identity).
+    ``none``: every FHIR call is refused. ``demo``: a fixed all-powerful identity for a
+    throwaway local demo only; refused in production.
+    """
+
+    SMART = "smart"
     NONE = "none"
     DEMO = "demo"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+# Development defaults: public, so never secret. A production environment refuses them.
+DEV_TOKEN_SECRET = "kv-gateway-development-token-secret-not-for-production"
+DEV_ENCRYPTION_KEYS = "dev1:ZGV2ZWxvcG1lbnQta2V5LWRvLW5vdC11c2UtcHJvZCE="
+DEV_BLIND_INDEX_KEY = "kv-gateway-development-blind-index-key"
+DEV_AUDIT_CHAIN_KEY = "kv-gateway-development-audit-chain-key"
 
 
 class Settings(BaseSettings):
@@ -49,8 +67,8 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.JSON
     log_level: str = "INFO"
     auth_mode: AuthMode = Field(
-        default=AuthMode.NONE,
-        description="'demo' gives every caller a fixed demo identity; only `make run` sets it.",
+        default=AuthMode.SMART,
+        description="'smart' (SMART Backend Services), 'none' (refuse all) or 'demo' (local only).",
     )
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_json_depth: int = Field(default=64, ge=8, le=512)
@@ -58,6 +76,63 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=200, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+
+    # --- security ---
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="'production' refuses to start with development keys.",
+    )
+    token_secret: SecretStr = Field(
+        default=SecretStr(DEV_TOKEN_SECRET),
+        description="HMAC key that signs the gateway's own access tokens (32+ bytes).",
+    )
+    access_token_seconds: int = Field(default=300, ge=30, le=300)
+    assertion_max_seconds: int = Field(default=300, ge=30, le=300)
+    jwks_cache_seconds: int = Field(default=300, ge=0)
+    encryption_keys: SecretStr = Field(
+        default=SecretStr(DEV_ENCRYPTION_KEYS),
+        description="Body encryption keys as 'kid:base64key,kid2:base64key' (AES-256-GCM).",
+    )
+    encryption_active_key: str = Field(default="dev1", description="Key id used to encrypt.")
+    blind_index_key: SecretStr = Field(
+        default=SecretStr(DEV_BLIND_INDEX_KEY),
+        description="HMAC key for searchable identifiers (blind indexes).",
+    )
+    audit_chain_key: SecretStr = Field(
+        default=SecretStr(DEV_AUDIT_CHAIN_KEY),
+        description="HMAC key of the audit hash chain.",
+    )
+    mtls_client_cert_header: str | None = Field(
+        default=None,
+        description="Header in which a trusted TLS proxy forwards the client certificate (PEM, "
+        "URL-encoded). Unset: mutual TLS identity is off.",
+    )
+    rate_limit_per_minute: int = Field(default=600, ge=0, description="Per client; 0 = off.")
+    retention_days: int = Field(default=365, ge=1, description="Closed cases older are purged.")
+    audit_retention_days: int = Field(default=3650, ge=1)
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            if self.auth_mode is AuthMode.DEMO:
+                raise ValueError("auth_mode=demo is refused in production")
+            weak = self.development_secrets_in_use()
+            if weak:
+                raise ValueError(f"development keys are refused in production: {', '.join(weak)}")
+        return self
+
+    def development_secrets_in_use(self) -> list[str]:
+        defaults = {
+            "token_secret": DEV_TOKEN_SECRET,
+            "encryption_keys": DEV_ENCRYPTION_KEYS,
+            "blind_index_key": DEV_BLIND_INDEX_KEY,
+            "audit_chain_key": DEV_AUDIT_CHAIN_KEY,
+        }
+        return [
+            name
+            for name, default in defaults.items()
+            if getattr(self, name).get_secret_value() == default
+        ]
 
     @property
     def fhir_base_url(self) -> str:

@@ -13,10 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from gateway.app import create_app
+from gateway.security.caller import PartyKind
 from gateway.settings import AuthMode, Settings
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 from gateway.store.models import Base
+from tests.support.auth import bearer, register_client
 from tests.support.postgres_cluster import Cluster, start_cluster, stop_cluster
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -120,10 +122,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,  # type: ignore[arg-type]
-        auth_mode=AuthMode.DEMO,
+        auth_mode=AuthMode.SMART,
         public_base_url=TEST_BASE_URL,
         default_page_size=20,
         max_body_bytes=256 * 1024,
+        rate_limit_per_minute=0,
     )
 
 
@@ -133,7 +136,16 @@ def app(settings: Settings, engine: Engine) -> FastAPI:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def anonymous(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client with no credentials."""
     with TestClient(app, raise_server_exceptions=False) as test_client:
         test_client.headers.update({"accept": "application/fhir+json"})
         yield test_client
+
+
+@pytest.fixture
+def client(app: FastAPI, anonymous: TestClient) -> TestClient:
+    """An HTTP client holding a real access token of the gateway operator (every scope)."""
+    operator = register_client(app, "Organization/operator", PartyKind.OPERATOR)
+    anonymous.headers.update(bearer(anonymous, operator))
+    return anonymous

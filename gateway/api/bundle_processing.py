@@ -262,6 +262,7 @@ class BundleProcessor:
                 savepoint.commit()
             except FhirError as error:
                 savepoint.rollback()
+                self.fhir.trail.fail_pending(error.status)
                 entry.response = {
                     "response": {
                         "status": str(error.status),

@@ -29,6 +29,13 @@ _COMMON_PARAMS = [
 ]
 
 _SECURITY_TEXT = {
+    AuthMode.SMART: (
+        "SMART Backend Services: get an access token at the token endpoint with "
+        "grant_type=client_credentials and a private_key_jwt client assertion (RS384 or "
+        "ES384), then send it as 'Authorization: Bearer'. Tokens live at most 300 s. Scopes "
+        "are SMART v2 system scopes (system/Task.rus); each client acts for one party and "
+        "sees only that party's cases. Discovery: .well-known/smart-configuration."
+    ),
     AuthMode.NONE: "No authentication mode is configured: every FHIR call is refused (401).",
     AuthMode.DEMO: (
         "DEMO MODE: every caller gets a fixed demo identity with all scopes. "
@@ -64,6 +71,33 @@ def _resource_entry(resource_type: str, interactions: frozenset[Interaction]) ->
     return entry
 
 
+def _security(settings: Settings) -> dict[str, Any]:
+    security: dict[str, Any] = {"cors": False, "description": _SECURITY_TEXT[settings.auth_mode]}
+    if settings.auth_mode is AuthMode.SMART:
+        security["service"] = [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                        "code": "SMART-on-FHIR",
+                    }
+                ]
+            }
+        ]
+        security["extension"] = [
+            {
+                "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                "extension": [
+                    {
+                        "url": "token",
+                        "valueUri": settings.public_base_url.rstrip("/") + "/auth/token",
+                    }
+                ],
+            }
+        ]
+    return security
+
+
 def capability_statement(settings: Settings, published: str) -> dict[str, Any]:
     return {
         "resourceType": "CapabilityStatement",
@@ -82,7 +116,7 @@ def capability_statement(settings: Settings, published: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "security": {"cors": False, "description": _SECURITY_TEXT[settings.auth_mode]},
+                "security": _security(settings),
                 "resource": [
                     _resource_entry(t, i) for t, i in sorted(RESOURCE_INTERACTIONS.items())
                 ],

@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
-from gateway.errors import FhirError
+from gateway.errors import FhirError, not_found
 from gateway.resources.types import Interaction, allows
 from gateway.search.query import SearchQuery, parse_search
+from gateway.security.audit import AuditTrail
 from gateway.security.caller import Caller, require_scope
+from gateway.security.tenancy import TenantRules
 from gateway.settings import Settings
 from gateway.store.resources import ResourceStore, StoredResource
 from gateway.validation.pipeline import ValidationPipeline
@@ -83,17 +85,22 @@ def _body_type_must_match(resource_type: str, body: dict[str, Any]) -> None:
 
 
 class FhirInteractions:
+    """The interactions, for one caller in one transaction, each checked and audited."""
+
     def __init__(
         self,
         store: ResourceStore,
         validator: ValidationPipeline,
         caller: Caller,
         settings: Settings,
+        trail: AuditTrail,
     ) -> None:
         self.store = store
         self.validator = validator
         self.caller = caller
         self.settings = settings
+        self.trail = trail
+        self.rules = TenantRules(caller, store)
 
     def permit(self, resource_type: str, interaction: Interaction) -> None:
         if not allows(resource_type, Interaction.READ):
@@ -105,11 +112,29 @@ class FhirInteractions:
     # ----- reads ------------------------------------------------------------------------
 
     def read(self, resource_type: str, res_id: str) -> StoredResource:
+        entry = self.trail.begin("read", resource_type, res_id)
         self.permit(resource_type, Interaction.READ)
         check_id(resource_type, res_id)
+        stored = self._visible(resource_type, res_id)
+        entry.succeed(*_patients(stored))
+        return stored
+
+    def _visible(self, resource_type: str, res_id: str) -> StoredResource:
+        """The current version if the caller may see it; 404 (never 403 or 410) otherwise."""
+        self._check_history_visible(resource_type, res_id)
         return self.store.read(resource_type, res_id)
 
+    def _check_history_visible(self, resource_type: str, res_id: str) -> None:
+        visibility = self.rules.visibility(resource_type)
+        if visibility.everything:
+            return
+        if visibility.party is None or visibility.party not in self.store.parties(
+            resource_type, res_id
+        ):
+            raise not_found(resource_type, res_id)
+
     def vread(self, resource_type: str, res_id: str, version: str) -> StoredResource:
+        entry = self.trail.begin("vread", resource_type, res_id)
         self.permit(resource_type, Interaction.VREAD)
         check_id(resource_type, res_id)
         if not version.isdigit():
@@ -119,11 +144,15 @@ class FhirInteractions:
                 "Versionsnumret har fel format.",
                 diagnostics="versions are integers",
             )
-        return self.store.vread(resource_type, res_id, int(version))
+        self._check_history_visible(resource_type, res_id)
+        stored = self.store.vread(resource_type, res_id, int(version))
+        entry.succeed(*_patients(stored))
+        return stored
 
     def search(
         self, resource_type: str, items: list[tuple[str, str]], *, lenient: bool = False
     ) -> tuple[SearchQuery, list[StoredResource], int | None]:
+        entry = self.trail.begin("search-type", resource_type, query=urlencode(items))
         self.permit(resource_type, Interaction.SEARCH_TYPE)
         query = parse_search(
             resource_type,
@@ -132,7 +161,10 @@ class FhirInteractions:
             default_count=self.settings.default_page_size,
             max_count=self.settings.max_page_size,
         )
-        found, total = self.store.search(query, with_total=query.want_total)
+        found, total = self.store.search(
+            query, visibility=self.rules.visibility(resource_type), with_total=query.want_total
+        )
+        entry.succeed(*(p for stored in found for p in _patients(stored)))
         return query, found, total
 
     def history(
@@ -145,10 +177,21 @@ class FhirInteractions:
         offset: int,
     ) -> tuple[list[StoredResource], int]:
         interaction = Interaction.HISTORY_TYPE if res_id is None else Interaction.HISTORY_INSTANCE
+        entry = self.trail.begin(interaction.value, resource_type, res_id)
         self.permit(resource_type, interaction)
         if res_id is not None:
             check_id(resource_type, res_id)
-        return self.store.history(resource_type, res_id, since=since, count=count, offset=offset)
+            self._check_history_visible(resource_type, res_id)
+        versions, total = self.store.history(
+            resource_type,
+            res_id,
+            since=since,
+            count=count,
+            offset=offset,
+            visibility=self.rules.visibility(resource_type),
+        )
+        entry.succeed(*(p for stored in versions for p in _patients(stored)))
+        return versions, total
 
     # ----- writes -----------------------------------------------------------------------
 
@@ -161,15 +204,21 @@ class FhirInteractions:
         res_id: str | None = None,
     ) -> WriteResult:
         """Create under a server-assigned id; with ``if_none_exist``, at most once."""
+        entry = self.trail.begin("create", resource_type)
         self.permit(resource_type, Interaction.CREATE)
         _body_type_must_match(resource_type, body)
         body = {k: v for k, v in body.items() if k != "id"}  # the server assigns ids
         if if_none_exist:
             existing = self.find_one_for_condition(resource_type, if_none_exist)
             if existing is not None:
+                entry.succeed(existing.reference, *_patients(existing))
                 return WriteResult(200, existing, created=False)
         self.validator.check(body)
-        return WriteResult(201, self.store.create(body, res_id=res_id), created=True)
+        self.rules.check_write(body, None)
+        stored = self.store.create(body, res_id=res_id)
+        self.rules.record_write(stored)
+        entry.succeed(stored.reference, *_patients(stored))
+        return WriteResult(201, stored, created=True)
 
     def find_one_for_condition(self, resource_type: str, criteria: str) -> StoredResource | None:
         """The single resource matching conditional criteria, None if none, 412 if several."""
@@ -183,7 +232,9 @@ class FhirInteractions:
             )
         self.store.lock_criteria(resource_type, criteria)
         query = parse_search(resource_type, [*items, ("_count", "2")], max_count=2)
-        matches, _ = self.store.search(query, with_total=False)
+        matches, _ = self.store.search(
+            query, visibility=self.rules.visibility(resource_type), with_total=False
+        )
         if len(matches) > 1:
             raise FhirError.single(
                 412,
@@ -201,6 +252,7 @@ class FhirInteractions:
         *,
         if_match: str | None = None,
     ) -> WriteResult:
+        entry = self.trail.begin("update", resource_type, res_id)
         self.permit(resource_type, Interaction.UPDATE)
         check_id(resource_type, res_id)
         _body_type_must_match(resource_type, body)
@@ -212,6 +264,7 @@ class FhirInteractions:
                 expression=f"{resource_type}.id",
                 diagnostics="the body's id must equal the id in the URL",
             )
+        self._check_history_visible(resource_type, res_id)  # 404 when the party cannot see it
         if not self.store.known(resource_type, res_id):
             raise FhirError.single(
                 405,
@@ -220,9 +273,32 @@ class FhirInteractions:
                 diagnostics="update-as-create is not supported (server-assigned ids)",
             )
         self.validator.check(body)
-        return WriteResult(200, self.store.update(body, res_id, if_match=if_match), created=False)
+        self.rules.check_write(body, self.store.current(resource_type, res_id))
+        stored = self.store.update(body, res_id, if_match=if_match)
+        self.rules.record_write(stored)
+        entry.succeed(*_patients(stored))
+        return WriteResult(200, stored, created=False)
 
     def delete(self, resource_type: str, res_id: str) -> StoredResource:
+        entry = self.trail.begin("delete", resource_type, res_id)
         self.permit(resource_type, Interaction.DELETE)
         check_id(resource_type, res_id)
-        return self.store.delete(resource_type, res_id)
+        existing = self._visible(resource_type, res_id)
+        assert existing.body is not None
+        self.rules.check_write(existing.body, existing)
+        stored = self.store.delete(resource_type, res_id)
+        entry.succeed(*_patients(existing))
+        return stored
+
+
+def _patients(stored: StoredResource) -> list[str]:
+    """The Patient references a resource is about, for the audit's patient entities."""
+    body = stored.body or {}
+    if stored.resource_type == "Patient":
+        return [stored.reference]
+    found: list[str] = []
+    for element in ("subject", "patient", "for"):
+        value = body.get(element)
+        if isinstance(value, dict) and str(value.get("reference", "")).startswith("Patient/"):
+            found.append(str(value["reference"]))
+    return found

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
 
 from gateway.api.body import read_limited, read_resource_body
@@ -21,6 +21,7 @@ from gateway.api.media import FhirResponse, response_media_type
 from gateway.api.outcome import information
 from gateway.errors import FhirError
 from gateway.search.dates import date_range
+from gateway.security.audit import AuditLog, AuditTrail
 from gateway.security.caller import Caller, current_caller
 from gateway.settings import Settings
 from gateway.store.resources import ResourceStore, StoredResource
@@ -34,10 +35,35 @@ def _settings(request: Request) -> Settings:
 
 
 def _session(request: Request) -> Iterator[Session]:
-    """One database transaction per request: committed if the route returns normally."""
+    """One database transaction per request, committed if the route returns normally.
+
+    The request's audit events are written in the same transaction; if the request fails,
+    they are written as failures in a transaction of their own after the rollback.
+    """
     response_media_type(request)  # refuse unacceptable formats before doing any work
-    with request.app.state.session_factory() as session, session.begin():
-        yield session
+    trail = AuditTrail(getattr(request.state, "caller", None))
+    request.state.audit_trail = trail
+    factory = request.app.state.session_factory
+    audit: AuditLog = request.app.state.audit
+    try:
+        with factory() as session, session.begin():
+            yield session
+            audit.write_trail(session, trail)
+    except FhirError as error:
+        _audit_failure(factory, audit, trail, error.status)
+        raise
+    except Exception:
+        _audit_failure(factory, audit, trail, 500)
+        raise
+
+
+def _audit_failure(
+    factory: sessionmaker[Session], audit: AuditLog, trail: AuditTrail, status: int
+) -> None:
+    if not trail.entries:
+        return
+    with factory() as session, session.begin():
+        audit.write_trail(session, trail, failed_status=status)
 
 
 def _interactions(
@@ -45,8 +71,10 @@ def _interactions(
     caller: Annotated[Caller, Depends(current_caller)],
     session: Annotated[Session, Depends(_session, scope="function")],
 ) -> FhirInteractions:
+    trail: AuditTrail = request.state.audit_trail
+    trail.caller = caller
     return FhirInteractions(
-        ResourceStore(session), request.app.state.validator, caller, _settings(request)
+        ResourceStore(session), request.app.state.validator, caller, _settings(request), trail
     )
 
 

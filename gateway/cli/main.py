@@ -157,8 +157,9 @@ def seed_demo_command(
     ] = "http://127.0.0.1:8091/fhir",
 ) -> None:
     """Load the synthetic demo directory (regions, kommuner, vårdcentraler, persons)."""
+    from gateway.database import open_database
     from gateway.routing.demo_directory import seed_demo
-    from gateway.store.db import make_engine, make_session_factory, transaction
+    from gateway.store.db import transaction
     from gateway.store.migrate import is_up_to_date
     from gateway.store.resources import ResourceStore
     from gateway.validation.pipeline import ValidationPipeline
@@ -168,12 +169,12 @@ def seed_demo_command(
         url = _database_url(settings)
         if not is_up_to_date(url):
             fail("the database schema is not current; run `kv-gateway db upgrade` first")
-        engine = make_engine(url)
+        database = open_database(settings)
         try:
-            with transaction(make_session_factory(engine)) as session:
+            with transaction(database.sessions) as session:
                 created = seed_demo(ResourceStore(session), ValidationPipeline(), fhir_peer)
         finally:
-            engine.dispose()
+            database.dispose()
     typer.echo(f"demo directory seeded: {created} new resources")
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -115,17 +116,24 @@ _EXTRACTORS = {
 }
 
 
-def rows_for_parameter(param: SearchParameter, resource: dict[str, Any]) -> list[IndexRow]:
+def rows_for_parameter(
+    param: SearchParameter, resource: dict[str, Any], blind: Callable[[str], str]
+) -> list[IndexRow]:
     extract = _EXTRACTORS[param.type]
     rows: list[IndexRow] = []
     for value in param.values(resource):
         rows.extend(extract(param.name, value))
+    if param.blind:
+        rows = [replace(r, value=blind(r.value)) if r.value else r for r in rows]
     return list(dict.fromkeys(rows))
 
 
-def index_rows(resource: dict[str, Any]) -> list[IndexRow]:
-    """Every index row for ``resource`` under the parameters declared for its type."""
+def index_rows(resource: dict[str, Any], *, blind: Callable[[str], str]) -> list[IndexRow]:
+    """Every index row for ``resource`` under the parameters declared for its type.
+
+    Values of parameters marked ``blind`` pass through ``blind`` (a keyed hash) first.
+    """
     rows: list[IndexRow] = []
     for param in parameters_for(resource["resourceType"]).values():
-        rows.extend(rows_for_parameter(param, resource))
+        rows.extend(rows_for_parameter(param, resource, blind))
     return rows

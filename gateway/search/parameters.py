@@ -33,6 +33,8 @@ class SearchParameter:
     documentation: str
     definition: str | None = None
     targets: tuple[str, ...] = field(default=())
+    # Personal identifiers: indexed and searched only as keyed blind indexes.
+    blind: bool = False
 
     @cached_property
     def evaluate(self) -> Callable[[Mapping[str, Any], Mapping[str, Any] | None], list[Any]]:
@@ -55,6 +57,7 @@ def _p(
     documentation: str,
     *targets: str,
     core_name: str | None = None,
+    blind: bool = False,
 ) -> SearchParameter:
     return SearchParameter(
         resource_type=resource,
@@ -64,6 +67,7 @@ def _p(
         documentation=documentation,
         definition=_core(resource, core_name or name),
         targets=targets,
+        blind=blind,
     )
 
 
@@ -193,8 +197,15 @@ _DECLARED: tuple[SearchParameter, ...] = (
         "Practitioner",
     ),
     _p("PractitionerRole", "identifier", T, "PractitionerRole.identifier", "Business identifier"),
-    _p("Practitioner", "identifier", T, "Practitioner.identifier", "HSA-id"),
-    _p("Patient", "identifier", T, "Patient.identifier", "Personnummer and other ids"),
+    _p("Practitioner", "identifier", T, "Practitioner.identifier", "HSA-id", blind=True),
+    _p(
+        "Patient",
+        "identifier",
+        T,
+        "Patient.identifier",
+        "Personnummer and other ids",
+        blind=True,
+    ),
     _p(
         "Patient",
         "general-practitioner",

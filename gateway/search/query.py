@@ -65,6 +65,7 @@ class Criterion:
     modifier: str | None
     values: tuple[Value, ...]  # any of them matches
     raw: str  # as given, for the self link
+    blind: bool = False  # token codes are compared as blind indexes
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,9 @@ def parse_search(
                     param.expression,
                 )
             values = _parse_values(param.type, modifier, raw, param, name)
-            query.criteria.append(Criterion(name, param.type, modifier, values, raw))
+            query.criteria.append(
+                Criterion(name, param.type, modifier, values, raw, blind=param.blind)
+            )
         except FhirError as error:
             problems.extend(error.issues)
     if problems:

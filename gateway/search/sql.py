@@ -6,6 +6,7 @@ OR-ed, parameters AND-ed), so filtering happens in the database before paging.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select, true
@@ -21,7 +22,10 @@ from gateway.search.query import (
     TokenValue,
 )
 from gateway.store.models import ResourceHead, SearchIndexRow
+from gateway.store.protection import BodyProtection
+from gateway.store.visibility import Visibility
 
+Blind = Callable[[str], str]
 Head = ResourceHead
 Idx = SearchIndexRow
 
@@ -60,11 +64,11 @@ def _instant_condition(value: DateValue) -> ColumnElement[bool]:
     return conditions[value.prefix]
 
 
-def _value_condition(criterion: Criterion, value: object) -> ColumnElement[bool]:
+def _value_condition(criterion: Criterion, value: object, blind: Blind) -> ColumnElement[bool]:
     if isinstance(value, TokenValue):
         parts: list[ColumnElement[bool]] = []
         if value.code is not None:
-            parts.append(Idx.value == value.code)
+            parts.append(Idx.value == (blind(value.code) if criterion.blind else value.code))
         if value.system == "":
             parts.append(Idx.system.is_(None))
         elif value.system is not None:
@@ -96,7 +100,9 @@ def _index_exists(
     )
 
 
-def _criterion_condition(resource_type: str, criterion: Criterion) -> ColumnElement[bool]:
+def _criterion_condition(
+    resource_type: str, criterion: Criterion, blind: Blind
+) -> ColumnElement[bool]:
     if criterion.name == "_id":
         ids = [v.code for v in criterion.values if isinstance(v, TokenValue) and v.code]
         return Head.res_id.in_(ids)
@@ -108,18 +114,19 @@ def _criterion_condition(resource_type: str, criterion: Criterion) -> ColumnElem
     if criterion.modifier == "missing":
         present = _index_exists(resource_type, criterion.name, true())
         return not_(present) if criterion.values[0] is True else present
-    any_value = or_(false(), *(_value_condition(criterion, v) for v in criterion.values))
+    any_value = or_(false(), *(_value_condition(criterion, v, blind) for v in criterion.values))
     if criterion.modifier == "not":
         return not_(_index_exists(resource_type, criterion.name, any_value))
     return _index_exists(resource_type, criterion.name, any_value)
 
 
-def _where(query: SearchQuery) -> list[ColumnElement[bool]]:
+def _where(query: SearchQuery, blind: Blind, visibility: Visibility) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         Head.res_type == query.resource_type,
         Head.deleted.is_(False),
+        visibility.condition(Head.res_type, Head.res_id),
     ]
-    conditions.extend(_criterion_condition(query.resource_type, c) for c in query.criteria)
+    conditions.extend(_criterion_condition(query.resource_type, c, blind) for c in query.criteria)
     return conditions
 
 
@@ -139,7 +146,9 @@ def _sort_expression(query: SearchQuery, key: SortKey) -> Any:
     )
 
 
-def select_matches(query: SearchQuery) -> Select[str, str]:
+def select_matches(
+    query: SearchQuery, protection: BodyProtection, visibility: Visibility
+) -> Select[str, str]:
     """One page of (type, id) pairs, in the requested order, ties broken by id."""
     order: list[Any] = []
     for key in query.sort:
@@ -150,12 +159,15 @@ def select_matches(query: SearchQuery) -> Select[str, str]:
     order.append(Head.res_id.asc())
     return (
         select(Head.res_type, Head.res_id)
-        .where(*_where(query))
+        .where(*_where(query, protection.blind, visibility))
         .order_by(*order)
         .limit(query.count)
         .offset(query.offset)
     )
 
 
-def count_matches(query: SearchQuery) -> Select[int]:
-    return select(func.count()).select_from(Head).where(*_where(query))
+def count_matches(
+    query: SearchQuery, protection: BodyProtection, visibility: Visibility
+) -> Select[int]:
+    conditions = _where(query, protection.blind, visibility)
+    return select(func.count()).select_from(Head).where(*conditions)

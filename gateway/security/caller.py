@@ -15,6 +15,7 @@ from typing import Protocol
 from fastapi import Request
 
 from gateway.errors import FhirError
+from gateway.security.scopes import permits
 from gateway.settings import AuthMode
 
 
@@ -23,7 +24,8 @@ class PartyKind(StrEnum):
     VARDCENTRAL = "vardcentral"
     REGION = "region"
     TEST_HARNESS = "test-harness"
-    OPERATOR = "operator"
+    OPERATOR = "operator"  # the gateway's own operations staff: the whole directory
+    AUDITOR = "auditor"  # reads the audit trail, nothing else
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,7 @@ class Caller:
 
     def has_scope(self, resource_type: str, permission: str) -> bool:
         """SMART v2 system scopes: ``system/Task.rus`` grants r, u and s on Task."""
-        for scope in self.scopes:
-            context, _, rest = scope.partition("/")
-            if context != "system":
-                continue
-            scoped_type, _, permissions = rest.partition(".")
-            if scoped_type in (resource_type, "*") and permission in permissions:
-                return True
-        return False
+        return permits(self.scopes, resource_type, permission)
 
 
 class Authenticator(Protocol):

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.store.protection import BodyProtection
+
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
@@ -54,8 +56,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+def make_session_factory(engine: Engine, protection: BodyProtection) -> sessionmaker[Session]:
+    """Sessions that carry the data protection every stored body goes through."""
+    return sessionmaker(
+        bind=engine, expire_on_commit=False, autoflush=False, info={"protection": protection}
+    )
 
 
 @contextmanager

@@ -21,7 +21,10 @@ from gateway.errors import gone, not_found, version_conflict
 from gateway.search.index import index_rows
 from gateway.search.query import SearchQuery
 from gateway.search.sql import count_matches, select_matches
+from gateway.security.models import ResourceParty
 from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow
+from gateway.store.protection import protection_of
+from gateway.store.visibility import EVERYTHING, Visibility
 
 
 @dataclass(frozen=True)
@@ -64,17 +67,6 @@ def _with_meta(body: dict[str, Any], res_id: str, version: int, at: datetime) ->
     return ordered
 
 
-def _dump(body: dict[str, Any]) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-
-
-def _load(text_body: str | None) -> dict[str, Any] | None:
-    if text_body is None:
-        return None
-    loaded: dict[str, Any] = json.loads(text_body)
-    return loaded
-
-
 def parse_version(etag_or_version: str) -> str:
     """``W/"3"`` or ``"3"`` or ``3`` -> ``3``."""
     value = etag_or_version.strip()
@@ -86,6 +78,27 @@ def parse_version(etag_or_version: str) -> str:
 class ResourceStore:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.protection = protection_of(session)
+
+    def _dump(self, body: dict[str, Any]) -> str:
+        return self.protection.encrypt(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+
+    def _load(self, stored: str | None) -> dict[str, Any] | None:
+        if stored is None:
+            return None
+        loaded: dict[str, Any] = json.loads(self.protection.decrypt(stored))
+        return loaded
+
+    def _stored(self, row: ResourceVersion) -> StoredResource:
+        return StoredResource(
+            resource_type=row.res_type,
+            id=row.res_id,
+            version_id=row.version_id,
+            last_updated=row.last_updated,
+            deleted=row.deleted,
+            method=row.method,
+            body=self._load(row.body),
+        )
 
     # ----- writes ---------------------------------------------------------------------
 
@@ -162,6 +175,24 @@ class ResourceStore:
         )
         return StoredResource(res_type, res_id, version, now, True, "DELETE", None)
 
+    def parties(self, res_type: str, res_id: str) -> set[str]:
+        return set(
+            self.session.scalars(
+                select(ResourceParty.party).where(
+                    ResourceParty.res_type == res_type, ResourceParty.res_id == res_id
+                )
+            )
+        )
+
+    def grant(self, res_type: str, res_id: str, parties: set[str]) -> None:
+        """Let ``parties`` see the resource (in addition to those that already do)."""
+        missing = parties - self.parties(res_type, res_id)
+        if missing:
+            self.session.execute(
+                insert(ResourceParty),
+                [{"res_type": res_type, "res_id": res_id, "party": p} for p in sorted(missing)],
+            )
+
     def lock_criteria(self, res_type: str, criteria: str) -> None:
         """Serialise conditional creates on the same criteria until the transaction ends.
 
@@ -184,6 +215,13 @@ class ResourceStore:
             raise gone(res_type, res_id)
         return self.vread(res_type, res_id, head.version_id)
 
+    def current(self, res_type: str, res_id: str) -> StoredResource | None:
+        """The current version, or None when the resource is unknown or deleted."""
+        head = self._head(res_type, res_id)
+        if head is None or head.deleted:
+            return None
+        return self.vread(res_type, res_id, head.version_id)
+
     def known(self, res_type: str, res_id: str) -> bool:
         """Whether the id was ever used for this type (deleted resources count)."""
         return self._head(res_type, res_id) is not None
@@ -194,7 +232,7 @@ class ResourceStore:
             raise not_found(res_type, f"{res_id}/_history/{version_id}")
         if row.deleted:
             raise gone(res_type, res_id)
-        return _stored(row)
+        return self._stored(row)
 
     def history(
         self,
@@ -204,9 +242,13 @@ class ResourceStore:
         since: datetime | None = None,
         count: int = 20,
         offset: int = 0,
+        visibility: Visibility = EVERYTHING,
     ) -> tuple[list[StoredResource], int]:
         """Versions newest first, for one resource or a whole type, with the total count."""
-        conditions = [ResourceVersion.res_type == res_type]
+        conditions = [
+            ResourceVersion.res_type == res_type,
+            visibility.condition(ResourceVersion.res_type, ResourceVersion.res_id),
+        ]
         if res_id is not None:
             if self._head(res_type, res_id) is None:
                 raise not_found(res_type, res_id)
@@ -227,15 +269,23 @@ class ResourceStore:
             .limit(count)
             .offset(offset)
         ).all()
-        return [_stored(row) for row in rows], total
+        return [self._stored(row) for row in rows], total
 
     def search(
-        self, query: SearchQuery, *, with_total: bool = True
+        self,
+        query: SearchQuery,
+        *,
+        visibility: Visibility = EVERYTHING,
+        with_total: bool = True,
     ) -> tuple[list[StoredResource], int | None]:
-        """Current, non-deleted resources matching ``query``: one page and the total."""
-        pairs = self.session.execute(select_matches(query)).all()
+        """Current, non-deleted, visible resources matching ``query``: one page and the total."""
+        pairs = self.session.execute(select_matches(query, self.protection, visibility)).all()
         found = self._current_bodies([(t, i) for t, i in pairs])
-        total = self.session.execute(count_matches(query)).scalar_one() if with_total else None
+        total = (
+            self.session.execute(count_matches(query, self.protection, visibility)).scalar_one()
+            if with_total
+            else None
+        )
         return found, total
 
     # ----- internals ------------------------------------------------------------------
@@ -262,7 +312,7 @@ class ResourceStore:
             )
             .where(ResourceVersion.res_type == res_type, ResourceVersion.res_id.in_(ids))
         ).scalars()
-        by_id = {row.res_id: _stored(row) for row in rows}
+        by_id = {row.res_id: self._stored(row) for row in rows}
         return [by_id[res_id] for res_id in ids if res_id in by_id]
 
     def _write_version(
@@ -282,7 +332,7 @@ class ResourceStore:
                 last_updated=at,
                 deleted=body is None,
                 method=method,
-                body=None if body is None else _dump(body),
+                body=None if body is None else self._dump(body),
             )
         )
 
@@ -302,19 +352,7 @@ class ResourceStore:
                 "date_start": row.date_start,
                 "date_end": row.date_end,
             }
-            for row in index_rows(body)
+            for row in index_rows(body, blind=self.protection.blind)
         ]
         if rows:
             self.session.execute(insert(SearchIndexRow), rows)
-
-
-def _stored(row: ResourceVersion) -> StoredResource:
-    return StoredResource(
-        resource_type=row.res_type,
-        id=row.res_id,
-        version_id=row.version_id,
-        last_updated=row.last_updated,
-        deleted=row.deleted,
-        method=row.method,
-        body=_load(row.body),
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -12,25 +13,44 @@ from fastapi import FastAPI
 from fhirpy import SyncFHIRClient
 
 from gateway.app import create_app
+from gateway.security.caller import PartyKind
 from gateway.settings import Settings
+from tests.support.auth import ASSERTION_TYPE, assertion, register_client
 from tests.support.fhir_data import FHIR_JSON, organization, patient, personnummer
 from tests.support.live_server import free_port, serve
 
 
+@dataclass(frozen=True)
+class Live:
+    base: str
+    auth: dict[str, str]
+
+
 @pytest.fixture
-def live_base(settings: Settings, engine: Any) -> Iterator[str]:
+def live(settings: Settings, engine: Any) -> Iterator[Live]:
+    """A live gateway under uvicorn, and an operator's real access token for it."""
     port = free_port()
     live_settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
     app: FastAPI = create_app(live_settings, engine=engine)
+    operator = register_client(app, "Organization/operator", PartyKind.OPERATOR)
     with serve(app, port) as base:
-        yield base
+        response = httpx.post(
+            f"{base}/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": assertion(operator, aud=f"{base}/auth/token"),
+                "scope": "system/*.cruds",
+            },
+        )
+        yield Live(base, {"authorization": f"Bearer {response.json()['access_token']}"})
 
 
-def test_two_concurrent_versioned_updates_one_wins_one_gets_412(live_base: str) -> None:
+def test_two_concurrent_versioned_updates_one_wins_one_gets_412(live: Live) -> None:
     created = httpx.post(
-        f"{live_base}/fhir/Organization", json=organization(), headers=FHIR_JSON
+        f"{live.base}/fhir/Organization", json=organization(), headers={**FHIR_JSON, **live.auth}
     ).json()
-    url = f"{live_base}/fhir/Organization/{created['id']}"
+    url = f"{live.base}/fhir/Organization/{created['id']}"
     barrier = threading.Barrier(2)
     statuses: list[int] = []
 
@@ -38,7 +58,9 @@ def test_two_concurrent_versioned_updates_one_wins_one_gets_412(live_base: str) 
         body = {**created, "name": name}
         with httpx.Client() as http:
             barrier.wait()
-            response = http.put(url, json=body, headers={**FHIR_JSON, "if-match": 'W/"1"'})
+            response = http.put(
+                url, json=body, headers={**FHIR_JSON, **live.auth, "if-match": 'W/"1"'}
+            )
             statuses.append(response.status_code)
 
     threads = [threading.Thread(target=update, args=(n,)) for n in ("Ett", "Två")]
@@ -47,15 +69,15 @@ def test_two_concurrent_versioned_updates_one_wins_one_gets_412(live_base: str) 
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200, 412]
-    current = httpx.get(url).json()
+    current = httpx.get(url, headers=live.auth).json()
     assert current["meta"]["versionId"] == "2"
-    history = httpx.get(f"{url}/_history").json()
+    history = httpx.get(f"{url}/_history", headers=live.auth).json()
     assert history["total"] == 2
 
 
-def test_concurrent_conditional_creates_make_one_resource(live_base: str) -> None:
+def test_concurrent_conditional_creates_make_one_resource(live: Live) -> None:
     body = patient(40)
-    headers = {**FHIR_JSON, "if-none-exist": f"identifier={personnummer(40)}"}
+    headers = {**FHIR_JSON, **live.auth, "if-none-exist": f"identifier={personnummer(40)}"}
     barrier = threading.Barrier(4)
     statuses: list[int] = []
 
@@ -63,7 +85,7 @@ def test_concurrent_conditional_creates_make_one_resource(live_base: str) -> Non
         with httpx.Client() as http:
             barrier.wait()
             statuses.append(
-                http.post(f"{live_base}/fhir/Patient", json=body, headers=headers).status_code
+                http.post(f"{live.base}/fhir/Patient", json=body, headers=headers).status_code
             )
 
     threads = [threading.Thread(target=create) for _ in range(4)]
@@ -72,11 +94,13 @@ def test_concurrent_conditional_creates_make_one_resource(live_base: str) -> Non
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200, 200, 200, 201]
-    assert httpx.get(f"{live_base}/fhir/Patient").json()["total"] == 1
+    assert httpx.get(f"{live.base}/fhir/Patient", headers=live.auth).json()["total"] == 1
 
 
-def test_fhirpy_creates_reads_searches_and_pages(live_base: str) -> None:
-    client = SyncFHIRClient(f"{live_base}/fhir", extra_headers={"Accept": "application/fhir+json"})
+def test_fhirpy_creates_reads_searches_and_pages(live: Live) -> None:
+    client = SyncFHIRClient(
+        f"{live.base}/fhir", extra_headers={"Accept": "application/fhir+json", **live.auth}
+    )
     created = []
     for i in range(12):
         org = client.resource("Organization", name=f"Hälsocentral {i:02d}", active=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from gateway.app import create_app
 from gateway.resources.types import RESOURCE_INTERACTIONS
 from gateway.search.parameters import parameters_for
-from gateway.settings import Settings
+from gateway.settings import AuthMode, Settings
 
 
 def test_capability_statement_is_valid_and_says_what_is_implemented(client: TestClient) -> None:
@@ -78,9 +78,15 @@ def test_landing_page_is_swedish_and_links_onward(client: TestClient, engine: En
     page = response.text
     assert '<html lang="sv">' in page
     assert "medicinskt utlåtande" in page
-    assert "Demoläge" in page
-    for link in ("/fhir/metadata", "/docs", "/healthz"):
+    assert "Demoläge" not in page
+    for link in ("/fhir/metadata", "/docs", "/healthz", "/.well-known/smart-configuration"):
         assert link in page
+
+
+def test_landing_page_warns_in_demo_mode(settings: Settings, engine: Engine) -> None:
+    demo = create_app(settings.model_copy(update={"auth_mode": AuthMode.DEMO}), engine=engine)
+    with TestClient(demo) as browser:
+        assert "Demoläge" in browser.get("/").text
 
 
 def test_openapi_document_is_served(client: TestClient) -> None:

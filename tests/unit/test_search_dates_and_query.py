@@ -89,20 +89,31 @@ def test_parse_search_collects_every_problem() -> None:
 
 def test_index_rows_cover_token_reference_date_and_string() -> None:
     rows = index_rows(
-        {
+        blind=lambda value: f"blind({value})",
+        resource={
             "resourceType": "Organization",
             "identifier": [{"system": "urn:oid:1.2.752.29.4.19", "value": "SE2321000016-VC1"}],
             "name": "Vårdcentralen Söder",
             "partOf": {"reference": "Organization/region-01"},
             "active": True,
-        }
+        },
     )
     as_tuples = {(r.param, r.system, r.value) for r in rows}
     assert ("identifier", "urn:oid:1.2.752.29.4.19", "SE2321000016-VC1") in as_tuples
     assert ("name", None, "vardcentralen soder") in as_tuples
     assert ("partof", "Organization", "region-01") in as_tuples
     assert ("active", None, "true") in as_tuples
-    period = index_rows({"resourceType": "Communication", "sent": "2026-03-01"})
+    period = index_rows({"resourceType": "Communication", "sent": "2026-03-01"}, blind=str.upper)
     assert [(r.date_start, r.date_end) for r in period] == [
         (datetime(2026, 3, 1), datetime(2026, 3, 2))
+    ]
+
+
+def test_personal_identifiers_are_indexed_only_as_blind_values() -> None:
+    rows = index_rows(
+        {"resourceType": "Patient", "identifier": [{"system": "pnr", "value": "191212121212"}]},
+        blind=lambda value: f"blind({value})",
+    )
+    assert [(r.param, r.system, r.value) for r in rows] == [
+        ("identifier", "pnr", "blind(191212121212)")
     ]

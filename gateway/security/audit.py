@@ -1,0 +1,337 @@
+"""The audit trail: an AuditEvent (IHE BALP patterns) for every read, write, search, login,
+consent decision and delivery, hash-chained so that no event can be altered, removed or
+reordered unnoticed.
+
+Each request collects its entries in an :class:`AuditTrail`. When the request succeeds the
+events are written in its own transaction; when it fails they are written, marked as
+failures, in a fresh transaction after the rollback, so refusals are audited too. Events
+are stored as AuditEvent resources (encrypted like every body) and linked in
+``audit_chain`` by HMAC-SHA256(key, previous hash || canonical JSON of the event).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.security.caller import Caller
+from gateway.security.models import AuditChainLink
+from gateway.store.models import ResourceHead
+from gateway.store.resources import ResourceStore, StoredResource, utc_now
+
+GENESIS = "0" * 64
+CHAIN_LOCK_KEY = 0x6B76_6177_6475_6974  # any constant: serialises chain appends on PostgreSQL
+
+_TYPE_REST = {
+    "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+    "code": "rest",
+    "display": "Restful Operation",
+}
+_TYPE_LOGIN = {
+    "system": "http://dicom.nema.org/resources/ontology/DCM",
+    "code": "110114",
+    "display": "User Authentication",
+}
+_SUBTYPE_SYSTEM = "http://hl7.org/fhir/restful-interaction"
+_ACTIONS = {
+    "create": "C",
+    "read": "R",
+    "vread": "R",
+    "history-instance": "R",
+    "history-type": "R",
+    "update": "U",
+    "delete": "D",
+    "search-type": "E",
+    "transaction": "E",
+    "batch": "E",
+}
+
+
+def outcome_code(status: int | None) -> str:
+    """AuditEvent.outcome: 0 success, 4 minor failure (refused), 8 serious failure."""
+    if status is None or status < 400:
+        return "0"
+    return "4" if status < 500 else "8"
+
+
+@dataclass
+class AuditEntry:
+    subtype: str
+    resource_type: str | None
+    entities: list[str] = field(default_factory=list)
+    query: str | None = None
+    status: int | None = None  # None while pending
+    finished: bool = False
+
+    def succeed(self, *references: str) -> None:
+        self.entities.extend(r for r in references if r not in self.entities)
+        self.status = self.status or 200
+        self.finished = True
+
+    def fail(self, status: int) -> None:
+        self.status = status
+        self.finished = True
+
+
+@dataclass
+class AuditTrail:
+    """What one request did, to be written as AuditEvents when it ends."""
+
+    caller: Caller | None
+    entries: list[AuditEntry] = field(default_factory=list)
+
+    def begin(
+        self,
+        subtype: str,
+        resource_type: str | None,
+        res_id: str | None = None,
+        *,
+        query: str | None = None,
+    ) -> AuditEntry:
+        entry = AuditEntry(subtype, resource_type, query=query)
+        if resource_type and res_id:
+            entry.entities.append(f"{resource_type}/{res_id}")
+        self.entries.append(entry)
+        return entry
+
+    def fail_pending(self, status: int) -> None:
+        """Mark what was under way when an error struck (a batch entry, say) as failed."""
+        for entry in self.entries:
+            if not entry.finished:
+                entry.fail(status)
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int | None
+    problem: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    head_hash: str
+    problems: list[ChainProblem]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+class AuditLog:
+    def __init__(self, chain_key: bytes, observer: str = "kv-gateway") -> None:
+        self.chain_key = chain_key
+        self.observer = observer
+
+    # ----- building events ------------------------------------------------------------
+
+    def _agents(self, caller: Caller | None, client_id: str | None = None) -> list[dict[str, Any]]:
+        requestor: dict[str, Any] = {
+            "type": {
+                "coding": [
+                    {
+                        "system": "http://dicom.nema.org/resources/ontology/DCM",
+                        "code": "110153",
+                        "display": "Source Role ID",
+                    }
+                ]
+            },
+            "requestor": True,
+        }
+        if caller is not None:
+            requestor["who"] = {"reference": caller.party}
+            requestor["altId"] = caller.client_id
+        elif client_id is not None:
+            requestor["altId"] = client_id
+        else:
+            requestor["who"] = {"display": "okänd klient"}
+        return [requestor]
+
+    def _event(
+        self,
+        type_: dict[str, str],
+        subtype: str,
+        action: str,
+        status: int | None,
+        agents: list[dict[str, Any]],
+        entities: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "resourceType": "AuditEvent",
+            "type": type_,
+            "subtype": [{"system": _SUBTYPE_SYSTEM, "code": subtype}]
+            if type_ is _TYPE_REST
+            else [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": subtype}],
+            "action": action,
+            "recorded": utc_now().isoformat().replace("+00:00", "Z"),
+            "outcome": outcome_code(status),
+            "agent": agents,
+            "source": {
+                "site": self.observer,
+                "observer": {"display": self.observer},
+                "type": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/security-source-type",
+                        "code": "4",
+                        "display": "Application Server",
+                    }
+                ],
+            },
+        }
+        if entities:
+            event["entity"] = entities
+        return event
+
+    def _entities(self, entry: AuditEntry) -> list[dict[str, Any]]:
+        entities: list[dict[str, Any]] = []
+        for reference in entry.entities[:50]:
+            is_patient = reference.startswith("Patient/")
+            entities.append(
+                {
+                    "what": {"reference": reference},
+                    "type": {
+                        "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
+                        "code": "1" if is_patient else "2",
+                        "display": "Person" if is_patient else "System Object",
+                    },
+                }
+            )
+        if entry.query is not None:
+            entities.append(
+                {
+                    "type": {
+                        "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
+                        "code": "2",
+                        "display": "System Object",
+                    },
+                    "query": base64.b64encode(entry.query.encode()).decode(),
+                    "description": entry.resource_type or "",
+                }
+            )
+        return entities
+
+    # ----- writing --------------------------------------------------------------------
+
+    def write_trail(
+        self, session: Session, trail: AuditTrail, failed_status: int | None = None
+    ) -> None:
+        for entry in trail.entries:
+            # After a rollback nothing the request did was kept: every entry failed.
+            status = failed_status if failed_status is not None else entry.status
+            event = self._event(
+                _TYPE_REST,
+                entry.subtype,
+                _ACTIONS.get(entry.subtype, "E"),
+                status,
+                self._agents(trail.caller),
+                self._entities(entry),
+            )
+            self.append(session, event)
+
+    def login(
+        self, session: Session, *, client_id: str | None, outcome_ok: bool, reason: str | None
+    ) -> None:
+        event = self._event(
+            _TYPE_LOGIN,
+            "110122",  # Login
+            "E",
+            200 if outcome_ok else 401,
+            self._agents(None, client_id),
+            [],
+        )
+        if reason:
+            event["outcomeDesc"] = reason
+        self.append(session, event)
+
+    def append(self, session: Session, event: dict[str, Any]) -> StoredResource:
+        """Store the event and link it into the chain, in the caller's transaction."""
+        store = ResourceStore(session)
+        stored = store.create(event)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+        last = session.execute(
+            select(AuditChainLink.hash).order_by(AuditChainLink.seq.desc()).limit(1)
+        ).scalar_one_or_none()
+        prev = last or GENESIS
+        assert stored.body is not None
+        session.add(
+            AuditChainLink(
+                event_id=stored.id,
+                prev_hash=prev,
+                hash=self._link_hash(prev, stored.body),
+                recorded=stored.last_updated,
+                key_version=1,
+            )
+        )
+        session.flush()
+        return stored
+
+    def _link_hash(self, prev: str, body: dict[str, Any]) -> str:
+        return hmac.new(
+            self.chain_key, prev.encode() + _canonical(body), hashlib.sha256
+        ).hexdigest()
+
+    # ----- verifying ------------------------------------------------------------------
+
+    def verify(self, sessions: sessionmaker[Session], batch: int = 1000) -> ChainReport:
+        problems: list[ChainProblem] = []
+        checked = 0
+        prev = GENESIS
+        with sessions() as session:
+            store = ResourceStore(session)
+            for link in self._links(session, batch):
+                checked += 1
+                if link.prev_hash != prev:
+                    problems.append(
+                        ChainProblem(
+                            link.seq, "link does not follow the previous one (removed or reordered)"
+                        )
+                    )
+                event = store.current("AuditEvent", link.event_id)
+                if event is None or event.body is None:
+                    problems.append(ChainProblem(link.seq, "the audited event is missing"))
+                elif (
+                    event.version_id != 1
+                    or self._link_hash(link.prev_hash, event.body) != link.hash
+                ):
+                    problems.append(ChainProblem(link.seq, "the event was altered"))
+                prev = link.hash
+            events = session.execute(
+                select(func.count())
+                .select_from(ResourceHead)
+                .where(ResourceHead.res_type == "AuditEvent")
+            ).scalar_one()
+            if events != checked:
+                problems.append(
+                    ChainProblem(None, f"{events} AuditEvents but {checked} chain links")
+                )
+        return ChainReport(checked, prev, problems)
+
+    @staticmethod
+    def _links(session: Session, batch: int) -> Iterator[AuditChainLink]:
+        last_seq = -1
+        while True:
+            rows = list(
+                session.scalars(
+                    select(AuditChainLink)
+                    .where(AuditChainLink.seq > last_seq)
+                    .order_by(AuditChainLink.seq)
+                    .limit(batch)
+                )
+            )
+            yield from rows
+            if len(rows) < batch:
+                return
+            last_seq = rows[-1].seq

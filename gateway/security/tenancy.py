@@ -1,0 +1,184 @@
+"""Tenant rules on top of scopes: what each party may see and change.
+
+- Case data (Patient, ServiceRequest, Consent, Task, QuestionnaireResponse, Communication,
+  Subscription) is visible to the parties recorded for it: the party that wrote it and the
+  parties it is addressed to (Task.owner, ServiceRequest.performer, Communication.recipient
+  …). A kommun thus sees its own requests and their answers; a vårdcentral the Tasks it owns.
+- The directory (Organization, Endpoint, PractitionerRole, Practitioner, Questionnaire) is
+  readable by every party. A party changes only entries in its own subtree (itself and the
+  units whose partOf chain reaches it): a region its units, a vårdcentral its own roles.
+- The national test harness works only with synthetic data: everything it writes must be
+  labelled HTEST.
+- The operator sees and changes everything; the auditor and operator read the audit.
+
+Refusals of things a party cannot see are 404, so existence does not leak; refusals of
+things it can see but not change are 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.errors import FhirError, not_found
+from gateway.search.index import split_reference
+from gateway.security.caller import Caller, PartyKind
+from gateway.store.resources import ResourceStore, StoredResource
+from gateway.store.visibility import EVERYTHING, NOTHING, Visibility, of_party
+
+DIRECTORY_TYPES = frozenset({"Organization", "Endpoint", "PractitionerRole", "Practitioner"})
+CONFORMANCE_TYPES = frozenset({"Questionnaire"})
+AUDIT_TYPES = frozenset({"AuditEvent"})
+SYNTHETIC_LABEL = ("http://terminology.hl7.org/CodeSystem/v3-ActReason", "HTEST")
+MAX_PARTOF_DEPTH = 8
+
+# Where a case resource names the parties it is addressed to.
+_ADDRESSED_TO: dict[str, tuple[str, ...]] = {
+    "Task": ("owner", "requester"),
+    "ServiceRequest": ("performer", "requester"),
+    "Communication": ("recipient", "sender"),
+    "QuestionnaireResponse": ("author",),
+    "Consent": ("organization", "performer"),
+}
+
+
+def _forbidden(text_sv: str, diagnostics: str) -> FhirError:
+    return FhirError.single(403, "forbidden", text_sv, diagnostics=diagnostics)
+
+
+def _references(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [r for item in value for r in _references(item)]
+    if isinstance(value, dict) and isinstance(value.get("reference"), str):
+        return [value["reference"]]
+    return []
+
+
+class TenantRules:
+    def __init__(self, caller: Caller, store: ResourceStore) -> None:
+        self.caller = caller
+        self.store = store
+
+    @property
+    def is_operator(self) -> bool:
+        return self.caller.party_kind is PartyKind.OPERATOR
+
+    # ----- seeing -----------------------------------------------------------------------
+
+    def visibility(self, resource_type: str) -> Visibility:
+        if self.is_operator:
+            return EVERYTHING
+        if resource_type in AUDIT_TYPES:
+            return EVERYTHING if self.caller.party_kind is PartyKind.AUDITOR else NOTHING
+        if self.caller.party_kind is PartyKind.AUDITOR:
+            return NOTHING
+        if resource_type in DIRECTORY_TYPES | CONFORMANCE_TYPES:
+            return EVERYTHING
+        return of_party(self.caller.party)
+
+    def check_visible(self, stored: StoredResource) -> None:
+        visibility = self.visibility(stored.resource_type)
+        if visibility.everything:
+            return
+        if visibility.party is None or visibility.party not in self.store.parties(
+            stored.resource_type, stored.id
+        ):
+            raise not_found(stored.resource_type, stored.id)
+
+    # ----- changing ---------------------------------------------------------------------
+
+    def check_write(self, body: dict[str, Any], existing: StoredResource | None) -> None:
+        """Raise unless the caller may create ``body`` (or replace/delete ``existing``)."""
+        resource_type = body["resourceType"]
+        if existing is not None:
+            self.check_visible(existing)
+        if self.is_operator:
+            return
+        if resource_type in CONFORMANCE_TYPES:
+            raise _forbidden(
+                "Bara tjänstens förvaltning får ändra formulär.",
+                "only the operator changes conformance resources",
+            )
+        if self.caller.party_kind is PartyKind.TEST_HARNESS and not self._is_synthetic(body):
+            raise _forbidden(
+                "Testklienten får bara hantera testdata (märkt HTEST).",
+                "the test harness may only write resources labelled HTEST in meta.security",
+            )
+        if resource_type in DIRECTORY_TYPES:
+            self._check_directory_write(body)
+            if existing is not None and existing.body is not None:
+                self._check_directory_write(existing.body)
+
+    def parties_for(self, body: dict[str, Any]) -> set[str]:
+        """The parties that may see a case resource after this write."""
+        parties = {self.caller.party}
+        for element in _ADDRESSED_TO.get(body["resourceType"], ()):
+            for reference in _references(body.get(element)):
+                organization = self._organization_of(reference)
+                if organization:
+                    parties.add(organization)
+        return parties
+
+    def record_write(self, stored: StoredResource) -> None:
+        if stored.body is None or stored.resource_type in DIRECTORY_TYPES | CONFORMANCE_TYPES:
+            return
+        self.store.grant(stored.resource_type, stored.id, self.parties_for(stored.body))
+
+    # ----- internals --------------------------------------------------------------------
+
+    def _is_synthetic(self, body: dict[str, Any]) -> bool:
+        labels = (body.get("meta") or {}).get("security") or []
+        return any((label.get("system"), label.get("code")) == SYNTHETIC_LABEL for label in labels)
+
+    def _directory_anchor(self, body: dict[str, Any]) -> str | None:
+        """The Organization a directory entry hangs under."""
+        resource_type = body["resourceType"]
+        if resource_type == "Organization":
+            return f"Organization/{body['id']}" if body.get("id") else None
+        field = {"Endpoint": "managingOrganization", "PractitionerRole": "organization"}.get(
+            resource_type
+        )
+        references = _references(body.get(field)) if field else []
+        return references[0] if references else None
+
+    def _check_directory_write(self, body: dict[str, Any]) -> None:
+        if body["resourceType"] == "Organization" and not body.get("id"):
+            parent = _references(body.get("partOf"))
+            anchor = parent[0] if parent else None
+        else:
+            anchor = self._directory_anchor(body)
+        if anchor is None or not self._within_own_subtree(anchor):
+            raise _forbidden(
+                "Du får bara ändra katalogposter för den egna organisationen och dess enheter.",
+                "directory entries may be changed only within the caller's own subtree",
+            )
+
+    def _within_own_subtree(self, reference: str) -> bool:
+        current: str | None = reference
+        for _ in range(MAX_PARTOF_DEPTH):
+            if current is None:
+                return False
+            if current == self.caller.party:
+                return True
+            ref_type, ref_id = split_reference(current)
+            organization = (
+                self.store.current("Organization", ref_id) if ref_type == "Organization" else None
+            )
+            if organization is None or organization.body is None:
+                return False
+            parent = _references(organization.body.get("partOf"))
+            current = parent[0] if parent else None
+        return False
+
+    def _organization_of(self, reference: str) -> str | None:
+        ref_type, ref_id = split_reference(reference)
+        if ref_type == "Organization":
+            return f"Organization/{ref_id}"
+        role = (
+            self.store.current("PractitionerRole", ref_id)
+            if ref_type == "PractitionerRole"
+            else None
+        )
+        if role is not None and role.body is not None:
+            organizations = _references(role.body.get("organization"))
+            return organizations[0] if organizations else None
+        return None

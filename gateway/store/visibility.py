@@ -1,0 +1,40 @@
+"""Which current resources a search or history may return: all, none, or one party's.
+
+Filtering happens in SQL, before paging and counting, so neither a page nor a total ever
+reveals another party's resources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, exists, false, true
+
+from gateway.security.models import ResourceParty
+
+
+@dataclass(frozen=True)
+class Visibility:
+    everything: bool = False
+    party: str | None = None  # with everything False and party None: nothing
+
+    def condition(
+        self, res_type: SQLColumnExpression[str], res_id: SQLColumnExpression[str]
+    ) -> ColumnElement[bool]:
+        if self.everything:
+            return true()
+        if self.party is None:
+            return false()
+        return exists().where(
+            ResourceParty.res_type == res_type,
+            ResourceParty.res_id == res_id,
+            ResourceParty.party == self.party,
+        )
+
+
+EVERYTHING = Visibility(everything=True)
+NOTHING = Visibility()
+
+
+def of_party(party: str) -> Visibility:
+    return Visibility(party=party)
