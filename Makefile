@@ -6,11 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
 
-# make run: embedded default (SQLite under ./var), demo directory, demo identity.
+# make run: embedded default (SQLite under ./var), demo directory, demo clients.
 RUN_ENV := KVGW_DATABASE_URL=sqlite:///var/kv-gateway.db \
 	KVGW_PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) \
 	KVGW_PORT=$(PORT) \
-	KVGW_AUTH_MODE=demo \
 	KVGW_LOG_FORMAT=console
 
 .PHONY: run test install lint typecheck pytest profiles bench clean
@@ -28,6 +27,7 @@ run: $(STAMP)
 	@mkdir -p var
 	$(RUN_ENV) $(BIN)/kv-gateway db upgrade
 	$(RUN_ENV) $(BIN)/kv-gateway seed demo
+	$(RUN_ENV) $(BIN)/kv-gateway clients demo
 	$(RUN_ENV) $(BIN)/kv-gateway serve
 
 lint: $(STAMP)

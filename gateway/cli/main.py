@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from collections.abc import Callable
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import __version__
-from gateway.errors import FhirError
-from gateway.settings import AuthMode, Settings, get_settings
+from gateway.cli.common import fail, settings_or_fail, user_errors
+from gateway.cli.security import audit_app, clients_app, keys_app, retention_app
+from gateway.settings import AuthMode, Settings
 
 app = typer.Typer(
     help="kv-gateway: kommun–vård gateway for requests for a medicinskt utlåtande.",
@@ -30,34 +28,14 @@ config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(config_app, name="config")
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"kv-gateway: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn the errors a user can cause into one line and exit code 1."""
-    try:
-        yield
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        fail(f"invalid configuration: KVGW_{where.upper()}: {first['msg']}")
-    except SQLAlchemyError as error:
-        fail(f"database error: {type(error).__name__}: {str(error).splitlines()[0]}")
-    except FhirError as error:
-        fail("; ".join(i.diagnostics or i.text_sv for i in error.issues))
-    except (OSError, ValueError) as error:
-        fail(str(error))
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+app.add_typer(retention_app, name="retention")
 
 
 def _settings() -> Settings:
-    with user_errors():
-        return get_settings()
-    raise AssertionError("unreachable")
+    return settings_or_fail()
 
 
 def _database_url(settings: Settings) -> str:

@@ -58,8 +58,9 @@ class SmartAuthenticator:
             raise self._refuse(None, "invalid_token") from None
         with self.sessions() as session:
             client = find(session, access.client_id)
-            if client is None or not client.enabled:
-                raise self._refuse(access.client_id, "invalid_token")
+            usable = client is not None and client.enabled
+        if not usable:
+            raise self._refuse(access.client_id, "invalid_token")
         return Caller(
             client_id=access.client_id,
             party=access.party,
@@ -74,14 +75,19 @@ class SmartAuthenticator:
             raise self._refuse(None, "invalid_client") from None
         with self.sessions() as session:
             client: AuthClient | None = find_by_certificate(session, hsa_id)
-            if client is None or not client.enabled:
-                raise self._refuse(None, "invalid_client")
-            return Caller(
-                client_id=client.client_id,
-                party=client.party,
-                party_kind=PartyKind(client.party_kind),
-                scopes=frozenset(client.scopes.split()),
+            caller = (
+                Caller(
+                    client_id=client.client_id,
+                    party=client.party,
+                    party_kind=PartyKind(client.party_kind),
+                    scopes=frozenset(client.scopes.split()),
+                )
+                if client is not None and client.enabled
+                else None
             )
+        if caller is None:
+            raise self._refuse(None, "invalid_client")
+        return caller
 
     def _refuse(self, client_id: str | None, error: str) -> FhirError:
         with self.sessions() as session, session.begin():

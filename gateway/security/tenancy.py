@@ -103,10 +103,18 @@ class TenantRules:
                 "Testklienten får bara hantera testdata (märkt HTEST).",
                 "the test harness may only write resources labelled HTEST in meta.security",
             )
-        if resource_type in DIRECTORY_TYPES:
-            self._check_directory_write(body)
-            if existing is not None and existing.body is not None:
-                self._check_directory_write(existing.body)
+        if resource_type == "Practitioner":
+            # A person in the directory has no organisation of their own: the party that
+            # registered them maintains them.
+            if existing is not None and self.caller.party not in self.store.parties(
+                existing.resource_type, existing.id
+            ):
+                raise _forbidden(
+                    "Bara den organisation som registrerade personen får ändra uppgifterna.",
+                    "a Practitioner is changed only by the party that registered it",
+                )
+        elif resource_type in DIRECTORY_TYPES:
+            self._check_directory_write(body, existing.body if existing else None)
 
     def parties_for(self, body: dict[str, Any]) -> set[str]:
         """The parties that may see a case resource after this write."""
@@ -119,7 +127,8 @@ class TenantRules:
         return parties
 
     def record_write(self, stored: StoredResource) -> None:
-        if stored.body is None or stored.resource_type in DIRECTORY_TYPES | CONFORMANCE_TYPES:
+        shared = (DIRECTORY_TYPES | CONFORMANCE_TYPES) - {"Practitioner"}
+        if stored.body is None or stored.resource_type in shared:
             return
         self.store.grant(stored.resource_type, stored.id, self.parties_for(stored.body))
 
@@ -129,28 +138,37 @@ class TenantRules:
         labels = (body.get("meta") or {}).get("security") or []
         return any((label.get("system"), label.get("code")) == SYNTHETIC_LABEL for label in labels)
 
-    def _directory_anchor(self, body: dict[str, Any]) -> str | None:
-        """The Organization a directory entry hangs under."""
-        resource_type = body["resourceType"]
-        if resource_type == "Organization":
-            return f"Organization/{body['id']}" if body.get("id") else None
-        field = {"Endpoint": "managingOrganization", "PractitionerRole": "organization"}.get(
-            resource_type
-        )
-        references = _references(body.get(field)) if field else []
-        return references[0] if references else None
-
-    def _check_directory_write(self, body: dict[str, Any]) -> None:
-        if body["resourceType"] == "Organization" and not body.get("id"):
+    def _directory_anchors(
+        self, body: dict[str, Any], existing: dict[str, Any] | None
+    ) -> list[str | None]:
+        """The Organizations a directory write touches, each of which must be the caller's."""
+        if body["resourceType"] == "Organization":
             parent = _references(body.get("partOf"))
-            anchor = parent[0] if parent else None
-        else:
-            anchor = self._directory_anchor(body)
-        if anchor is None or not self._within_own_subtree(anchor):
-            raise _forbidden(
-                "Du får bara ändra katalogposter för den egna organisationen och dess enheter.",
-                "directory entries may be changed only within the caller's own subtree",
-            )
+            new_parent = parent[0] if parent else None
+            if existing is None:
+                return [new_parent]
+            old_parent = _references(existing.get("partOf"))
+            touched: list[str | None] = [f"Organization/{existing['id']}"]
+            if new_parent != (old_parent[0] if old_parent else None):
+                touched.append(new_parent)
+            return touched
+        field = {"Endpoint": "managingOrganization", "PractitionerRole": "organization"}[
+            body["resourceType"]
+        ]
+        anchors: list[str | None] = []
+        for version in (body, existing):
+            if version is not None:
+                references = _references(version.get(field))
+                anchors.append(references[0] if references else None)
+        return anchors
+
+    def _check_directory_write(self, body: dict[str, Any], existing: dict[str, Any] | None) -> None:
+        for anchor in self._directory_anchors(body, existing):
+            if anchor is None or not self._within_own_subtree(anchor):
+                raise _forbidden(
+                    "Du får bara ändra katalogposter för den egna organisationen och dess enheter.",
+                    "directory entries may be changed only within the caller's own subtree",
+                )
 
     def _within_own_subtree(self, reference: str) -> bool:
         current: str | None = reference

@@ -193,6 +193,24 @@ class ResourceStore:
                 [{"res_type": res_type, "res_id": res_id, "party": p} for p in sorted(missing)],
             )
 
+    def purge(self, res_type: str, res_id: str) -> bool:
+        """Remove a resource with every version, index row and party grant (retention)."""
+        self.session.execute(
+            delete(ResourceParty).where(
+                ResourceParty.res_type == res_type, ResourceParty.res_id == res_id
+            )
+        )
+        for table in (SearchIndexRow, ResourceVersion):
+            self.session.execute(
+                delete(table).where(table.res_type == res_type, table.res_id == res_id)
+            )
+        result = self.session.execute(
+            delete(ResourceHead).where(
+                ResourceHead.res_type == res_type, ResourceHead.res_id == res_id
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     def lock_criteria(self, res_type: str, criteria: str) -> None:
         """Serialise conditional creates on the same criteria until the transaction ends.
 

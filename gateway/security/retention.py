@@ -1,0 +1,133 @@
+"""Retention: closed cases older than the retention period are purged; the audit stays.
+
+A case is closed when its Task is completed, cancelled, rejected or failed. Its resources
+are the Task, the ServiceRequest it is about, the Consents that request rests on, the
+answers (QuestionnaireResponse) and the Communications of the case. The Patient goes too
+unless another remaining request or Task still refers to it. Purging removes every
+version and index row; AuditEvents refer to resources by id only and are kept, so the
+audit trail outlives the case (``KVGW_AUDIT_RETENTION_DAYS`` is the documented period for
+archiving the audit, which this command does not touch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from gateway.search.index import split_reference
+from gateway.search.query import parse_search
+from gateway.store.resources import ResourceStore, StoredResource, utc_now
+
+CLOSED_STATUSES = "completed,cancelled,rejected,failed"
+
+
+@dataclass
+class CasePlan:
+    task: str
+    resources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RetentionPlan:
+    cutoff: datetime
+    cases: list[CasePlan] = field(default_factory=list)
+
+    @property
+    def resource_count(self) -> int:
+        return sum(len(c.resources) for c in self.cases)
+
+
+def _refs(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [r for v in value for r in _refs(v)]
+    if isinstance(value, dict) and isinstance(value.get("reference"), str):
+        return [value["reference"]]
+    return []
+
+
+def _search_all(
+    store: ResourceStore, resource_type: str, items: list[tuple[str, str]]
+) -> list[StoredResource]:
+    found: list[StoredResource] = []
+    offset = 0
+    while True:
+        query = parse_search(
+            resource_type, [*items, ("_count", "200"), ("_offset", str(offset))], max_count=200
+        )
+        page, _ = store.search(query, with_total=False)
+        found.extend(page)
+        if len(page) < 200:
+            return found
+        offset += 200
+
+
+def _still_used(store: ResourceStore, patient: str, purged: set[str]) -> bool:
+    for resource_type, param in (("ServiceRequest", "subject"), ("Task", "patient")):
+        for stored in _search_all(store, resource_type, [(param, patient)]):
+            if stored.reference not in purged:
+                return True
+    return False
+
+
+def plan(store: ResourceStore, retention_days: int, now: datetime | None = None) -> RetentionPlan:
+    cutoff = (now or utc_now()) - timedelta(days=retention_days)
+    stamp = cutoff.isoformat().replace("+00:00", "Z")
+    result = RetentionPlan(cutoff)
+    tasks = _search_all(
+        store, "Task", [("status", CLOSED_STATUSES), ("_lastUpdated", f"lt{stamp}")]
+    )
+    patients: set[str] = set()
+    for task in tasks:
+        case = CasePlan(task.reference, [task.reference])
+        body = task.body or {}
+        requests = [
+            r
+            for r in _refs(body.get("focus")) + _refs(body.get("basedOn"))
+            if r.startswith("ServiceRequest/")
+        ]
+        for request_ref in dict.fromkeys(requests):
+            request_type, request_id = split_reference(request_ref)
+            request = store.current("ServiceRequest", request_id) if request_type else None
+            if request is None:
+                continue
+            case.resources.append(request.reference)
+            case.resources += [
+                r
+                for r in _refs((request.body or {}).get("supportingInfo"))
+                if r.startswith("Consent/")
+            ]
+            case.resources += [
+                s.reference
+                for s in _search_all(
+                    store, "QuestionnaireResponse", [("based-on", request.reference)]
+                )
+            ]
+            case.resources += [
+                s.reference
+                for s in _search_all(store, "Communication", [("based-on", request.reference)])
+            ]
+            patients.update(
+                r for r in _refs((request.body or {}).get("subject")) if r.startswith("Patient/")
+            )
+        case.resources += [
+            s.reference for s in _search_all(store, "Communication", [("part-of", task.reference)])
+        ]
+        patients.update(r for r in _refs(body.get("for")) if r.startswith("Patient/"))
+        case.resources = list(dict.fromkeys(case.resources))
+        result.cases.append(case)
+    purged = {r for case in result.cases for r in case.resources}
+    for patient in sorted(patients):
+        if not _still_used(store, patient, purged) and result.cases:
+            result.cases[0].resources.append(patient)
+    return result
+
+
+def execute(store: ResourceStore, retention: RetentionPlan) -> int:
+    count = 0
+    for case in retention.cases:
+        for reference in case.resources:
+            resource_type, res_id = split_reference(reference)
+            if resource_type and store.purge(resource_type, res_id):
+                count += 1
+    return count
