@@ -132,6 +132,16 @@ async def _form_items(request: Request) -> list[tuple[str, str]]:
 
 
 Body = Annotated[dict[str, Any], Depends(_body)]
+
+# The body is read by hand (size and depth limits first), so OpenAPI is told about it here.
+RESOURCE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/fhir+json": {"schema": {"type": "object", "required": ["resourceType"]}}
+        },
+    }
+}
 FormItems = Annotated[list[tuple[str, str]], Depends(_form_items)]
 
 
@@ -170,7 +180,7 @@ def metadata(request: Request) -> Response:
     return FhirResponse(body, request=request)
 
 
-@router.post("", summary="Batch or transaction Bundle")
+@router.post("", summary="Batch or transaction Bundle", openapi_extra=RESOURCE_BODY)
 def batch_or_transaction(request: Request, fhir: Fhir, bundle: Body) -> Response:
     settings = _settings(request)
     processor = BundleProcessor(
@@ -214,7 +224,7 @@ def _search(
     return FhirResponse(bundle, request=request)
 
 
-@router.post("/{resource_type}", summary="Create", status_code=201)
+@router.post("/{resource_type}", summary="Create", status_code=201, openapi_extra=RESOURCE_BODY)
 def create(request: Request, resource_type: str, fhir: Fhir, body: Body) -> Response:
     result = fhir.create(resource_type, body, if_none_exist=request.headers.get("if-none-exist"))
     return _write_response(request, result, preferences(request))
@@ -228,7 +238,7 @@ def read(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Respo
     return _resource_response(request, stored)
 
 
-@router.put("/{resource_type}/{res_id}", summary="Update")
+@router.put("/{resource_type}/{res_id}", summary="Update", openapi_extra=RESOURCE_BODY)
 def update(request: Request, resource_type: str, res_id: str, fhir: Fhir, body: Body) -> Response:
     result = fhir.update(resource_type, res_id, body, if_match=request.headers.get("if-match"))
     return _write_response(request, result, preferences(request))
