@@ -1,9 +1,10 @@
-"""A small synthetic directory for the demo and for tests.
+"""A small synthetic directory for the demo and for tests, on top of the reference load.
 
-Four regions, four kommuner (their socialtjänst units), five vårdcentraler with HSA-ids
-and endpoints of each connection type, and synthetic persons listed so that a request
-from one kommun goes to a vårdcentral in another region. Every person number here is
-generated (valid check digit) and belongs to nobody.
+The 21 regions and 290 kommuner come from :func:`gateway.routing.directory.load_reference`;
+this adds five vårdcentraler with HSA-ids and endpoints of each connection type, synthetic
+persons with their rows in the local listing register (so that a request from one kommun
+goes to a vårdcentral in another region), and a vägval with its anropsbehörighet for the
+RIVTA unit. Every person number here is generated (valid check digit) and belongs to nobody.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.routing.reference_data import kommun, region
+from gateway.canonical import CS_CONNECTION_TYPE, CS_ORGANIZATION_TYPE, SECURITY_LABEL_SYSTEM
+from gateway.routing import routing_table
+from gateway.routing.directory import load_reference
+from gateway.routing.listing_register import add_listing
+from gateway.routing.person import ListingHasher
+from gateway.routing.reference_data import kommun
+from gateway.settings import Settings, get_settings
 from gateway.store.resources import ResourceStore
 from gateway.validation.identifiers import (
     SYSTEM_HSA_ID,
-    SYSTEM_KOMMUNKOD,
-    SYSTEM_LANSKOD,
-    SYSTEM_ORGANISATIONSNUMMER,
     SYSTEM_PERSONNUMMER,
     luhn_check_digit,
     synthetic_personnummer,
@@ -26,8 +30,8 @@ from gateway.validation.identifiers import (
 from gateway.validation.pipeline import ValidationPipeline
 
 CANONICAL = "https://kv-gateway.se/fhir"
-ORG_TYPE_SYSTEM = f"{CANONICAL}/CodeSystem/organization-type"
-CONNECTION_TYPE_SYSTEM = f"{CANONICAL}/CodeSystem/endpoint-connection-type"
+ORG_TYPE_SYSTEM = CS_ORGANIZATION_TYPE
+CONNECTION_TYPE_SYSTEM = CS_CONNECTION_TYPE
 SECURITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 
 
@@ -142,38 +146,6 @@ def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any
     return {"coding": [coding]}
 
 
-def _region_org(demo: DemoRegion) -> dict[str, Any]:
-    info = region(demo.lanskod)
-    assert info is not None
-    return {
-        "resourceType": "Organization",
-        "identifier": [
-            {"system": SYSTEM_ORGANISATIONSNUMMER, "value": organisationsnummer(demo.orgnr_prefix)},
-            {"system": SYSTEM_LANSKOD, "value": demo.lanskod},
-        ],
-        "active": True,
-        "type": [_coding(ORG_TYPE_SYSTEM, "region", "Region")],
-        "name": info.name,
-    }
-
-
-def _kommun_org(kommunkod: str) -> dict[str, Any]:
-    return {
-        "resourceType": "Organization",
-        "identifier": [
-            {"system": SYSTEM_KOMMUNKOD, "value": kommunkod},
-            {
-                "system": SYSTEM_ORGANISATIONSNUMMER,
-                "value": organisationsnummer("212000" + kommunkod[1:]),
-            },
-        ],
-        "active": True,
-        "type": [_coding(ORG_TYPE_SYSTEM, "kommun-socialtjanst", "Kommunens socialtjänst")],
-        "name": f"Socialtjänsten, ekonomiskt bistånd, {_kommun_name(kommunkod)} kommun",
-        "telecom": [{"system": "phone", "value": "+46 10 000 00 00", "use": "work"}],
-    }
-
-
 def _kommun_name(kommunkod: str) -> str:
     info = kommun(kommunkod)
     assert info is not None, "demo kommunkoder come from the reference list"
@@ -229,7 +201,7 @@ def _patient(person: DemoPerson) -> dict[str, Any]:
         patient["meta"] = {
             "security": [
                 {
-                    "system": f"{CANONICAL}/CodeSystem/protected-identity",
+                    "system": SECURITY_LABEL_SYSTEM,
                     "code": "skyddadFolkbokforing",
                     "display": "Skyddad folkbokföring",
                 }
@@ -243,10 +215,12 @@ def _patient(person: DemoPerson) -> dict[str, Any]:
 
 
 def demo_resources(fhir_peer_base: str) -> list[tuple[str, dict[str, Any]]]:
-    """Every demo resource with its stable id, parents before children."""
+    """Every demo resource with its stable id, parents before children.
+
+    The regions and kommuner themselves come from the reference load
+    (:func:`gateway.routing.directory.load_reference`), which :func:`seed_demo` runs first.
+    """
     resources: list[tuple[str, dict[str, Any]]] = []
-    resources += [(f"region-{r.lanskod}", _region_org(r)) for r in REGIONS]
-    resources += [(f"kommun-{k}", _kommun_org(k)) for k in KOMMUNER]
     for unit in UNITS:
         resources.append((unit.key, _unit_org(unit)))
         if unit.connection:
@@ -255,13 +229,62 @@ def demo_resources(fhir_peer_base: str) -> list[tuple[str, dict[str, Any]]]:
     return resources
 
 
-def seed_demo(store: ResourceStore, validator: ValidationPipeline, fhir_peer_base: str) -> int:
-    """Create the demo directory; resources that already exist are left alone. Returns new count."""
-    created = 0
+LISTED_SINCE = datetime.date(2020, 1, 1)
+
+
+def demo_listings() -> list[tuple[DemoPerson, DemoUnit]]:
+    by_key = {unit.key: unit for unit in UNITS}
+    return [(p, by_key[p.listed_at]) for p in PERSONS if p.listed_at]
+
+
+def seed_demo(
+    store: ResourceStore,
+    validator: ValidationPipeline,
+    fhir_peer_base: str,
+    settings: Settings | None = None,
+) -> int:
+    """Load the reference directory, then the demo directory, the demo persons' rows in
+    the local listing register and a vägval with its anropsbehörighet for the RIVTA unit.
+    Everything that already exists is left alone. Returns the number of new resources."""
+    settings = settings or get_settings()
+    created = load_reference(store, validator).created
     for res_id, body in demo_resources(fhir_peer_base):
         if store.known(body["resourceType"], res_id):
             continue
         validator.check(body)
         store.create(body, res_id=res_id)
         created += 1
+    hasher = ListingHasher(settings.listing_hash_key.get_secret_value().encode())
+    connection = store.session.connection()
+    for person, unit in demo_listings():
+        add_listing(
+            connection,
+            hasher.raw(SYSTEM_PERSONNUMMER, person.personnummer),
+            _hsa_id(unit),
+            unit.lanskod,
+            valid_from=LISTED_SINCE,
+            protected_identity=person.protected,
+        )
+    _seed_rivta_route(store, settings)
     return created
+
+
+def _seed_rivta_route(store: ResourceStore, settings: Settings) -> None:
+    unit = next(u for u in UNITS if u.connection == "rivta")
+    service, address = settings.routing_service_contract, _hsa_id(unit)
+    since = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    if not routing_table.has_routes(store.session, service, address):
+        routing_table.add_route(
+            store.session, service, address, f"ep-{unit.key}", valid_from=since, actor="seed"
+        )
+    if not routing_table.is_authorised(
+        store.session, settings.routing_consumer_id, service, address
+    ):
+        routing_table.add_authorisation(
+            store.session,
+            settings.routing_consumer_id,
+            service,
+            address,
+            valid_from=since,
+            actor="seed",
+        )
