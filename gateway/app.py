@@ -9,11 +9,15 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from gateway import __version__
-from gateway.api import health, routes, smart
+from gateway.api import health, routes, smart, validate, workflow_routes
 from gateway.api.access_log import AccessLogMiddleware
 from gateway.api.outcome import install_error_handlers
 from gateway.database import open_database
+from gateway.delivery.outbox import RetryPolicy
+from gateway.delivery.registry import AdapterRegistry
+from gateway.delivery.worker import DeliveryWorker, start_in_background
 from gateway.logging import configure_logging, get_logger
+from gateway.routing import api as routing_api
 from gateway.security.assertions import JwksCache
 from gateway.security.audit import AuditLog
 from gateway.security.authentication import SmartAuthenticator
@@ -21,8 +25,13 @@ from gateway.security.caller import authenticator_for
 from gateway.security.rate_limit import RateLimiter
 from gateway.settings import AuthMode, Settings, get_settings
 from gateway.store.resources import utc_now
-from gateway.validation.pipeline import ValidationPipeline
+from gateway.validation.factory import build_validator
 from gateway.web import landing
+from gateway.workflow.dispatch import JournalRequestHandler, RestHookHandler
+from gateway.workflow.hooks import WORKFLOW_HOOKS
+from gateway.workflow.notices import JOURNAL_NOTICE, JournalNoticeHandler
+from gateway.workflow.submit import JOURNAL_REQUEST
+from gateway.workflow.subscriptions import NOTIFICATION
 
 log = get_logger(__name__)
 
@@ -37,13 +46,18 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     database = open_database(settings, engine)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auth_mode is AuthMode.DEMO:
             log.warning("demo_identity_enabled", message=DEMO_WARNING)
         weak = settings.development_secrets_in_use()
         if weak:
             log.warning("development_keys_in_use", keys=weak)
+        halt = (
+            start_in_background(app.state.worker) if settings.delivery_worker_in_process else None
+        )
         yield
+        if halt is not None:
+            halt()
 
     app = FastAPI(
         title="kv-gateway",
@@ -56,7 +70,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = database.engine
     app.state.session_factory = database.sessions
     app.state.protection = database.protection
-    app.state.validator = ValidationPipeline()
+    app.state.validator = build_validator(settings)
     app.state.audit = AuditLog(settings.audit_chain_key.get_secret_value().encode())
     app.state.jwks_cache = JwksCache(ttl=settings.jwks_cache_seconds)
     app.state.authenticator = (
@@ -69,12 +83,32 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if settings.auth_mode is AuthMode.SMART
         else authenticator_for(settings.auth_mode)
     )
+    app.state.hooks = WORKFLOW_HOOKS
+    app.state.registry = AdapterRegistry.from_entry_points()
+    app.state.worker = DeliveryWorker(
+        database.sessions,
+        {
+            JOURNAL_REQUEST: JournalRequestHandler(
+                database.sessions, app.state.registry, app.state.audit
+            ),
+            NOTIFICATION: RestHookHandler(
+                database.sessions, settings.fhir_base_url, app.state.audit
+            ),
+            JOURNAL_NOTICE: JournalNoticeHandler(
+                database.sessions, app.state.registry, app.state.audit
+            ),
+        },
+        RetryPolicy(max_attempts=settings.delivery_max_attempts),
+    )
     app.state.started_at = utc_now().isoformat(timespec="seconds").replace("+00:00", "Z")
 
     install_error_handlers(app)
     app.add_middleware(AccessLogMiddleware)
     app.include_router(health.router)
     app.include_router(smart.router)
+    app.include_router(routing_api.router)  # before routes: /fhir/{type} would capture it
+    app.include_router(workflow_routes.router)  # likewise
+    app.include_router(validate.router)  # before routes: /fhir/{type}/{id} would capture it
     app.include_router(routes.router)
     app.include_router(landing.router)
     return app

@@ -17,8 +17,11 @@ import structlog
 
 from gateway.settings import LogFormat
 
-# 12 or 10 digits with an optional +/- separator before the last four: YYYYMMDDNNNC, YYMMDD-NNNC.
-_PERSON_NUMBER = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
+# YYYYMMDDNNNC or YYMMDD-NNNC shapes with a plausible month and day (samordningsnummer: day
+# + 60), so organisation numbers and HSA-ids stay readable in the logs.
+_PERSON_NUMBER = re.compile(
+    r"(?<!\d)(?:\d{2})?\d{2}(?:0[1-9]|1[0-2])(?:[0-2]\d|3[01]|[6-8]\d|9[01])[-+]?\d{4}(?!\d)"
+)
 MASK = "[personnummer]"
 
 
@@ -55,7 +58,11 @@ def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if log_format is LogFormat.JSON
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(),
+            # Never rich tracebacks with local variables: they would print patient data.
+            exception_formatter=structlog.dev.plain_traceback,
+        )
     )
     structlog.configure(
         processors=[

@@ -38,6 +38,7 @@ DEV_TOKEN_SECRET = "kv-gateway-development-token-secret-not-for-production"
 DEV_ENCRYPTION_KEYS = "dev1:ZGV2ZWxvcG1lbnQta2V5LWRvLW5vdC11c2UtcHJvZCE="
 DEV_BLIND_INDEX_KEY = "kv-gateway-development-blind-index-key"
 DEV_AUDIT_CHAIN_KEY = "kv-gateway-development-audit-chain-key"
+DEV_LISTING_HASH_KEY = "kv-gateway-development-listing-hash-key"  # routing: public, dev only
 
 
 class Settings(BaseSettings):
@@ -77,6 +78,13 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=200, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
 
+    # --- workflow ---
+    answer_days: int = Field(default=21, ge=1, description="Default time to answer a request.")
+    delivery_worker_in_process: bool = Field(
+        default=True, description="Drain the outbox in a thread of the API process."
+    )
+    delivery_max_attempts: int = Field(default=8, ge=1)
+
     # --- security ---
     environment: Environment = Field(
         default=Environment.DEVELOPMENT,
@@ -110,6 +118,89 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=0, description="Per client; 0 = off.")
     retention_days: int = Field(default=365, ge=1, description="Closed cases older are purged.")
     audit_retention_days: int = Field(default=3650, ge=1)
+
+    # --- routing ---
+    listing_hash_key: SecretStr = Field(
+        default=SecretStr(DEV_LISTING_HASH_KEY),
+        description="HMAC-SHA256 key of the listing register's person keys. DEVELOPMENT "
+        "DEFAULT: public, logged as a warning, refused in production. Changing it makes "
+        "every imported row unreachable: re-import after a change.",
+    )
+    listing_sources: dict[str, list[str]] = Field(
+        default_factory=lambda: {"*": ["local"]},
+        description="Listing sources per folkbokföring region (länskod, '*' = every other "
+        'region), tried together: JSON like {"*": ["local"], "21": ["rivta", "local"]}. '
+        "Sources: local, rivta, fhir.",
+    )
+    listing_types: list[str] = Field(
+        default_factory=lambda: ["PV"],
+        description="Listing type codes that count as primary-care listing (carelisting PV).",
+    )
+    listing_cache_seconds: float = Field(
+        default=60.0, ge=0, description="How long a listing answer is reused; 0 = never."
+    )
+    listing_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=120, description="Timeout of each call to a listing source."
+    )
+    listing_max_response_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Larger answers from a listing source fail."
+    )
+    routing_service_contract: str = Field(
+        default="urn:kv-gateway:medicinskt-utlatande:1",
+        description="Service contract the routing table is consulted for by default.",
+    )
+    routing_consumer_id: str = Field(
+        default="kv-gateway",
+        description="The gateway's own consumer id (HSA-id) in the authorisation table.",
+    )
+    rivta_get_listing_county_url: str | None = Field(
+        default=None, description="NTjP address of GetListingCounty v2 (RIVTA BP 2.1)."
+    )
+    rivta_get_listing_url: str | None = Field(
+        default=None, description="NTjP address of GetListing v2 (RIVTA BP 2.1)."
+    )
+    rivta_actor_id: str = Field(
+        default="SE0000000000-KVGW",
+        description="HSA-id sent as carelisting actor.actorId (the gateway's system HSA-id).",
+    )
+    rivta_actor_type: str = Field(
+        default="healthcare_professional", description="carelisting actor.actorType."
+    )
+    rivta_client_cert: str | None = Field(
+        default=None, description="PEM client certificate for mutual TLS towards NTjP."
+    )
+    rivta_client_key: str | None = Field(
+        default=None, description="PEM private key of the client certificate."
+    )
+    rivta_ca_bundle: str | None = Field(
+        default=None, description="PEM CA bundle that NTjP's server certificate must chain to."
+    )
+    listing_fhir_servers: dict[str, str] = Field(
+        default_factory=dict,
+        description='FHIR base URL per region that exposes listing over FHIR: {"06": "https://…/fhir"}.',
+    )
+    listing_fhir_search: str = Field(
+        default="Patient?identifier={system}|{value}",
+        description="Search that finds the person; {system} and {value} are filled in "
+        "(URL-encoded). The listing is read from Patient.generalPractitioner.",
+    )
+    listing_fhir_token: SecretStr | None = Field(
+        default=None, description="Bearer token for the regions' FHIR servers, if they need one."
+    )
+
+    @model_validator(mode="after")
+    def _listing_key_is_safe(self) -> Settings:
+        if (
+            self.environment is Environment.PRODUCTION
+            and self.listing_hash_key.get_secret_value() == DEV_LISTING_HASH_KEY
+        ):
+            raise ValueError("the development listing_hash_key is refused in production")
+        return self
+
+    def listing_hash_key_is_default(self) -> bool:
+        return self.listing_hash_key.get_secret_value() == DEV_LISTING_HASH_KEY
+
+    # --- end routing ---
 
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:

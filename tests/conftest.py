@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import warnings
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from tests.support.postgres_cluster import Cluster, start_cluster, stop_cluster
 
 BACKENDS = ["sqlite", "postgresql"]
 TEST_BASE_URL = "http://testserver"
+# Set KVGW_TEST_RAISE=1 to see a server-side traceback instead of the 500 OperationOutcome.
+RAISE_SERVER_EXCEPTIONS = os.environ.get("KVGW_TEST_RAISE") == "1"
 
 
 @pytest.fixture(scope="session")
@@ -127,6 +130,7 @@ def settings(database_url: str) -> Settings:
         default_page_size=20,
         max_body_bytes=256 * 1024,
         rate_limit_per_minute=0,
+        delivery_worker_in_process=False,  # tests drain the outbox themselves
     )
 
 
@@ -138,7 +142,7 @@ def app(settings: Settings, engine: Engine) -> FastAPI:
 @pytest.fixture
 def anonymous(app: FastAPI) -> Iterator[TestClient]:
     """An HTTP client with no credentials."""
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    with TestClient(app, raise_server_exceptions=RAISE_SERVER_EXCEPTIONS) as test_client:
         test_client.headers.update({"accept": "application/fhir+json"})
         yield test_client
 

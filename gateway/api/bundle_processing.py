@@ -9,7 +9,6 @@ entry in its own savepoint and reports each outcome separately.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -21,6 +20,7 @@ from gateway.api.headers import Preferences, location
 from gateway.api.interactions import FhirInteractions, WriteResult
 from gateway.api.outcome import operation_outcome
 from gateway.errors import FhirError, Issue
+from gateway.resources.references import walk_references
 from gateway.store.resources import StoredResource, new_id
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
@@ -112,18 +112,6 @@ def _parse_entries(bundle: dict[str, Any], max_entries: int) -> tuple[str, list[
             )
         )
     return kind, entries
-
-
-def _walk_references(value: Any, path: str, visit: Callable[[dict[str, Any], str], None]) -> None:
-    if isinstance(value, dict):
-        if isinstance(value.get("reference"), str):
-            visit(value, path)
-        for key, child in value.items():
-            if key != "reference":
-                _walk_references(child, f"{path}.{key}", visit)
-    elif isinstance(value, list):
-        for i, child in enumerate(value):
-            _walk_references(child, f"{path}[{i}]", visit)
 
 
 def _within_entry(issue: Issue, entry: _Entry) -> Issue:
@@ -232,7 +220,7 @@ class BundleProcessor:
                 resolved = self._resolve_conditional(reference, f"{entry.where}.{path}")
                 holder["reference"] = resolved.reference
 
-        _walk_references(entry.resource, "resource", visit)
+        walk_references(entry.resource, "resource", visit)
 
     def _resolve_conditional(self, reference: str, where: str) -> StoredResource:
         resource_type, _, criteria = reference.partition("?")

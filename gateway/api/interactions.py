@@ -8,9 +8,10 @@ resource type is served, the interaction is allowed on it, the caller holds the 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from gateway.errors import FhirError, not_found
@@ -84,6 +85,26 @@ def _body_type_must_match(resource_type: str, body: dict[str, Any]) -> None:
         )
 
 
+class WriteHook(Protocol):
+    """A pluggable step around writes of one resource type (like a HAPI interceptor).
+
+    ``before_write`` may refuse (raise FhirError) or return the body to store; ``after_write``
+    reacts to what was stored (in the same transaction). ``after_read`` may refuse a read.
+    """
+
+    resource_type: str
+
+    def before_write(
+        self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
+    ) -> dict[str, Any]: ...
+
+    def after_write(
+        self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
+    ) -> None: ...
+
+    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> None: ...
+
+
 class FhirInteractions:
     """The interactions, for one caller in one transaction, each checked and audited."""
 
@@ -94,6 +115,7 @@ class FhirInteractions:
         caller: Caller,
         settings: Settings,
         trail: AuditTrail,
+        hooks: Sequence[WriteHook] = (),
     ) -> None:
         self.store = store
         self.validator = validator
@@ -101,6 +123,26 @@ class FhirInteractions:
         self.settings = settings
         self.trail = trail
         self.rules = TenantRules(caller, store)
+        # Set by a workflow that writes on the caller's behalf (a Task made by $submit).
+        self.workflow_internal = False
+        self.hooks: dict[str, list[WriteHook]] = {}
+        for hook in hooks:
+            self.hooks.setdefault(hook.resource_type, []).append(hook)
+
+    def _before_write(
+        self, body: dict[str, Any], existing: StoredResource | None
+    ) -> dict[str, Any]:
+        for hook in self.hooks.get(body["resourceType"], []):
+            body = hook.before_write(self, body, existing)
+        return body
+
+    def _after_write(self, stored: StoredResource, existing: StoredResource | None) -> None:
+        for hook in self.hooks.get(stored.resource_type, []):
+            hook.after_write(self, stored, existing)
+
+    def _after_read(self, stored: StoredResource) -> None:
+        for hook in self.hooks.get(stored.resource_type, []):
+            hook.after_read(self, stored)
 
     def permit(self, resource_type: str, interaction: Interaction) -> None:
         if not allows(resource_type, Interaction.READ):
@@ -116,6 +158,7 @@ class FhirInteractions:
         self.permit(resource_type, Interaction.READ)
         check_id(resource_type, res_id)
         stored = self._visible(resource_type, res_id)
+        self._after_read(stored)
         entry.succeed(*_patients(stored))
         return stored
 
@@ -213,10 +256,12 @@ class FhirInteractions:
             if existing is not None:
                 entry.succeed(existing.reference, *_patients(existing))
                 return WriteResult(200, existing, created=False)
-        self.validator.check(body)
         self.rules.check_write(body, None)
+        body = self._before_write(body, None)  # workflow rules first: they explain best
+        self.validator.check(body)
         stored = self.store.create(body, res_id=res_id)
         self.rules.record_write(stored)
+        self._after_write(stored, None)
         entry.succeed(stored.reference, *_patients(stored))
         return WriteResult(201, stored, created=True)
 
@@ -272,10 +317,13 @@ class FhirInteractions:
                 "Resursen finns inte. Nya resurser skapas med POST; servern väljer id.",
                 diagnostics="update-as-create is not supported (server-assigned ids)",
             )
+        existing = self.store.current(resource_type, res_id)
+        self.rules.check_write(body, existing)
+        body = self._before_write(body, existing)
         self.validator.check(body)
-        self.rules.check_write(body, self.store.current(resource_type, res_id))
         stored = self.store.update(body, res_id, if_match=if_match)
         self.rules.record_write(stored)
+        self._after_write(stored, existing)
         entry.succeed(*_patients(stored))
         return WriteResult(200, stored, created=False)
 

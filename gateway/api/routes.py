@@ -74,7 +74,12 @@ def _interactions(
     trail: AuditTrail = request.state.audit_trail
     trail.caller = caller
     return FhirInteractions(
-        ResourceStore(session), request.app.state.validator, caller, _settings(request), trail
+        ResourceStore(session),
+        request.app.state.validator,
+        caller,
+        _settings(request),
+        trail,
+        request.app.state.hooks,
     )
 
 

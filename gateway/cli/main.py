@@ -14,7 +14,11 @@ import typer
 
 from gateway import __version__
 from gateway.cli.common import fail, settings_or_fail, user_errors
+from gateway.cli.demo import demo
+from gateway.cli.directory import directory_app
+from gateway.cli.listing import listing_app
 from gateway.cli.security import audit_app, clients_app, keys_app, retention_app
+from gateway.cli.workflow import outbox_app, worker, workflow_app
 from gateway.settings import AuthMode, Settings
 
 app = typer.Typer(
@@ -32,6 +36,28 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(workflow_app, name="workflow")
+app.command("worker")(worker)
+app.command("demo")(demo)
+app.add_typer(directory_app, name="directory")
+app.add_typer(listing_app, name="listing")
+
+
+@app.callback()
+def _configure() -> None:
+    """Logs go to stderr (JSON or console per KVGW_LOG_FORMAT), so stdout stays the output."""
+    from pydantic import ValidationError
+
+    from gateway.logging import configure_logging
+    from gateway.settings import LogFormat, get_settings
+
+    try:
+        settings = get_settings()
+    except ValidationError:
+        configure_logging(LogFormat.CONSOLE, "WARNING")  # the command reports the error itself
+        return
+    configure_logging(settings.log_format, settings.log_level)
 
 
 def _settings() -> Settings:

@@ -1,1 +1,1 @@
-"""delivery"""
+"""Delivery to other systems: the outbox, its worker, retries and dead letters."""

@@ -104,6 +104,13 @@ _DECLARED: tuple[SearchParameter, ...] = (
     ),
     _p("ServiceRequest", "status", T, "ServiceRequest.status", "Request status"),
     _p("ServiceRequest", "authored", D, "ServiceRequest.authoredOn", "When it was written"),
+    _p(
+        "ServiceRequest",
+        "supporting-info",
+        R,
+        "ServiceRequest.supportingInfo",
+        "The consent and other information the request rests on",
+    ),
     # Task: the work item
     _p("Task", "identifier", T, "Task.identifier", "Business identifier"),
     _p("Task", "focus", R, "Task.focus", "What the task is about", "ServiceRequest"),
@@ -123,6 +130,13 @@ _DECLARED: tuple[SearchParameter, ...] = (
     _p("Task", "modified", D, "Task.lastModified", "Last modification"),
     _p("Task", "based-on", R, "Task.basedOn", "Request fulfilled", "ServiceRequest"),
     _p("Task", "patient", R, "Task.for", "The person", "Patient"),
+    _p(
+        "Task",
+        "restriction-period",
+        D,
+        "Task.restriction.period",
+        "Desired answer date; overdue open Tasks: restriction-period=lt<today>",
+    ),
     # QuestionnaireResponse: the answer
     _p(
         "QuestionnaireResponse",

@@ -40,6 +40,18 @@ _TYPE_LOGIN = {
     "code": "110114",
     "display": "User Authentication",
 }
+_TYPE_SECURITY_ALERT = {
+    "system": "http://dicom.nema.org/resources/ontology/DCM",
+    "code": "110113",
+    "display": "Security Alert",
+}
+_TYPE_TRANSMIT = {
+    "system": "http://dicom.nema.org/resources/ontology/DCM",
+    "code": "110106",
+    "display": "Export",
+}
+_PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+_ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 _SUBTYPE_SYSTEM = "http://hl7.org/fhir/restful-interaction"
 _ACTIONS = {
     "create": "C",
@@ -87,6 +99,8 @@ class AuditTrail:
 
     caller: Caller | None
     entries: list[AuditEntry] = field(default_factory=list)
+    # Finished events (consent decisions …): written as they are, whatever the request's fate.
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     def begin(
         self,
@@ -130,12 +144,11 @@ class ChainReport:
         return not self.problems
 
 
-class AuditLog:
-    def __init__(self, chain_key: bytes, observer: str = "kv-gateway") -> None:
-        self.chain_key = chain_key
-        self.observer = observer
+class AuditEvents:
+    """Builds AuditEvent bodies in the IHE BALP patterns."""
 
-    # ----- building events ------------------------------------------------------------
+    def __init__(self, observer: str = "kv-gateway") -> None:
+        self.observer = observer
 
     def _agents(self, caller: Caller | None, client_id: str | None = None) -> list[dict[str, Any]]:
         requestor: dict[str, Any] = {
@@ -222,7 +235,94 @@ class AuditLog:
             )
         return entities
 
-    # ----- writing --------------------------------------------------------------------
+    def consent_decision(
+        self,
+        caller: Caller | None,
+        *,
+        permitted: bool,
+        reason: str,
+        patient: str,
+        consent: str | None,
+        recipient: str,
+        custodian: str,
+    ) -> dict[str, Any]:
+        """An AuditEvent in the IHE BALP consent authorization decision pattern."""
+        agents = self._agents(caller)
+        agents[0]["type"] = {
+            "coding": [
+                {"system": _PARTICIPATION, "code": "IRCP", "display": "information recipient"}
+            ]
+        }
+        agents[0]["who"] = {"reference": recipient}
+        agents.append(
+            {
+                "type": {
+                    "coding": [{"system": _PARTICIPATION, "code": "CST", "display": "custodian"}]
+                },
+                "who": {"reference": custodian},
+                "requestor": False,
+            }
+        )
+        entities: list[dict[str, Any]] = [
+            {
+                "what": {"reference": patient},
+                "type": {"system": _ENTITY_TYPE, "code": "1", "display": "Person"},
+            }
+        ]
+        if consent:
+            entities.append(
+                {
+                    "what": {"reference": consent},
+                    "type": {"system": _ENTITY_TYPE, "code": "2", "display": "System Object"},
+                }
+            )
+        event = self._event(
+            _TYPE_SECURITY_ALERT, "AuthZ-Consent", "E", 200 if permitted else 403, agents, entities
+        )
+        event["subtype"] = [
+            {
+                "system": "https://profiles.ihe.net/ITI/BALP/CodeSystem/AuthZsubType",
+                "code": "AuthZ-Consent",
+            }
+        ]
+        event["outcome"] = "0" if permitted else "8"
+        event["outcomeDesc"] = reason
+        return event
+
+    def delivery(self, task: str, target: str, *, ok: bool) -> dict[str, Any]:
+        """A message handed to another system (or given up on), by the gateway itself."""
+        agents: list[dict[str, Any]] = [
+            {"who": {"display": self.observer}, "requestor": True},
+            {
+                "who": {"reference": target} if "/" in target else {"display": target},
+                "requestor": False,
+            },
+        ]
+        entities = [
+            {
+                "what": {"reference": task},
+                "type": {"system": _ENTITY_TYPE, "code": "2", "display": "System Object"},
+            }
+        ]
+        event = self._event(
+            _TYPE_TRANSMIT, "ITI-delivery", "R", 200 if ok else 502, agents, entities
+        )
+        event["subtype"] = [
+            {
+                "system": "http://dicom.nema.org/resources/ontology/DCM",
+                "code": "110106",
+                "display": "Export",
+            }
+        ]
+        return event
+
+
+class AuditLog(AuditEvents):
+    """Writes AuditEvents into the store and the hash chain, and verifies the chain."""
+
+    def __init__(self, chain_key: bytes, observer: str = "kv-gateway") -> None:
+        super().__init__(observer)
+        self.chain_key = chain_key
 
     def write_trail(
         self, session: Session, trail: AuditTrail, failed_status: int | None = None
@@ -239,6 +339,8 @@ class AuditLog:
                 self._entities(entry),
             )
             self.append(session, event)
+        for decided in trail.events:
+            self.append(session, decided)
 
     def login(
         self, session: Session, *, client_id: str | None, outcome_ok: bool, reason: str | None

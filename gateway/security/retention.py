@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
+from gateway.resources.references import references_in
 from gateway.search.index import split_reference
 from gateway.search.query import parse_search
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
@@ -36,14 +36,6 @@ class RetentionPlan:
     @property
     def resource_count(self) -> int:
         return sum(len(c.resources) for c in self.cases)
-
-
-def _refs(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [r for v in value for r in _refs(v)]
-    if isinstance(value, dict) and isinstance(value.get("reference"), str):
-        return [value["reference"]]
-    return []
 
 
 def _search_all(
@@ -83,7 +75,7 @@ def plan(store: ResourceStore, retention_days: int, now: datetime | None = None)
         body = task.body or {}
         requests = [
             r
-            for r in _refs(body.get("focus")) + _refs(body.get("basedOn"))
+            for r in references_in(body.get("focus")) + references_in(body.get("basedOn"))
             if r.startswith("ServiceRequest/")
         ]
         for request_ref in dict.fromkeys(requests):
@@ -94,7 +86,7 @@ def plan(store: ResourceStore, retention_days: int, now: datetime | None = None)
             case.resources.append(request.reference)
             case.resources += [
                 r
-                for r in _refs((request.body or {}).get("supportingInfo"))
+                for r in references_in((request.body or {}).get("supportingInfo"))
                 if r.startswith("Consent/")
             ]
             case.resources += [
@@ -108,12 +100,14 @@ def plan(store: ResourceStore, retention_days: int, now: datetime | None = None)
                 for s in _search_all(store, "Communication", [("based-on", request.reference)])
             ]
             patients.update(
-                r for r in _refs((request.body or {}).get("subject")) if r.startswith("Patient/")
+                r
+                for r in references_in((request.body or {}).get("subject"))
+                if r.startswith("Patient/")
             )
         case.resources += [
             s.reference for s in _search_all(store, "Communication", [("part-of", task.reference)])
         ]
-        patients.update(r for r in _refs(body.get("for")) if r.startswith("Patient/"))
+        patients.update(r for r in references_in(body.get("for")) if r.startswith("Patient/"))
         case.resources = list(dict.fromkeys(case.resources))
         result.cases.append(case)
     purged = {r for case in result.cases for r in case.resources}

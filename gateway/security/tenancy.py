@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.errors import FhirError, not_found
+from gateway.resources.references import references_in
 from gateway.search.index import split_reference
 from gateway.security.caller import Caller, PartyKind
 from gateway.store.resources import ResourceStore, StoredResource
@@ -43,14 +44,6 @@ _ADDRESSED_TO: dict[str, tuple[str, ...]] = {
 
 def _forbidden(text_sv: str, diagnostics: str) -> FhirError:
     return FhirError.single(403, "forbidden", text_sv, diagnostics=diagnostics)
-
-
-def _references(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [r for item in value for r in _references(item)]
-    if isinstance(value, dict) and isinstance(value.get("reference"), str):
-        return [value["reference"]]
-    return []
 
 
 class TenantRules:
@@ -120,7 +113,7 @@ class TenantRules:
         """The parties that may see a case resource after this write."""
         parties = {self.caller.party}
         for element in _ADDRESSED_TO.get(body["resourceType"], ()):
-            for reference in _references(body.get(element)):
+            for reference in references_in(body.get(element)):
                 organization = self._organization_of(reference)
                 if organization:
                     parties.add(organization)
@@ -143,11 +136,11 @@ class TenantRules:
     ) -> list[str | None]:
         """The Organizations a directory write touches, each of which must be the caller's."""
         if body["resourceType"] == "Organization":
-            parent = _references(body.get("partOf"))
+            parent = references_in(body.get("partOf"))
             new_parent = parent[0] if parent else None
             if existing is None:
                 return [new_parent]
-            old_parent = _references(existing.get("partOf"))
+            old_parent = references_in(existing.get("partOf"))
             touched: list[str | None] = [f"Organization/{existing['id']}"]
             if new_parent != (old_parent[0] if old_parent else None):
                 touched.append(new_parent)
@@ -158,7 +151,7 @@ class TenantRules:
         anchors: list[str | None] = []
         for version in (body, existing):
             if version is not None:
-                references = _references(version.get(field))
+                references = references_in(version.get(field))
                 anchors.append(references[0] if references else None)
         return anchors
 
@@ -183,7 +176,7 @@ class TenantRules:
             )
             if organization is None or organization.body is None:
                 return False
-            parent = _references(organization.body.get("partOf"))
+            parent = references_in(organization.body.get("partOf"))
             current = parent[0] if parent else None
         return False
 
@@ -197,6 +190,6 @@ class TenantRules:
             else None
         )
         if role is not None and role.body is not None:
-            organizations = _references(role.body.get("organization"))
+            organizations = references_in(role.body.get("organization"))
             return organizations[0] if organizations else None
         return None

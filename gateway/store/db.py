@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.store.protection import BodyProtection
 
+IMMEDIATE_OPTION = "kvgw_sqlite_immediate"
+
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
@@ -21,9 +23,10 @@ def is_sqlite(engine: Engine) -> bool:
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 10_000, echo: bool = False) -> Engine:
     """An engine with the settings each backend needs for the store's write pattern.
 
-    SQLite: the file's folder is created, WAL journal, foreign keys on, and every
-    transaction begins IMMEDIATE so that concurrent writers queue instead of failing with
-    'database is locked' at commit.
+    SQLite: the file's folder is created, WAL journal, foreign keys on. Sessions (the
+    request's unit of work) begin IMMEDIATE, so concurrent writers queue instead of failing
+    with 'database is locked' at commit; plain connections begin DEFERRED and so can read
+    beside a writer (the listing lookup inside a request, the readiness probe).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -53,13 +56,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = connection.get_execution_options().get(IMMEDIATE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_session_factory(engine: Engine, protection: BodyProtection) -> sessionmaker[Session]:
     """Sessions that carry the data protection every stored body goes through."""
     return sessionmaker(
-        bind=engine, expire_on_commit=False, autoflush=False, info={"protection": protection}
+        bind=engine.execution_options(**{IMMEDIATE_OPTION: True}),
+        expire_on_commit=False,
+        autoflush=False,
+        info={"protection": protection},
     )
 
 

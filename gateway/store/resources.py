@@ -211,6 +211,16 @@ class ResourceStore:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def revoke(self, res_type: str, res_id: str, parties: set[str]) -> None:
+        """Stop ``parties`` from seeing the resource."""
+        self.session.execute(
+            delete(ResourceParty).where(
+                ResourceParty.res_type == res_type,
+                ResourceParty.res_id == res_id,
+                ResourceParty.party.in_(sorted(parties)),
+            )
+        )
+
     def lock_criteria(self, res_type: str, criteria: str) -> None:
         """Serialise conditional creates on the same criteria until the transaction ends.
 

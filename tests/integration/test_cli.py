@@ -69,7 +69,7 @@ def test_db_upgrade_current_downgrade_and_seed_demo(tmp_path: Path) -> None:
     assert f"current: {head_revision()}" in run_cli("db", "current", env=env).stdout
     first = run_cli("seed", "demo", env=env)
     assert first.returncode == 0, first.stderr
-    assert "23 new resources" in first.stdout
+    assert "326 new resources" in first.stdout  # 311 reference + 15 demo
     again = run_cli("seed", "demo", env=env)
     assert "0 new resources" in again.stdout
     assert run_cli("db", "downgrade", "base", env=env).returncode == 0
@@ -85,10 +85,28 @@ def test_seed_demo_on_postgresql(postgres_url: str) -> None:
             count = connection.execute(select(func.count()).select_from(ResourceHead)).scalar_one()
     finally:
         engine.dispose()
-    assert count == 23
+    assert count == 326
 
 
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     result = run_cli("serve", env={"KVGW_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
     assert result.returncode == 1
     assert "db upgrade" in result.stderr
+
+
+def test_demo_tells_the_whole_story() -> None:
+    result = run_cli("demo")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    for step in (
+        "var är personen listad",
+        "Vårdcentralen Jönköping Centrum",
+        "POST ServiceRequest/$submit",
+        "Status: requested",
+        "Uppgiftens status: received",
+        "completed",
+        "Kommunen fick 1 notis",
+        "hashkedjan är intakt",
+    ):
+        assert step in out, step
+    assert "19850314" not in out, "no personnummer, not even the birth date, is shown"

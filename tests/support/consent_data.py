@@ -26,7 +26,12 @@ def consent(
     custodian = (
         {"reference": unit}
         if unit
-        else {"identifier": {"system": "https://kv-gateway.se/fhir/consent-actor", "value": "listad-vardcentral"}}
+        else {
+            "identifier": {
+                "system": "https://kv-gateway.se/fhir/consent-actor",
+                "value": "listad-vardcentral",
+            }
+        }
     )
     body: dict[str, Any] = {
         "resourceType": "Consent",
@@ -35,18 +40,34 @@ def consent(
             {
                 "url": "https://kv-gateway.se/fhir/StructureDefinition/kv-consent-method",
                 "valueCodeableConcept": {
-                    "coding": [{"system": "https://kv-gateway.se/fhir/CodeSystem/kv-consent-method", "code": method}]
+                    "coding": [
+                        {
+                            "system": "https://kv-gateway.se/fhir/CodeSystem/kv-consent-method",
+                            "code": method,
+                        }
+                    ]
                 },
             }
         ],
         "status": "active",
-        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
         "patient": {"reference": patient},
         "dateTime": "2026-01-01T10:00:00+01:00",
         "performer": [{"reference": patient}],
         "organization": [{"reference": kommun}],
-        "policy": [{"uri": "https://www.riksdagen.se/sv/dokument-och-lagar/dokument/svensk-forfattningssamling/offentlighets-och-sekretesslag-2009400_sfs-2009-400/"}],
+        "policy": [
+            {
+                "uri": "https://www.riksdagen.se/sv/dokument-och-lagar/dokument/svensk-forfattningssamling/offentlighets-och-sekretesslag-2009400_sfs-2009-400/"
+            }
+        ],
         "provision": {
             "type": "permit",
             "period": {"start": start, "end": end},

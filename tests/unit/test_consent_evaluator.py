@@ -23,7 +23,11 @@ def organization_of(reference: dict[str, Any]) -> str | None:
 
 def disclose(**changes: Any) -> Disclosure:
     values: dict[str, Any] = {
-        "subject": "Patient/p1", "discloser": UNIT, "recipient": KOMMUN, "action": Action.DISCLOSE, "at": NOW,
+        "subject": "Patient/p1",
+        "discloser": UNIT,
+        "recipient": KOMMUN,
+        "action": Action.DISCLOSE,
+        "at": NOW,
     }
     values.update(changes)
     return Disclosure(**values)
@@ -40,7 +44,9 @@ def test_oral_documented_consent_permits() -> None:
 
 
 def test_any_listed_unit_wording_covers_the_routed_unit() -> None:
-    decision = evaluate(consent(unit=None), disclose(discloser="Organization/vc-anywhere"), organization_of)
+    decision = evaluate(
+        consent(unit=None), disclose(discloser="Organization/vc-anywhere"), organization_of
+    )
     assert decision.permitted
 
 
@@ -63,12 +69,24 @@ def _broken(mutate: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
         (consent(status="inactive"), disclose(), "consent-not-active"),
         (consent(status="draft"), disclose(), "consent-not-active"),
         (consent(patient="Patient/other"), disclose(), "consent-wrong-person"),
-        (_broken(lambda b: b.update(category=[{"text": "annat"}])), disclose(), "consent-wrong-kind"),
+        (
+            _broken(lambda b: b.update(category=[{"text": "annat"}])),
+            disclose(),
+            "consent-wrong-kind",
+        ),
         (_broken(lambda b: b.pop("sourceAttachment")), disclose(), "consent-undocumented"),
-        (_broken(lambda b: b.pop("verification"), consent(method="muntligt")), disclose(), "consent-undocumented"),
+        (
+            _broken(lambda b: b.pop("verification"), consent(method="muntligt")),
+            disclose(),
+            "consent-undocumented",
+        ),
         (consent(end="2026-06-30"), disclose(), "consent-expired"),
         (consent(start="2027-01-01"), disclose(), "consent-expired"),
-        (consent(), disclose(recipient="Organization/kommun-0680"), "consent-recipient-not-covered"),
+        (
+            consent(),
+            disclose(recipient="Organization/kommun-0680"),
+            "consent-recipient-not-covered",
+        ),
         (consent(), disclose(discloser="Organization/vc-other"), "consent-unit-not-covered"),
         (_broken(lambda b: b["provision"].update(type="deny")), disclose(), "consent-denies"),
         (
@@ -101,10 +119,14 @@ def test_refusals(body: dict[str, Any] | None, disclosure: Disclosure, code: str
 
 def test_nested_deny_for_another_unit_does_not_block() -> None:
     body = consent()
-    body["provision"]["provision"] = [{"type": "deny", "actor": [actor("CST", {"reference": "Organization/vc-other"})]}]
+    body["provision"]["provision"] = [
+        {"type": "deny", "actor": [actor("CST", {"reference": "Organization/vc-other"})]}
+    ]
     assert evaluate(body, disclose(), organization_of).permitted
 
 
 def test_refusal_texts_never_name_the_person() -> None:
-    decision = evaluate(consent(patient="Patient/191212121212"), disclose(subject="Patient/x"), organization_of)
+    decision = evaluate(
+        consent(patient="Patient/191212121212"), disclose(subject="Patient/x"), organization_of
+    )
     assert "1912" not in decision.text_sv

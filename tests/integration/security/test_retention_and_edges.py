@@ -24,55 +24,52 @@ from tests.support.auth import register_client
 from tests.support.fhir_data import FHIR_JSON, patient
 
 
-def _case(client: TestClient, status: str) -> dict[str, str]:
-    person = client.post("/fhir/Patient", json=patient(31), headers=FHIR_JSON).json()
-    consent = client.post(
-        "/fhir/Consent",
-        json={
-            "resourceType": "Consent",
-            "status": "active",
-            "scope": {"text": "x"},
-            "category": [{"text": "x"}],
-        },
-        headers=FHIR_JSON,
-    ).json()
-    request = client.post(
-        "/fhir/ServiceRequest",
-        json={
-            "resourceType": "ServiceRequest",
-            "status": "completed",
-            "intent": "order",
-            "subject": {"reference": f"Patient/{person['id']}"},
-            "supportingInfo": [{"reference": f"Consent/{consent['id']}"}],
-        },
-        headers=FHIR_JSON,
-    ).json()
-    answer = client.post(
-        "/fhir/QuestionnaireResponse",
-        json={
-            "resourceType": "QuestionnaireResponse",
-            "status": "completed",
-            "basedOn": [{"reference": f"ServiceRequest/{request['id']}"}],
-        },
-        headers=FHIR_JSON,
-    ).json()
-    task = client.post(
-        "/fhir/Task",
-        json={
-            "resourceType": "Task",
-            "status": status,
-            "intent": "order",
-            "focus": {"reference": f"ServiceRequest/{request['id']}"},
-            "for": {"reference": f"Patient/{person['id']}"},
-        },
-        headers=FHIR_JSON,
-    ).json()
+def _case(app: FastAPI, status: str) -> dict[str, str]:
+    """A whole case written straight into the store (retention is about storage)."""
+    from gateway.store.resources import ResourceStore
+
+    with app.state.session_factory() as session, session.begin():
+        store = ResourceStore(session)
+        person = store.create(patient(31))
+        consent = store.create(
+            {
+                "resourceType": "Consent",
+                "status": "active",
+                "scope": {"text": "x"},
+                "category": [{"text": "x"}],
+            }
+        )
+        request = store.create(
+            {
+                "resourceType": "ServiceRequest",
+                "status": "completed",
+                "intent": "order",
+                "subject": {"reference": person.reference},
+                "supportingInfo": [{"reference": consent.reference}],
+            }
+        )
+        answer = store.create(
+            {
+                "resourceType": "QuestionnaireResponse",
+                "status": "completed",
+                "basedOn": [{"reference": request.reference}],
+            }
+        )
+        task = store.create(
+            {
+                "resourceType": "Task",
+                "status": status,
+                "intent": "order",
+                "focus": {"reference": request.reference},
+                "for": {"reference": person.reference},
+            }
+        )
     return {
-        "Patient": person["id"],
-        "Consent": consent["id"],
-        "ServiceRequest": request["id"],
-        "QuestionnaireResponse": answer["id"],
-        "Task": task["id"],
+        "Patient": person.id,
+        "Consent": consent.id,
+        "ServiceRequest": request.id,
+        "QuestionnaireResponse": answer.id,
+        "Task": task.id,
     }
 
 
@@ -88,9 +85,9 @@ def _age_everything(engine: Engine, days: int) -> None:
 
 
 def test_retention_dry_run_reports_and_run_purges_closed_cases_only(
-    client: TestClient, engine: Engine, database_url: str
+    app: FastAPI, client: TestClient, engine: Engine, database_url: str
 ) -> None:
-    closed = _case(client, "completed")
+    closed = _case(app, "completed")
     _age_everything(engine, 400)
     still_open = client.post(
         "/fhir/Task",

@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of kv-gateway (run as scripts, see benchmarks/README.md)."""

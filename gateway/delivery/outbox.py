@@ -1,0 +1,189 @@
+"""Writing to and reading from the outbox.
+
+A message is enqueued in the same transaction as the change that caused it, under an
+idempotency key, so the same message is never queued twice. Its payload is encrypted like
+every stored body. Workers claim due messages (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+one writer at a time on SQLite), take a lease, deliver outside any transaction, and record
+the result: delivered, retry with backoff, or dead after the retry budget.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from gateway.delivery.models import OutboxMessage
+from gateway.store.protection import protection_of
+from gateway.store.resources import utc_now
+
+PENDING, DELIVERED, DEAD, WITHHELD = "pending", "delivered", "dead", "withheld"
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    kind: str
+    target: str
+    task: str | None
+    payload: dict[str, Any]
+    idempotency_key: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_seconds: float = 2.0
+    max_seconds: float = 900.0
+    lease_seconds: float = 120.0
+
+    def delay(self, attempts: int) -> timedelta:
+        seconds = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1))
+        return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+def queued_before(session: Session, idempotency_key: str) -> bool:
+    found = session.execute(
+        select(OutboxMessage.id).where(OutboxMessage.idempotency_key == idempotency_key)
+    ).first()
+    return found is not None
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    target: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    task: str | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue a message unless one with the same key exists; True when newly queued."""
+    if queued_before(session, idempotency_key):
+        return False
+    now = utc_now()
+    session.add(
+        OutboxMessage(
+            id=str(uuid.uuid4()),
+            kind=kind,
+            target=target,
+            task=task,
+            payload=protection_of(session).encrypt(json.dumps(payload, ensure_ascii=False)),
+            idempotency_key=idempotency_key,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=not_before or now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    session.flush()
+    return True
+
+
+def withhold(session: Session, task: str, kinds: tuple[str, ...]) -> int:
+    """Stop undelivered messages of a Task (when consent is revoked, say)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.task == task,
+            OutboxMessage.kind.in_(kinds),
+            OutboxMessage.status == PENDING,
+        )
+        .values(status=WITHHELD, updated_at=utc_now(), last_error="withheld: consent revoked")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def claim(session: Session, limit: int, policy: RetryPolicy) -> list[Message]:
+    """Take a lease on up to ``limit`` due messages (commit the session afterwards)."""
+    now = utc_now()
+    statement = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until <= now),
+        )
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    rows = list(session.scalars(statement))
+    protection = protection_of(session)
+    claimed: list[Message] = []
+    for row in rows:
+        row.locked_until = now + timedelta(seconds=policy.lease_seconds)
+        row.attempts += 1
+        claimed.append(
+            Message(
+                row.id,
+                row.kind,
+                row.target,
+                row.task,
+                json.loads(protection.decrypt(row.payload)),
+                row.idempotency_key,
+                row.attempts,
+            )
+        )
+    return claimed
+
+
+def mark_delivered(session: Session, message_id: str) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=DELIVERED, locked_until=None, last_error=None, updated_at=utc_now())
+    )
+
+
+def mark_failed(
+    session: Session, message: Message, error: str, policy: RetryPolicy, *, final: bool
+) -> bool:
+    """Schedule a retry, or dead-letter it; True when it is now dead."""
+    dead = final or message.attempts >= policy.max_attempts
+    now = utc_now()
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)
+        .values(
+            status=DEAD if dead else PENDING,
+            locked_until=None,
+            last_error=error[:500],
+            next_attempt_at=now if dead else now + policy.delay(message.attempts),
+            updated_at=now,
+        )
+    )
+    return dead
+
+
+def listing(session: Session, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+    statement = select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(limit)
+    if status:
+        statement = statement.where(OutboxMessage.status == status)
+    return list(session.scalars(statement))
+
+
+def rerun(session: Session, message_id: str) -> bool:
+    """Put a dead message back in the queue, with a fresh retry budget (operator command)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == DEAD)
+        .values(
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=utc_now(),
+            locked_until=None,
+            updated_at=utc_now(),
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,119 @@
+"""The delivery worker: drains the outbox through the handler for each message kind.
+
+In the embedded default one worker thread runs inside the gateway process; in production
+run ``kv-gateway worker`` processes beside the API replicas, as many as needed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.delivery.outbox import Message, RetryPolicy, claim, mark_delivered, mark_failed
+from gateway.delivery.protocols import DeliveryResult, Outcome
+from gateway.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class Handler(Protocol):
+    """Delivers one kind of message. The hooks run in a transaction of their own."""
+
+    def deliver(self, message: Message) -> DeliveryResult: ...
+
+    def on_delivered(self, session: Session, message: Message) -> None: ...
+
+    def on_dead(self, session: Session, message: Message, error: str) -> None: ...
+
+
+@dataclass
+class DeliveryWorker:
+    sessions: sessionmaker[Session]
+    handlers: dict[str, Handler]
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    batch: int = 20
+
+    def run_once(self) -> int:
+        """Deliver what is due now; returns how many messages were attempted."""
+        with self.sessions() as session, session.begin():
+            messages = claim(session, self.batch, self.policy)
+        for message in messages:
+            self._deliver(message)
+        return len(messages)
+
+    def drain(self, max_rounds: int = 100) -> int:
+        total = 0
+        for _ in range(max_rounds):
+            done = self.run_once()
+            total += done
+            if done == 0:
+                break
+        return total
+
+    def _deliver(self, message: Message) -> None:
+        handler = self.handlers.get(message.kind)
+        if handler is None:
+            result = DeliveryResult.give_up(f"no handler for message kind {message.kind!r}")
+        else:
+            try:
+                result = handler.deliver(message)
+            except Exception as error:  # a broken adapter must not stop the worker
+                # The type only: a traceback's locals or message may hold patient data.
+                log.error(
+                    "delivery_handler_failed", kind=message.kind, error_type=type(error).__name__
+                )
+                result = DeliveryResult.retry(f"handler error: {type(error).__name__}")
+        with self.sessions() as session, session.begin():
+            if result.outcome is Outcome.DELIVERED:
+                mark_delivered(session, message.id)
+                if handler is not None:
+                    handler.on_delivered(session, message)
+                log.info(
+                    "delivered", kind=message.kind, message_id=message.id, attempts=message.attempts
+                )
+                return
+            dead = mark_failed(
+                session,
+                message,
+                result.detail,
+                self.policy,
+                final=result.outcome is Outcome.GIVE_UP,
+            )
+            log.warning(
+                "delivery_failed",
+                kind=message.kind,
+                message_id=message.id,
+                attempts=message.attempts,
+                dead=dead,
+            )
+            if dead and handler is not None:
+                handler.on_dead(session, message, result.detail)
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception as error:  # keep the in-process worker alive across DB hiccups
+                log.error("delivery_round_failed", error_type=type(error).__name__)
+                busy = 0
+            if not busy:
+                stop.wait(poll_seconds)
+
+
+def start_in_background(worker: DeliveryWorker, poll_seconds: float = 1.0) -> Callable[[], None]:
+    """Start the worker on a daemon thread; returns a function that stops it."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=worker.run_forever, args=(stop, poll_seconds), daemon=True, name="outbox"
+    )
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=10)
+
+    return halt

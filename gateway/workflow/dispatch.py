@@ -1,0 +1,212 @@
+"""Delivering a request to the vårdcentral, and notifications to the kommun (outbox handlers).
+
+At dispatch the consent is checked again and the Task must still be open: a consent
+revoked after submission stops the delivery. The request travels as a transaction Bundle
+(Task, ServiceRequest, Patient, Consent, the requester) to the adapter that the unit's
+Endpoint.connectionType names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.consent.evaluator import Action, Disclosure, evaluate
+from gateway.delivery.outbox import Message
+from gateway.delivery.protocols import DeliveryResult, OutgoingRequest
+from gateway.delivery.registry import AdapterRegistry
+from gateway.resources.references import references_in
+from gateway.search.index import split_reference
+from gateway.security.audit import AuditLog
+from gateway.store.resources import ResourceStore, StoredResource, utc_now
+from gateway.workflow.consent_checks import organization_of
+from gateway.workflow.subscriptions import notification_body
+from gateway.workflow.task_states import OPEN, Role
+from gateway.workflow.transitions import change_task, reason
+
+NOTIFY_TIMEOUT_SECONDS = 10.0
+
+
+def _current(store: ResourceStore, reference: str) -> StoredResource | None:
+    ref_type, ref_id = split_reference(reference)
+    return store.current(ref_type, ref_id) if ref_type else None
+
+
+def request_bundle(store: ResourceStore, task: StoredResource) -> dict[str, Any]:
+    """The Task and what the unit needs to answer it, as a transaction Bundle."""
+    body = task.body or {}
+    included: list[StoredResource] = [task]
+    request = _current(store, references_in(body.get("focus"))[0]) if body.get("focus") else None
+    if request is not None:
+        included.append(request)
+        request_body = request.body or {}
+        for element in ("subject", "requester", "supportingInfo"):
+            for reference in references_in(request_body.get(element)):
+                found = _current(store, reference)
+                if found is not None:
+                    included.append(found)
+        requester = (
+            _current(store, references_in(request_body.get("requester"))[0])
+            if request_body.get("requester")
+            else None
+        )
+        for reference in (
+            references_in((requester.body or {}).get("organization")) if requester else []
+        ):
+            found = _current(store, reference)
+            if found is not None:
+                included.append(found)
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": f"urn:kv-gateway:{stored.reference}",
+                "resource": stored.body,
+                "request": {"method": "PUT", "url": stored.reference},
+            }
+            for stored in {s.reference: s for s in included}.values()
+        ],
+    }
+
+
+def consent_still_permits(store: ResourceStore, task: StoredResource) -> tuple[bool, str]:
+    body = task.body or {}
+    request = _current(store, references_in(body.get("focus"))[0]) if body.get("focus") else None
+    if request is None or request.body is None:
+        return False, "request-missing"
+    consents = [
+        c
+        for c in (_current(store, r) for r in references_in(request.body.get("supportingInfo")))
+        if c
+    ]
+    recipient = organization_of(store)(request.body.get("requester") or {})
+    disclosure = Disclosure(
+        subject=references_in(body.get("for"))[0] if body.get("for") else "",
+        discloser=references_in(body.get("owner"))[0] if body.get("owner") else "",
+        recipient=recipient or "",
+        action=Action.DISCLOSE,
+        at=utc_now(),
+    )
+    for consent in consents:
+        decision = evaluate(consent.body, disclosure, organization_of(store))
+        if decision.permitted:
+            return True, decision.code
+    return False, "consent-missing" if not consents else "consent-refused"
+
+
+class JournalRequestHandler:
+    """Outbox kind ``journal-request``: the request to the unit's journal system or inbox."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], registry: AdapterRegistry, audit: AuditLog
+    ) -> None:
+        self.sessions = sessions
+        self.registry = registry
+        self.audit = audit
+
+    def deliver(self, message: Message) -> DeliveryResult:
+        with self.sessions() as session:
+            store = ResourceStore(session)
+            task = _current(store, message.payload["task"])
+            if task is None or task.body is None or task.body.get("status") not in OPEN:
+                return DeliveryResult.give_up("the Task is closed or gone")
+            permitted, code = consent_still_permits(store, task)
+            if not permitted:
+                return DeliveryResult.give_up(f"consent no longer permits delivery ({code})")
+            endpoint = (
+                _current(store, message.target) if message.target.startswith("Endpoint/") else None
+            )
+            if endpoint is None or endpoint.body is None:
+                return DeliveryResult.give_up("the unit has no usable Endpoint")
+            bundle = request_bundle(store, task)
+        adapter = self.registry.for_endpoint(endpoint.body)
+        if adapter is None:
+            return DeliveryResult.give_up("no adapter for the Endpoint's connection type")
+        return adapter.deliver(
+            OutgoingRequest(task.id, bundle, message.idempotency_key), endpoint.body
+        )
+
+    def on_delivered(self, session: Session, message: Message) -> None:
+        store = ResourceStore(session)
+        _, task_id = split_reference(message.payload["task"])
+        task = store.current("Task", task_id)
+        if task is not None and task.body is not None and task.body.get("status") == "requested":
+            change_task(store, task_id, "received", Role.GATEWAY)
+        self.audit.append(
+            session, self.audit.delivery(message.payload["task"], message.target, ok=True)
+        )
+
+    def on_dead(self, session: Session, message: Message, error: str) -> None:
+        store = ResourceStore(session)
+        _, task_id = split_reference(message.payload["task"])
+        task = store.current("Task", task_id)
+        if (
+            task is not None
+            and task.body is not None
+            and task.body.get("status") in ("requested", "received")
+        ):
+            change_task(
+                store,
+                task_id,
+                "failed",
+                Role.GATEWAY,
+                reason=reason("Förfrågan kunde inte levereras till vårdcentralen."),
+            )
+        self.audit.append(
+            session, self.audit.delivery(message.payload["task"], message.target, ok=False)
+        )
+
+
+class RestHookHandler:
+    """Outbox kind ``subscription-notification``: an R4 rest-hook POST to the subscriber."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], fhir_base_url: str, audit: AuditLog
+    ) -> None:
+        self.sessions = sessions
+        self.fhir_base_url = fhir_base_url
+        self.audit = audit
+
+    def deliver(self, message: Message) -> DeliveryResult:
+        with self.sessions() as session:
+            subscription = _current(ResourceStore(session), message.payload["subscription"])
+        if (
+            subscription is None
+            or subscription.body is None
+            or subscription.body.get("status") != "active"
+        ):
+            return DeliveryResult.give_up("the Subscription is no longer active")
+        channel = subscription.body.get("channel") or {}
+        headers = {"content-type": "application/fhir+json"}
+        for header in channel.get("header", []):
+            name, _, value = str(header).partition(":")
+            if name.strip() and value:
+                headers[name.strip()] = value.strip()
+        body = notification_body(f"{self.fhir_base_url}/{message.payload['task']}")
+        try:
+            response = httpx.post(
+                str(channel.get("endpoint")),
+                json=body,
+                headers=headers,
+                timeout=NOTIFY_TIMEOUT_SECONDS,
+            )
+        except httpx.HTTPError as error:
+            return DeliveryResult.retry(f"subscriber unreachable: {type(error).__name__}")
+        if response.status_code < 300:
+            return DeliveryResult.delivered()
+        if response.status_code in (408, 429) or response.status_code >= 500:
+            return DeliveryResult.retry(f"subscriber answered {response.status_code}")
+        return DeliveryResult.give_up(f"subscriber refused with {response.status_code}")
+
+    def on_delivered(self, session: Session, message: Message) -> None:
+        self.audit.append(
+            session, self.audit.delivery(message.payload["task"], message.target, ok=True)
+        )
+
+    def on_dead(self, session: Session, message: Message, error: str) -> None:
+        self.audit.append(
+            session, self.audit.delivery(message.payload["task"], message.target, ok=False)
+        )

@@ -1,0 +1,401 @@
+"""The workflow's steps around writes and reads of Task, QuestionnaireResponse, Consent,
+Communication and Subscription (plugged into the FHIR interactions)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from gateway.api.interactions import FhirInteractions
+from gateway.canonical import CS_TASK_PARAMETER_TYPE
+from gateway.consent.evaluator import Decision
+from gateway.delivery.outbox import withhold
+from gateway.errors import FhirError
+from gateway.resources.references import references_in
+from gateway.search.index import split_reference
+from gateway.search.query import parse_search
+from gateway.security.caller import PartyKind
+from gateway.settings import Environment
+from gateway.store.resources import StoredResource, utc_now
+from gateway.workflow.consent_checks import organization_of, record_decision
+from gateway.workflow.dispatch import consent_still_permits
+from gateway.workflow.notices import queue_notice
+from gateway.workflow.subscriptions import NOTIFICATION, notify_subscribers
+from gateway.workflow.task_states import OPEN, Role, check_transition
+from gateway.workflow.transitions import change_task, reason
+
+# What a party may change on a Task, besides moving its status.
+_TASK_MUTABLE = frozenset(
+    {"status", "businessStatus", "statusReason", "note", "lastModified", "meta", "output"}
+)
+
+
+def _refuse(
+    status: int, text_sv: str, diagnostics: str, expression: str | None = None
+) -> FhirError:
+    code = {403: "forbidden", 409: "business-rule", 422: "business-rule"}.get(status, "invalid")
+    return FhirError.single(status, code, text_sv, expression=expression, diagnostics=diagnostics)
+
+
+def _first(value: Any) -> str | None:
+    references = references_in(value)
+    return references[0] if references else None
+
+
+def task_role(fhir: FhirInteractions, task: dict[str, Any]) -> Role | None:
+    if fhir.caller.party_kind is PartyKind.OPERATOR:
+        return Role.GATEWAY
+    if _first(task.get("owner")) == fhir.caller.party:
+        return Role.OWNER
+    requester = task.get("requester")
+    if requester and organization_of(fhir.store)(requester) == fhir.caller.party:
+        return Role.REQUESTER
+    return None
+
+
+class _Hook:
+    resource_type = ""
+
+    def before_write(
+        self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
+    ) -> dict[str, Any]:
+        return body
+
+    def after_write(
+        self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
+    ) -> None:
+        return None
+
+    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> None:
+        return None
+
+
+class TaskHook(_Hook):
+    """Tasks are made by submitting a request; afterwards only legal changes, by the right party."""
+
+    resource_type = "Task"
+
+    def before_write(
+        self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
+    ) -> dict[str, Any]:
+        if existing is None or existing.body is None:
+            if fhir.caller.party_kind is not PartyKind.OPERATOR and not fhir.workflow_internal:
+                raise _refuse(
+                    422,
+                    "En uppgift skapas när kommunen skickar en förfrågan ($submit).",
+                    "Tasks are created by ServiceRequest/$submit",
+                )
+            return body
+        role = task_role(fhir, existing.body)
+        if role is None:
+            raise _refuse(
+                403, "Du får inte ändra den här uppgiften.", "neither owner nor requester"
+            )
+        changed = {k for k in set(body) | set(existing.body) if body.get(k) != existing.body.get(k)}
+        frozen = changed - _TASK_MUTABLE
+        if frozen and role is not Role.GATEWAY:
+            raise _refuse(
+                409,
+                "Bara status, arbetsstatus, anledning och anteckningar får ändras på uppgiften.",
+                f"immutable elements changed: {', '.join(sorted(frozen))}",
+                f"Task.{sorted(frozen)[0]}",
+            )
+        new_status = body.get("status", "")
+        if new_status == "completed" and role is not Role.GATEWAY:
+            raise _refuse(
+                409,
+                "Uppgiften blir klar när utlåtandet skickas in, inte genom att ändra status.",
+                "Task completion happens by submitting the QuestionnaireResponse",
+                "Task.status",
+            )
+        check_transition(existing.body["status"], new_status, role)
+        if new_status == "rejected" and not (body.get("statusReason") or {}).get("coding"):
+            raise _refuse(
+                422,
+                "Ange en anledning (kod) när förfrågan avvisas.",
+                "a rejected Task needs statusReason with a code from the rejection reasons",
+                "Task.statusReason",
+            )
+        body = dict(body)
+        body["lastModified"] = utc_now().isoformat().replace("+00:00", "Z")
+        return body
+
+    def after_write(
+        self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
+    ) -> None:
+        notify_subscribers(fhir.store, stored)
+        if stored.body and stored.body.get("status") in ("cancelled", "rejected"):
+            withhold(fhir.store.session, stored.reference, ("journal-request",))
+
+
+class QuestionnaireResponseHook(_Hook):
+    """The answer: from the owning unit, to an open Task, with consent; completes the Task."""
+
+    resource_type = "QuestionnaireResponse"
+
+    def before_write(
+        self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
+    ) -> dict[str, Any]:
+        if existing is not None:
+            raise _refuse(
+                409,
+                "Ett inskickat utlåtande kan inte ändras.",
+                "answers are final",
+                "QuestionnaireResponse",
+            )
+        request_ref = _first(body.get("basedOn"))
+        request = (
+            fhir.store.current("ServiceRequest", split_reference(request_ref)[1])
+            if request_ref
+            else None
+        )
+        if request is None or request.body is None:
+            raise _refuse(
+                422,
+                "Utlåtandet ska höra till en förfrågan (basedOn).",
+                "basedOn must name the ServiceRequest",
+                "QuestionnaireResponse.basedOn",
+            )
+        task = self._task(fhir, request)
+        role = task_role(fhir, task.body or {})
+        if role not in (Role.OWNER, Role.GATEWAY):
+            raise _refuse(
+                403,
+                "Bara vårdcentralen som har uppgiften kan svara.",
+                "caller does not own the Task",
+            )
+        status = (task.body or {}).get("status")
+        if status not in OPEN:
+            raise _refuse(
+                409,
+                "Förfrågan är redan avslutad.",
+                f"the Task is {status}",
+                "QuestionnaireResponse.basedOn",
+            )
+        permitted, code = consent_still_permits(fhir.store, task)
+        record_decision_for(fhir, task, permitted, code)
+        if not permitted:
+            raise _refuse(
+                422,
+                "Samtycket tillåter inte längre att utlåtandet lämnas ut.",
+                f"consent refused ({code})",
+                "QuestionnaireResponse",
+            )
+        body = dict(body)
+        body["basedOn"] = [{"reference": request.reference}]
+        body["subject"] = (request.body or {}).get("subject")
+        body.setdefault("authored", utc_now().isoformat().replace("+00:00", "Z"))
+        return body
+
+    def after_write(
+        self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
+    ) -> None:
+        request_ref = _first((stored.body or {}).get("basedOn"))
+        request = fhir.store.current("ServiceRequest", split_reference(request_ref or "")[1])
+        assert request is not None
+        task = self._task(fhir, request)
+        kommun = organization_of(fhir.store)((task.body or {}).get("requester") or {})
+        fhir.store.grant(
+            stored.resource_type,
+            stored.id,
+            {p for p in (kommun, _first((task.body or {}).get("owner"))) if p},
+        )
+        output = [
+            {
+                "type": {
+                    "coding": [{"system": CS_TASK_PARAMETER_TYPE, "code": "questionnaire-response"}]
+                },
+                "valueReference": {"reference": stored.reference},
+            }
+        ]
+        change_task(fhir.store, task.id, "completed", Role.GATEWAY, output=output)
+
+    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> None:
+        """Consent is checked again when the kommun reads the answer."""
+        if fhir.caller.party_kind is not PartyKind.KOMMUN:
+            return
+        request_ref = _first((stored.body or {}).get("basedOn"))
+        request = fhir.store.current("ServiceRequest", split_reference(request_ref or "")[1])
+        if request is None:
+            return
+        permitted, code = consent_still_permits(fhir.store, self._task(fhir, request))
+        if not permitted:
+            raise _refuse(
+                403, "Samtycket gäller inte längre; utlåtandet lämnas inte ut.", f"consent ({code})"
+            )
+
+    @staticmethod
+    def _task(fhir: FhirInteractions, request: StoredResource) -> StoredResource:
+        query = parse_search("Task", [("focus", request.reference), ("_count", "1")])
+        found, _ = fhir.store.search(query, with_total=False)
+        if not found:
+            raise _refuse(422, "Förfrågan har ingen uppgift.", "no Task for the ServiceRequest")
+        return found[0]
+
+
+def record_decision_for(
+    fhir: FhirInteractions, task: StoredResource, permitted: bool, code: str
+) -> None:
+    body = task.body or {}
+    kommun = organization_of(fhir.store)(body.get("requester") or {}) or ""
+    record_decision(
+        fhir,
+        Decision(permitted, code, ""),
+        _first(body.get("for")) or "",
+        kommun,
+        _first(body.get("owner")) or "",
+    )
+
+
+class ConsentHook(_Hook):
+    """Revocation (inactive or rejected) cancels open Tasks and withholds their answers."""
+
+    resource_type = "Consent"
+
+    def after_write(
+        self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
+    ) -> None:
+        if existing is None or (stored.body or {}).get("status") not in ("inactive", "rejected"):
+            return
+        requests = parse_search(
+            "ServiceRequest", [("supporting-info", stored.reference), ("_count", "200")]
+        )
+        found, _ = fhir.store.search(requests, with_total=False)
+        for request in found:
+            tasks, _ = fhir.store.search(
+                parse_search("Task", [("focus", request.reference)]), with_total=False
+            )
+            for task in tasks:
+                body = task.body or {}
+                kommun = organization_of(fhir.store)(body.get("requester") or {})
+                if body.get("status") in OPEN:
+                    change_task(
+                        fhir.store,
+                        task.id,
+                        "cancelled",
+                        Role.GATEWAY,
+                        reason=reason("Personen har återkallat sitt samtycke."),
+                    )
+                withhold(fhir.store.session, task.reference, ("journal-request", NOTIFICATION))
+                for output in body.get("output", []):
+                    answer = (output.get("valueReference") or {}).get("reference", "")
+                    answer_type, answer_id = split_reference(answer)
+                    if answer_type and kommun:
+                        fhir.store.revoke(answer_type, answer_id, {kommun})
+
+
+class CommunicationHook(_Hook):
+    """Direct dialogue about a Task: between its requester and its owner, with consent."""
+
+    resource_type = "Communication"
+
+    def before_write(
+        self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
+    ) -> dict[str, Any]:
+        if existing is not None:
+            raise _refuse(409, "Ett skickat meddelande kan inte ändras.", "messages are final")
+        task = self._task(fhir, body)
+        role = task_role(fhir, task.body or {})
+        if role not in (Role.OWNER, Role.REQUESTER):
+            raise _refuse(
+                403, "Bara ärendets parter kan skriva om det.", "neither owner nor requester"
+            )
+        if (task.body or {}).get("status") not in OPEN:
+            raise _refuse(409, "Ärendet är avslutat.", "the Task is closed", "Communication.partOf")
+        permitted, code = consent_still_permits(fhir.store, task)
+        record_decision_for(fhir, task, permitted, code)
+        if not permitted:
+            raise _refuse(
+                422, "Samtycket tillåter inte längre utbyte i ärendet.", f"consent ({code})"
+            )
+        task_body = task.body or {}
+        kommun = organization_of(fhir.store)(task_body.get("requester") or {})
+        unit = _first(task_body.get("owner"))
+        other = unit if role is Role.REQUESTER else kommun
+        body = dict(body)
+        body["partOf"] = [{"reference": task.reference}]
+        body["basedOn"] = task_body.get("basedOn", [])
+        body["subject"] = task_body.get("for")
+        body["sender"] = {"reference": fhir.caller.party}
+        body["recipient"] = [{"reference": other}] if other else []
+        body.setdefault("sent", utc_now().isoformat().replace("+00:00", "Z"))
+        return body
+
+    def after_write(
+        self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
+    ) -> None:
+        task = self._task(fhir, stored.body or {})
+        fhir.store.grant(stored.resource_type, stored.id, fhir.store.parties("Task", task.id))
+        recipient = _first((stored.body or {}).get("recipient"))
+        if recipient == _first((task.body or {}).get("owner")):
+            queue_notice(fhir.store, task, stored)
+        else:
+            notify_subscribers(fhir.store, task, cause=stored.reference)
+
+    @staticmethod
+    def _task(fhir: FhirInteractions, body: dict[str, Any]) -> StoredResource:
+        reference = _first(body.get("partOf"))
+        ref_type, ref_id = split_reference(reference or "")
+        task = fhir.store.current("Task", ref_id) if ref_type == "Task" else None
+        if task is None:
+            raise _refuse(
+                422,
+                "Meddelandet ska höra till ett ärende (partOf: Task).",
+                "partOf must name the Task",
+                "Communication.partOf",
+            )
+        fhir.rules.check_visible(task)
+        return task
+
+
+class SubscriptionHook(_Hook):
+    """Only rest-hook notifications about Tasks; the server activates what it accepts."""
+
+    resource_type = "Subscription"
+
+    def before_write(
+        self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
+    ) -> dict[str, Any]:
+        channel = body.get("channel") or {}
+        if channel.get("type") != "rest-hook":
+            raise _refuse(
+                422,
+                "Bara rest-hook stöds för prenumerationer.",
+                "channel.type must be rest-hook",
+                "Subscription.channel.type",
+            )
+        endpoint = str(channel.get("endpoint") or "")
+        local = endpoint.startswith(("http://127.0.0.1", "http://localhost"))
+        production = fhir.settings.environment is Environment.PRODUCTION
+        if not (endpoint.startswith("https://") or (local and not production)):
+            raise _refuse(
+                422,
+                "Mottagaradressen ska använda https.",
+                "channel.endpoint must be https",
+                "Subscription.channel.endpoint",
+            )
+        criteria = str(body.get("criteria", ""))
+        if not criteria.startswith("Task?") and criteria != "Task":
+            raise _refuse(
+                422,
+                "Prenumerationer gäller uppgifter (Task).",
+                "criteria must be a Task search",
+                "Subscription.criteria",
+            )
+        try:
+            parse_search("Task", parse_qsl(criteria.partition("?")[2]))
+        except FhirError as error:
+            raise FhirError(422, [i.at("Subscription.criteria") for i in error.issues]) from None
+        body = dict(body)
+        if body.get("status") in ("requested", "active"):
+            body["status"] = "active"
+        return body
+
+
+WORKFLOW_HOOKS = (
+    TaskHook(),
+    QuestionnaireResponseHook(),
+    ConsentHook(),
+    CommunicationHook(),
+    SubscriptionHook(),
+)

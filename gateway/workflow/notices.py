@@ -1,0 +1,153 @@
+"""Notices to the vårdcentral beside the request itself: follow-up Communications and the
+one reminder when a Task is overdue. They travel through the unit's journal adapter as a
+small transaction Bundle (the Communication and its Task)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.delivery.outbox import Message, enqueue, queued_before
+from gateway.delivery.protocols import DeliveryResult, OutgoingRequest
+from gateway.delivery.registry import AdapterRegistry
+from gateway.resources.references import references_in
+from gateway.search.index import split_reference
+from gateway.search.query import parse_search
+from gateway.security.audit import AuditLog
+from gateway.store.resources import ResourceStore, StoredResource, utc_now
+from gateway.workflow.task_states import OPEN
+
+JOURNAL_NOTICE = "journal-notice"
+
+
+def _endpoint_of_unit(store: ResourceStore, task: StoredResource) -> str | None:
+    """The Endpoint the request itself went to (its journal-request outbox target)."""
+    from sqlalchemy import select
+
+    from gateway.delivery.models import OutboxMessage
+
+    target = store.session.execute(
+        select(OutboxMessage.target).where(
+            OutboxMessage.task == task.reference, OutboxMessage.kind == "journal-request"
+        )
+    ).scalar_one_or_none()
+    return target if target and target.startswith("Endpoint/") else None
+
+
+def queue_notice(store: ResourceStore, task: StoredResource, communication: StoredResource) -> bool:
+    endpoint = _endpoint_of_unit(store, task)
+    if endpoint is None:
+        return False
+    return enqueue(
+        store.session,
+        kind=JOURNAL_NOTICE,
+        target=endpoint,
+        payload={"task": task.reference, "communication": communication.reference},
+        idempotency_key=f"notice:{communication.reference}",
+        task=task.reference,
+    )
+
+
+def overdue_tasks(store: ResourceStore, now: datetime) -> list[StoredResource]:
+    today = now.date().isoformat()
+    query = parse_search(
+        "Task",
+        [
+            ("restriction-period", f"lt{today}"),
+            ("status", ",".join(sorted(OPEN))),
+            ("_count", "200"),
+        ],
+    )
+    found, _ = store.search(query, with_total=False)
+    return found
+
+
+def queue_reminders(store: ResourceStore, now: datetime | None = None) -> int:
+    """Remind each overdue open Task's unit once (the outbox key makes it once)."""
+    queued = 0
+    for task in overdue_tasks(store, now or utc_now()):
+        key = f"remind:{task.reference}"
+        endpoint = _endpoint_of_unit(store, task)
+        if endpoint is None or queued_before(store.session, key):
+            continue
+        owner = references_in((task.body or {}).get("owner"))
+        reminder = store.create(
+            {
+                "resourceType": "Communication",
+                "status": "completed",
+                "partOf": [{"reference": task.reference}],
+                "basedOn": (task.body or {}).get("basedOn", []),
+                "category": [{"text": "påminnelse"}],
+                "recipient": [{"reference": owner[0]}] if owner else [],
+                "sent": utc_now().isoformat().replace("+00:00", "Z"),
+                "payload": [
+                    {
+                        "contentString": "Påminnelse: förfrågan har passerat det önskade svarsdatumet."
+                    }
+                ],
+            }
+        )
+        store.grant(reminder.resource_type, reminder.id, store.parties("Task", task.id))
+        queued += enqueue(
+            store.session,
+            kind=JOURNAL_NOTICE,
+            target=endpoint,
+            payload={"task": task.reference, "communication": reminder.reference},
+            idempotency_key=key,
+            task=task.reference,
+        )
+    return queued
+
+
+class JournalNoticeHandler:
+    """Outbox kind ``journal-notice``: a Communication (and its Task) to the unit's system."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], registry: AdapterRegistry, audit: AuditLog
+    ) -> None:
+        self.sessions = sessions
+        self.registry = registry
+        self.audit = audit
+
+    def deliver(self, message: Message) -> DeliveryResult:
+        with self.sessions() as session:
+            store = ResourceStore(session)
+            entries: list[dict[str, Any]] = []
+            for key in ("communication", "task"):
+                ref_type, ref_id = split_reference(message.payload[key])
+                found = store.current(ref_type, ref_id) if ref_type else None
+                if found is None:
+                    return DeliveryResult.give_up(f"the {key} is gone")
+                entries.append(
+                    {"resource": found.body, "request": {"method": "PUT", "url": found.reference}}
+                )
+            task_body = entries[1]["resource"] or {}
+            if (
+                message.idempotency_key.startswith("remind:")
+                and task_body.get("status") not in OPEN
+            ):
+                return DeliveryResult.give_up("the Task was closed before the reminder went out")
+            _, endpoint_id = split_reference(message.target)
+            endpoint = store.current("Endpoint", endpoint_id)
+        if endpoint is None or endpoint.body is None:
+            return DeliveryResult.give_up("the unit has no usable Endpoint")
+        adapter = self.registry.for_endpoint(endpoint.body)
+        if adapter is None:
+            return DeliveryResult.give_up("no adapter for the Endpoint's connection type")
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        _, task_id = split_reference(message.payload["task"])
+        return adapter.deliver(
+            OutgoingRequest(task_id, bundle, message.idempotency_key), endpoint.body
+        )
+
+    def on_delivered(self, session: Session, message: Message) -> None:
+        self.audit.append(
+            session, self.audit.delivery(message.payload["task"], message.target, ok=True)
+        )
+
+    def on_dead(self, session: Session, message: Message, error: str) -> None:
+        self.audit.append(
+            session, self.audit.delivery(message.payload["task"], message.target, ok=False)
+        )

@@ -1,0 +1,399 @@
+"""Submitting a request: validate, route, check consent, store, create the Task, queue it.
+
+Everything happens in the caller's one database transaction: either the request is
+stored with its Task, its outbox row and its audit events, or nothing is. Submitting the
+same request twice (same kommun case identifier, or the same Idempotency-Key) returns the
+Task of the first submission and creates nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from gateway.api.interactions import FhirInteractions
+from gateway.canonical import (
+    CS_REQUEST_TYPE,
+    CS_TASK_PARAMETER_TYPE,
+    EXT_DESIRED_ANSWER_DATE,
+    IDEMPOTENCY_KEY_SYSTEM,
+    PROTECTED_IDENTITY_CODES,
+    QUESTIONNAIRE,
+    QUESTIONNAIRE_VERSION,
+    SECURITY_LABEL_SYSTEM,
+    profile,
+)
+from gateway.consent.evaluator import Action, Disclosure, evaluate
+from gateway.delivery.outbox import enqueue
+from gateway.errors import FhirError
+from gateway.resources.references import references_in, walk_references
+from gateway.routing.person import CANONICAL_SYSTEM
+from gateway.search.index import split_reference
+from gateway.security.caller import PartyKind
+from gateway.store.resources import StoredResource, new_id, utc_now
+from gateway.validation.identifiers import SYSTEM_KOMMUNKOD
+from gateway.workflow.consent_checks import organization_of, record_decision
+from gateway.workflow.routing_port import RoutedUnit, UnitRouter
+
+JOURNAL_REQUEST = "journal-request"
+CONTACT_ELEMENTS = ("address", "telecom", "contact", "photo")
+
+
+@dataclass(frozen=True)
+class Submitted:
+    task: StoredResource
+    created: bool
+    resources: dict[str, StoredResource]  # fullUrl (or type) -> what was stored
+
+
+def _refuse(
+    status: int, code: str, text_sv: str, expression: str | None, diagnostics: str
+) -> FhirError:
+    return FhirError.single(status, code, text_sv, expression=expression, diagnostics=diagnostics)
+
+
+@dataclass
+class _Entry:
+    index: int
+    full_url: str
+    resource: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.resource.get("resourceType"))
+
+
+class SubmitWorkflow:
+    def __init__(self, fhir: FhirInteractions, router: UnitRouter, answer_days: int) -> None:
+        self.fhir = fhir
+        self.store = fhir.store
+        self.router = router
+        self.answer_days = answer_days
+
+    # ----- entry point ----------------------------------------------------------------
+
+    def submit(self, bundle: dict[str, Any], idempotency_key: str | None = None) -> Submitted:
+        entries = self._entries(bundle)
+        request = self._single(entries, "ServiceRequest")
+        patient = self._single(entries, "Patient")
+        consents = [e for e in entries if e.type == "Consent"]
+        if not consents:
+            raise _refuse(
+                422,
+                "business-rule",
+                "Förfrågan saknar personens samtycke (Consent).",
+                "Bundle.entry",
+                "a Consent must travel with the ServiceRequest",
+            )
+        for entry in entries:
+            self._validate(entry)
+
+        existing = self._already_submitted(request.resource, idempotency_key)
+        if existing is not None:
+            return Submitted(existing, created=False, resources={})
+
+        kommun = self._requesting_kommun(entries, request)
+        kommunkod = self._kommunkod(kommun)
+        person_system, person_value = self._person(patient)
+        unit = self.router.route(self.store.session, person_system, person_value, kommunkod)
+
+        ids = {e.full_url: f"{e.type}/{new_id()}" for e in entries}
+        stored_patient = self._existing_patient(patient)
+        if stored_patient is not None:
+            ids[patient.full_url] = stored_patient.reference
+        for entry in entries:
+            self._rewrite(entry, ids)
+
+        consent = consents[0].resource
+        decision = evaluate(
+            {**consent, "id": split_reference(ids[consents[0].full_url])[1]},
+            Disclosure(
+                subject=ids[patient.full_url],
+                discloser=unit.organization,
+                recipient=kommun,
+                action=Action.DISCLOSE,
+                at=utc_now(),
+            ),
+            organization_of(self.store),
+        )
+        record_decision(self.fhir, decision, ids[patient.full_url], kommun, unit.organization)
+        if not decision.permitted:
+            raise _refuse(
+                422,
+                "business-rule",
+                decision.text_sv,
+                "Consent",
+                f"consent refused: {decision.code}",
+            )
+
+        protected = _is_protected(patient.resource) or unit.protected_identity
+        stored = self._store(entries, ids, patient, stored_patient, request, unit, protected)
+        task = self._create_task(
+            stored[request.full_url], ids[patient.full_url], unit, idempotency_key, protected
+        )
+        for reference in (ids[patient.full_url], *(ids[c.full_url] for c in consents)):
+            ref_type, ref_id = split_reference(reference)
+            if ref_type:
+                self.store.grant(ref_type, ref_id, {unit.organization})
+        enqueue(
+            self.store.session,
+            kind=JOURNAL_REQUEST,
+            target=unit.endpoint or unit.organization,
+            payload={"task": task.reference, "unit": unit.organization},
+            idempotency_key=f"deliver:{task.reference}",
+            task=task.reference,
+        )
+        return Submitted(task, created=True, resources=stored)
+
+    # ----- reading the submission -----------------------------------------------------
+
+    def _entries(self, bundle: dict[str, Any]) -> list[_Entry]:
+        if bundle.get("resourceType") != "Bundle" or bundle.get("type") not in (
+            "transaction",
+            "collection",
+        ):
+            raise _refuse(
+                400,
+                "invalid",
+                "Förfrågan ska skickas som en Bundle (transaction).",
+                "Bundle.type",
+                "submit takes a transaction or collection Bundle",
+            )
+        entries: list[_Entry] = []
+        for index, raw in enumerate(bundle.get("entry") or []):
+            resource = raw.get("resource") if isinstance(raw, dict) else None
+            if not isinstance(resource, dict):
+                raise _refuse(
+                    400,
+                    "invalid",
+                    "En post saknar resurs.",
+                    f"Bundle.entry[{index}]",
+                    "entry without resource",
+                )
+            full_url = raw.get("fullUrl") or f"urn:uuid:{new_id()}"
+            entries.append(_Entry(index, full_url, resource))
+        return entries
+
+    def _single(self, entries: list[_Entry], resource_type: str) -> _Entry:
+        found = [e for e in entries if e.type == resource_type]
+        if len(found) != 1:
+            raise _refuse(
+                422,
+                "business-rule",
+                f"Förfrågan ska innehålla exakt en {resource_type}.",
+                "Bundle.entry",
+                f"exactly one {resource_type} is required, got {len(found)}",
+            )
+        return found[0]
+
+    def _validate(self, entry: _Entry) -> None:
+        try:
+            self.fhir.validator.check(entry.resource)
+        except FhirError as error:
+            raise FhirError(
+                error.status, [i.at(f"Bundle.entry[{entry.index}].resource") for i in error.issues]
+            ) from None
+
+    def _requesting_kommun(self, entries: list[_Entry], request: _Entry) -> str:
+        requester = references_in(request.resource.get("requester"))
+        by_url = {e.full_url: e for e in entries}
+        organization: str | None = None
+        if requester:
+            role = by_url.get(requester[0])
+            if role is not None and role.type == "PractitionerRole":
+                organizations = references_in(role.resource.get("organization"))
+                organization = organizations[0] if organizations else None
+            elif role is None:
+                organization = organization_of(self.store)({"reference": requester[0]})
+        if organization is not None and organization in by_url:
+            organization = self._directory_kommun(by_url[organization].resource)
+        caller = self.fhir.caller
+        if caller.party_kind is PartyKind.KOMMUN:
+            if organization not in (None, caller.party):
+                raise _refuse(
+                    403,
+                    "forbidden",
+                    "Förfrågan kan bara skickas för den egna kommunen.",
+                    "ServiceRequest.requester",
+                    "the requester's organisation is not the caller's kommun",
+                )
+            return caller.party
+        if organization is None:
+            raise _refuse(
+                422,
+                "business-rule",
+                "Förfrågan saknar beställande socialsekreterare och kommun.",
+                f"Bundle.entry[{request.index}].resource.requester",
+                "requester must be a PractitionerRole of the kommun",
+            )
+        return organization
+
+    def _directory_kommun(self, organization: dict[str, Any]) -> str:
+        for identifier in organization.get("identifier", []):
+            if identifier.get("system") == SYSTEM_KOMMUNKOD:
+                kod = identifier.get("value")
+                if self.store.current("Organization", f"kommun-{kod}") is not None:
+                    return f"Organization/kommun-{kod}"
+        raise _refuse(
+            422,
+            "business-rule",
+            "Kommunen finns inte i katalogen.",
+            "Organization.identifier",
+            "the requesting Organization must carry a kommunkod known to the directory",
+        )
+
+    def _kommunkod(self, kommun: str) -> str:
+        _, kommun_id = split_reference(kommun)
+        stored = self.store.current("Organization", kommun_id)
+        for identifier in (stored.body or {}).get("identifier", []) if stored else []:
+            if identifier.get("system") == SYSTEM_KOMMUNKOD:
+                return str(identifier.get("value"))
+        raise _refuse(
+            422,
+            "business-rule",
+            "Kommunens kommunkod saknas i katalogen.",
+            None,
+            "the kommun's Organization has no kommunkod identifier",
+        )
+
+    def _person(self, patient: _Entry) -> tuple[str, str]:
+        for identifier in patient.resource.get("identifier", []):
+            if identifier.get("system") in CANONICAL_SYSTEM and identifier.get("value"):
+                return str(identifier["system"]), str(identifier["value"])
+        raise _refuse(
+            422,
+            "business-rule",
+            "Personen saknar personnummer eller samordningsnummer.",
+            f"Bundle.entry[{patient.index}].resource.identifier",
+            "the Patient needs a personnummer or samordningsnummer",
+        )
+
+    # ----- idempotency ----------------------------------------------------------------
+
+    def _already_submitted(
+        self, request: dict[str, Any], idempotency_key: str | None
+    ) -> StoredResource | None:
+        if idempotency_key:
+            token = f"{IDEMPOTENCY_KEY_SYSTEM}|{self.fhir.caller.party}:{idempotency_key}"
+            task = self.fhir.find_one_for_condition("Task", f"identifier={token}")
+            if task is not None:
+                return task
+        for identifier in request.get("identifier", []):
+            if identifier.get("system") and identifier.get("value"):
+                criteria = f"identifier={identifier['system']}|{identifier['value']}"
+                existing = self.fhir.find_one_for_condition("ServiceRequest", criteria)
+                if existing is not None:
+                    return self.fhir.find_one_for_condition("Task", f"focus={existing.reference}")
+        return None
+
+    def _existing_patient(self, patient: _Entry) -> StoredResource | None:
+        system, value = self._person(patient)
+        return self.fhir.find_one_for_condition("Patient", f"identifier={system}|{value}")
+
+    # ----- storing --------------------------------------------------------------------
+
+    def _rewrite(self, entry: _Entry, ids: dict[str, str]) -> None:
+        def visit(holder: dict[str, Any], path: str) -> None:
+            if holder["reference"] in ids:
+                holder["reference"] = ids[holder["reference"]]
+
+        walk_references(entry.resource, "resource", visit)
+
+    def _store(
+        self,
+        entries: list[_Entry],
+        ids: dict[str, str],
+        patient: _Entry,
+        stored_patient: StoredResource | None,
+        request: _Entry,
+        unit: RoutedUnit,
+        protected: bool,
+    ) -> dict[str, StoredResource]:
+        stored: dict[str, StoredResource] = {}
+        request.resource["performer"] = [{"reference": unit.organization}]
+        if protected:  # address and contact data of a protected person are never passed on
+            for element in CONTACT_ELEMENTS:
+                patient.resource.pop(element, None)
+        for entry in entries:
+            if entry is patient and stored_patient is not None:
+                stored[entry.full_url] = stored_patient
+                continue
+            if entry.type == "Organization":
+                continue  # the kommun comes from the directory, not from the submission
+            _, res_id = split_reference(ids[entry.full_url])
+            stored[entry.full_url] = self.fhir.create(
+                entry.type, entry.resource, res_id=res_id
+            ).stored
+        return stored
+
+    def _create_task(
+        self,
+        request: StoredResource,
+        patient: str,
+        unit: RoutedUnit,
+        idempotency_key: str | None,
+        protected: bool,
+    ) -> StoredResource:
+        body = request.body or {}
+        now = utc_now()
+        due = (
+            _desired_answer_date(body)
+            or (now + timedelta(days=self.answer_days)).date().isoformat()
+        )
+        task: dict[str, Any] = {
+            "resourceType": "Task",
+            "meta": {"profile": [profile("kv-task")]},
+            "basedOn": [{"reference": request.reference}],
+            "status": "requested",
+            "intent": "order",
+            "code": {
+                "coding": [
+                    {"system": CS_REQUEST_TYPE, "code": "medicinskt-utlatande-aktivitetsformaga"}
+                ]
+            },
+            "focus": {"reference": request.reference},
+            "for": {"reference": patient},
+            "authoredOn": now.isoformat().replace("+00:00", "Z"),
+            "lastModified": now.isoformat().replace("+00:00", "Z"),
+            "owner": {"reference": unit.organization},
+            "restriction": {"period": {"end": due}},
+            "input": [
+                {
+                    "type": {
+                        "coding": [{"system": CS_TASK_PARAMETER_TYPE, "code": "questionnaire"}]
+                    },
+                    "valueCanonical": f"{QUESTIONNAIRE}|{QUESTIONNAIRE_VERSION}",
+                }
+            ],
+        }
+        if body.get("requester"):
+            task["requester"] = body["requester"]
+        if idempotency_key:
+            task["identifier"] = [
+                {
+                    "system": IDEMPOTENCY_KEY_SYSTEM,
+                    "value": f"{self.fhir.caller.party}:{idempotency_key}",
+                }
+            ]
+        if protected:
+            task["meta"]["security"] = [
+                {"system": SECURITY_LABEL_SYSTEM, "code": "skyddadFolkbokforing"}
+            ]
+        self.fhir.workflow_internal = True
+        try:
+            return self.fhir.create("Task", task).stored
+        finally:
+            self.fhir.workflow_internal = False
+
+
+def _is_protected(patient: dict[str, Any]) -> bool:
+    labels = (patient.get("meta") or {}).get("security") or []
+    return any(label.get("code") in PROTECTED_IDENTITY_CODES for label in labels)
+
+
+def _desired_answer_date(request: dict[str, Any]) -> str | None:
+    for extension in request.get("extension", []):
+        if extension.get("url") == EXT_DESIRED_ANSWER_DATE and extension.get("valueDate"):
+            return str(extension["valueDate"])
+    return None

@@ -1,0 +1,77 @@
+"""The workflow tests' world: the demo directory, a journal system and a kommun webhook
+on loopback, and real tokens for a kommun (Gävle) and a vårdcentral (Jönköping)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from gateway.routing.demo_directory import PERSONS, seed_demo
+from gateway.security.caller import PartyKind
+from gateway.store.resources import ResourceStore
+from tests.support.auth import bearer, register_client
+from tests.support.fhir_data import FHIR_JSON
+from tests.support.live_server import serve
+from tests.support.peers import JournalPeer, WebhookReceiver
+
+GAVLE = "Organization/kommun-2180"
+JONKOPING_VC = "Organization/vc-jonkoping-centrum"
+ANNA = next(p for p in PERSONS if p.key == "anna")  # lives in Gävle, listed in Jönköping
+FREDRIK = next(p for p in PERSONS if p.key == "fredrik")  # listed nowhere
+
+
+@dataclass
+class World:
+    app: FastAPI
+    http: TestClient
+    kommun: dict[str, str]
+    unit: dict[str, str]
+    peer: JournalPeer
+    webhook: WebhookReceiver
+    webhook_url: str
+
+    def submit(self, bundle: dict[str, Any], **headers: str) -> Any:
+        return self.http.post(
+            "/fhir/ServiceRequest/$submit",
+            json=bundle,
+            headers={**self.kommun, **FHIR_JSON, **headers},
+        )
+
+    def as_unit(self, method: str, url: str, body: Any = None, **params: Any) -> Any:
+        return self.http.request(
+            method, url, json=body, params=params, headers={**self.unit, **FHIR_JSON}
+        )
+
+    def as_kommun(self, method: str, url: str, body: Any = None, **params: Any) -> Any:
+        return self.http.request(
+            method, url, json=body, params=params, headers={**self.kommun, **FHIR_JSON}
+        )
+
+    def deliver(self) -> int:
+        return int(self.app.state.worker.drain())
+
+
+@pytest.fixture
+def world(app: FastAPI, anonymous: TestClient) -> Iterator[World]:
+    peer, webhook = JournalPeer(), WebhookReceiver()
+    with serve(peer.app()) as peer_base, serve(webhook.app()) as hook_base:
+        with app.state.session_factory() as session, session.begin():
+            seed_demo(
+                ResourceStore(session), app.state.validator, f"{peer_base}/fhir", app.state.settings
+            )
+        kommun = register_client(app, GAVLE, PartyKind.KOMMUN)
+        unit = register_client(app, JONKOPING_VC, PartyKind.VARDCENTRAL)
+        yield World(
+            app,
+            anonymous,
+            bearer(anonymous, kommun),
+            bearer(anonymous, unit),
+            peer,
+            webhook,
+            f"{hook_base}/hook",
+        )

@@ -1,0 +1,134 @@
+"""Delivery through the outbox (retries, dead letters, reruns), reminders and dialogue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from gateway.delivery.models import OutboxMessage
+from gateway.delivery.outbox import DEAD, RetryPolicy
+from gateway.store.resources import utc_now
+from gateway.workflow.operations import rerun_delivery
+from tests.integration.workflow.conftest import ANNA, GAVLE, World
+from tests.support.submissions import submission
+
+
+def _messages(world: World, kind: str) -> list[OutboxMessage]:
+    with world.app.state.session_factory() as session:
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)))
+
+
+def _due_now(world: World) -> None:
+    from sqlalchemy import update
+
+    with world.app.state.session_factory() as session, session.begin():
+        session.execute(
+            update(OutboxMessage).values(next_attempt_at=utc_now() - timedelta(seconds=1))
+        )
+
+
+def test_peer_down_is_retried_and_nothing_is_lost(world: World) -> None:
+    world.peer.mode = "down"
+    task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
+    world.deliver()
+    (message,) = _messages(world, "journal-request")
+    assert message.status == "pending"
+    assert message.attempts == 1
+    assert message.next_attempt_at > utc_now()
+    assert "503" in (message.last_error or "")
+    world.peer.mode = "ok"
+    _due_now(world)
+    world.deliver()
+    assert len(world.peer.received) == 1
+    assert world.as_unit("GET", f"/fhir/Task/{task['id']}").json()["status"] == "received"
+
+
+def test_garbage_peer_fails_the_task_after_the_budget_and_an_operator_reruns_it(
+    world: World,
+) -> None:
+    world.peer.mode = "garbage"
+    world.app.state.worker.policy = RetryPolicy(max_attempts=3, base_seconds=0)
+    task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
+    for _ in range(3):
+        _due_now(world)
+        world.deliver()
+    (message,) = _messages(world, "journal-request")
+    assert message.status == DEAD
+    failed = world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()
+    assert failed["status"] == "failed"
+    assert "kunde inte levereras" in failed["statusReason"]["text"]
+    with world.app.state.session_factory() as session, session.begin():
+        assert rerun_delivery(session, message.id)
+        assert not rerun_delivery(session, message.id), "only dead messages are rerun"
+    world.peer.mode = "ok"
+    world.deliver()
+    assert len(world.peer.received) == 1
+    assert world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()["status"] == "received"
+
+
+def test_follow_up_questions_go_both_ways(world: World) -> None:
+    task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
+    world.deliver()
+    question = {
+        "resourceType": "Communication",
+        "status": "completed",
+        "partOf": [{"reference": f"Task/{task['id']}"}],
+        "payload": [{"contentString": "Kan vi ta ett telefonsamtal om planerad praktik?"}],
+    }
+    sent = world.as_kommun("POST", "/fhir/Communication", question)
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["recipient"] == [{"reference": "Organization/vc-jonkoping-centrum"}]
+    world.deliver()
+    notices = [
+        r
+        for r in world.peer.received
+        if any(e["resource"]["resourceType"] == "Communication" for e in r.body["entry"])
+    ]
+    assert len(notices) == 1, [m.last_error for m in _messages(world, "journal-notice")]
+    reply = {**question, "payload": [{"contentString": "Ja, ring på torsdag."}]}
+    answered = world.as_unit("POST", "/fhir/Communication", reply)
+    assert answered.status_code == 201, answered.text
+    assert answered.json()["recipient"] == [{"reference": GAVLE}]
+    dialogue = world.as_kommun(
+        "GET", "/fhir/Communication", **{"part-of": f"Task/{task['id']}"}
+    ).json()
+    assert dialogue["total"] == 2
+    stranger = {**question, "partOf": [{"reference": "Task/unknown"}]}
+    assert world.as_kommun("POST", "/fhir/Communication", stranger).status_code in (404, 422)
+
+
+def test_overdue_task_is_searchable_and_the_unit_reminded_once(world: World) -> None:
+    from gateway.store.resources import ResourceStore
+    from gateway.workflow.notices import queue_reminders
+
+    bundle = submission(ANNA.personnummer, GAVLE)
+    request = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
+    )
+    request["extension"] = [
+        {
+            "url": "https://kv-gateway.se/fhir/StructureDefinition/kv-desired-answer-date",
+            "valueDate": "2026-01-10",
+        }
+    ]
+    task = world.submit(bundle).json()
+    assert task["restriction"]["period"]["end"] == "2026-01-10"
+    world.deliver()
+    overdue = world.as_unit(
+        "GET",
+        "/fhir/Task",
+        **{"restriction-period": f"lt{utc_now().date()}", "status": "requested,received"},
+    ).json()
+    assert [e["resource"]["id"] for e in overdue["entry"]] == [task["id"]]
+    for _ in range(2):
+        with world.app.state.session_factory() as session, session.begin():
+            queue_reminders(ResourceStore(session))
+        world.deliver()
+    reminders = [
+        r
+        for r in world.peer.received
+        if any(e["resource"]["resourceType"] == "Communication" for e in r.body["entry"])
+    ]
+    assert len(reminders) == 1
+    assert "Påminnelse" in str(reminders[0].body)

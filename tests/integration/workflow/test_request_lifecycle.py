@@ -1,0 +1,205 @@
+"""The whole story on both backends: submit → routed → delivered → answered → kommun told
+and reads the answer; and every refusal on the way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gateway.canonical import QUESTIONNAIRE
+from gateway.routing.demo_directory import PERSONS
+from gateway.security.caller import PartyKind
+from tests.integration.workflow.conftest import ANNA, FREDRIK, GAVLE, JONKOPING_VC, World
+from tests.support.auth import bearer, register_client
+from tests.support.fhir_data import FHIR_JSON
+from tests.support.submissions import submission
+
+EXAMPLE_ANSWER = (
+    Path(__file__).parents[3]
+    / "profiles/compiled/QuestionnaireResponse-example-questionnaireresponse.json"
+)
+
+
+def _answer(request_ref: str) -> dict[str, Any]:
+    """The published example answer (a complete, valid form), tied to this request."""
+    answer: dict[str, Any] = json.loads(EXAMPLE_ANSWER.read_text())
+    answer.pop("id", None)
+    answer["basedOn"] = [{"reference": request_ref}]
+    answer["author"] = {"reference": "PractitionerRole/rehab-1"}
+    return answer
+
+
+def _subscribe(world: World) -> None:
+    subscription = {
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "Svar på förfrågningar",
+        "criteria": "Task?status=completed",
+        "channel": {
+            "type": "rest-hook",
+            "endpoint": world.webhook_url,
+            "header": ["Authorization: Bearer hook-secret"],
+        },
+    }
+    created = world.as_kommun("POST", "/fhir/Subscription", subscription)
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "active"
+
+
+def test_whole_story_from_submit_to_answer(world: World) -> None:
+    _subscribe(world)
+    response = world.submit(submission(ANNA.personnummer, GAVLE))
+    assert response.status_code == 201, response.text
+    task = response.json()
+    assert task["resourceType"] == "Task"
+    assert response.headers["location"].startswith("http://testserver/fhir/Task/")
+    assert task["status"] == "requested"
+    assert task["owner"] == {"reference": JONKOPING_VC}, "routed across region borders"
+    assert task["input"][0]["valueCanonical"].startswith(QUESTIONNAIRE)
+    assert task["restriction"]["period"]["end"]
+    request_ref = task["focus"]["reference"]
+
+    assert world.deliver() >= 1
+    assert len(world.peer.received) == 1
+    delivered = world.peer.received[0]
+    assert delivered.body["type"] == "transaction"
+    assert {e["resource"]["resourceType"] for e in delivered.body["entry"]} >= {
+        "Task",
+        "ServiceRequest",
+        "Patient",
+        "Consent",
+    }
+    assert delivered.headers["idempotency-key"] == f"deliver:Task/{task['id']}"
+
+    task_url = f"/fhir/Task/{task['id']}"
+    received = world.as_unit("GET", task_url).json()
+    assert received["status"] == "received"
+    accepted = world.as_unit("PUT", task_url, {**received, "status": "accepted"})
+    assert accepted.status_code == 200, accepted.text
+    answered = world.as_unit("POST", "/fhir/QuestionnaireResponse", _answer(request_ref))
+    assert answered.status_code == 201, answered.text
+    answer = answered.json()
+    assert answer["subject"] == task["for"]
+
+    completed = world.as_kommun("GET", task_url).json()
+    assert completed["status"] == "completed"
+    assert (
+        completed["output"][0]["valueReference"]["reference"]
+        == f"QuestionnaireResponse/{answer['id']}"
+    )
+
+    world.deliver()
+    assert len(world.webhook.received) == 1
+    notification = world.webhook.received[0]
+    assert notification.headers["authorization"] == "Bearer hook-secret"
+    assert notification.body["entry"] == [{"fullUrl": f"http://testserver/fhir/Task/{task['id']}"}]
+    assert ANNA.personnummer not in str(notification.body)
+
+    found = world.as_kommun(
+        "GET", "/fhir/QuestionnaireResponse", **{"based-on": request_ref}
+    ).json()
+    assert [e["resource"]["id"] for e in found["entry"]] == [answer["id"]]
+    mine = world.as_kommun(
+        "GET", "/fhir/Task", requester=task["requester"]["reference"], status="completed"
+    ).json()
+    assert mine["total"] == 1
+
+
+def test_duplicate_submission_returns_the_first_task(world: World) -> None:
+    first = world.submit(submission(ANNA.personnummer, GAVLE, case_id="dup-1"))
+    again = world.submit(submission(ANNA.personnummer, GAVLE, case_id="dup-1"))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    keyed = world.submit(
+        submission(ANNA.personnummer, GAVLE, case_id="k-1"), **{"idempotency-key": "abc"}
+    )
+    keyed_again = world.submit(
+        submission(ANNA.personnummer, GAVLE, case_id="k-2"), **{"idempotency-key": "abc"}
+    )
+    assert keyed.json()["id"] == keyed_again.json()["id"]
+    assert world.as_kommun("GET", "/fhir/ServiceRequest").json()["total"] == 2
+    assert world.as_kommun("GET", "/fhir/Task").json()["total"] == 2
+
+
+def _refused(response: Any, status: int) -> str:
+    assert response.status_code == status, response.text
+    issue = response.json()["issue"][0]
+    assert issue["details"]["text"]
+    text: str = issue["details"]["text"]
+    return text
+
+
+def test_refusals_leave_nothing_behind(world: World) -> None:
+    def nothing_stored() -> None:
+        assert world.as_kommun("GET", "/fhir/ServiceRequest").json()["total"] == 0
+        assert world.as_kommun("GET", "/fhir/Task").json()["total"] == 0
+
+    _refused(world.submit(submission(ANNA.personnummer, GAVLE, with_consent=False)), 422)
+    text = _refused(
+        world.submit(submission(ANNA.personnummer, GAVLE, consent_changes={"end": "2026-01-31"})),
+        422,
+    )
+    assert "gäller inte" in text
+    text = _refused(
+        world.submit(submission(ANNA.personnummer, GAVLE, unit="Organization/vc-sodermalm")), 422
+    )
+    assert "vårdcentral" in text
+    text = _refused(
+        world.submit(submission(ANNA.personnummer, GAVLE, consent_changes={"status": "inactive"})),
+        422,
+    )
+    assert "återkallat" in text
+    _refused(world.submit(submission(FREDRIK.personnummer, GAVLE)), 422)
+    _refused(world.submit(submission(ANNA.personnummer, "Organization/kommun-0180")), 403)
+    nothing_stored()
+
+
+def test_illegal_transitions_are_409(world: World) -> None:
+    task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
+    url = f"/fhir/Task/{task['id']}"
+    assert _refused(world.as_unit("PUT", url, {**task, "status": "completed"}), 409)
+    assert _refused(world.as_kommun("PUT", url, {**task, "status": "accepted"}), 409)
+    assert _refused(
+        world.as_unit("PUT", url, {**task, "owner": {"reference": "Organization/vc-sodermalm"}}),
+        409,
+    )
+    rejected = world.as_unit("PUT", url, {**task, "status": "rejected"})
+    assert _refused(rejected, 422)
+    cancelled = world.as_kommun("PUT", url, {**task, "status": "cancelled"})
+    assert cancelled.status_code == 200
+    assert _refused(world.as_unit("PUT", url, {**cancelled.json(), "status": "accepted"}), 409)
+
+
+def test_consent_revoked_mid_flight_cancels_and_withholds(world: World) -> None:
+    task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
+    request = world.as_kommun("GET", f"/fhir/{task['focus']['reference']}").json()
+    consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
+    consent = world.as_kommun("GET", consent_url).json()
+    revoked = world.as_kommun("PUT", consent_url, {**consent, "status": "inactive"})
+    assert revoked.status_code == 200, revoked.text
+    cancelled = world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()
+    assert cancelled["status"] == "cancelled"
+    assert "samtycke" in cancelled["statusReason"]["text"]
+    world.deliver()
+    assert world.peer.received == [], "nothing is delivered after revocation"
+    answer = world.as_unit(
+        "POST", "/fhir/QuestionnaireResponse", _answer(task["focus"]["reference"])
+    )
+    assert answer.status_code in (409, 422)
+
+
+def test_protected_identity_is_routed_but_contact_data_stripped(world: World) -> None:
+    eva = next(p for p in PERSONS if p.key == "eva")
+    bundle = submission(eva.personnummer, "Organization/kommun-0180")
+    kommun = register_client(world.app, "Organization/kommun-0180", PartyKind.KOMMUN)
+    response = world.http.post(
+        "/fhir/ServiceRequest/$submit",
+        json=bundle,
+        headers={**bearer(world.http, kommun), **FHIR_JSON},
+    )
+    assert response.status_code == 201, response.text
+    task = response.json()
+    assert any(label["code"] == "skyddadFolkbokforing" for label in task["meta"]["security"])
+    patient = world.as_kommun("GET", f"/fhir/{task['for']['reference']}")
+    assert patient.status_code == 404  # Gävle's client cannot see Stockholm's case
