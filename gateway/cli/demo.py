@@ -30,6 +30,8 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.panel import Panel
 
+from gateway.consent.builder import build_consent
+
 console = Console()
 EXAMPLE_ANSWER = "QuestionnaireResponse-example-questionnaireresponse.json"
 FHIR_JSON = {"content-type": "application/fhir+json"}
@@ -113,7 +115,6 @@ def _token(http: Any, app: FastAPI, client_id: str, party: str, kind: str) -> di
 def _submission(personnummer: str) -> dict[str, Any]:
     p, role, consent, request = (f"urn:uuid:{uuid.uuid4()}" for _ in range(4))
     kommun = "Organization/kommun-2180"
-    actor = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
     return {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -141,64 +142,13 @@ def _submission(personnummer: str) -> dict[str, Any]:
             },
             {
                 "fullUrl": consent,
-                "resource": {
-                    "resourceType": "Consent",
-                    "extension": [
-                        {
-                            "url": "https://kv-gateway.se/fhir/StructureDefinition/kv-consent-method",
-                            "valueCodeableConcept": {
-                                "coding": [
-                                    {
-                                        "system": "https://kv-gateway.se/fhir/CodeSystem/kv-consent-method",
-                                        "code": "skriftligt",
-                                    }
-                                ]
-                            },
-                        }
-                    ],
-                    "status": "active",
-                    "scope": {
-                        "coding": [
-                            {
-                                "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                                "code": "patient-privacy",
-                            }
-                        ]
-                    },
-                    "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-                    "patient": {"reference": p},
-                    "dateTime": "2026-11-01T10:00:00+01:00",
-                    "performer": [{"reference": p}],
-                    "organization": [{"reference": kommun}],
-                    "policy": [
-                        {
-                            "uri": "https://www.riksdagen.se/sv/dokument-och-lagar/dokument/svensk-forfattningssamling/offentlighets-och-sekretesslag-2009400_sfs-2009-400/"
-                        }
-                    ],
-                    "sourceAttachment": {
-                        "contentType": "application/pdf",
-                        "title": "Samtycke att häva sekretess",
-                    },
-                    "provision": {
-                        "type": "permit",
-                        "period": {"start": "2026-11-01", "end": "2027-11-01"},
-                        "actor": [
-                            {
-                                "role": {"coding": [{"system": actor, "code": "IRCP"}]},
-                                "reference": {"reference": kommun},
-                            },
-                            {
-                                "role": {"coding": [{"system": actor, "code": "CST"}]},
-                                "reference": {
-                                    "identifier": {
-                                        "system": "https://kv-gateway.se/fhir/consent-actor",
-                                        "value": "listad-vardcentral",
-                                    }
-                                },
-                            },
-                        ],
-                    },
-                },
+                "resource": build_consent(
+                    p,
+                    kommun,
+                    start="2026-11-01",
+                    end="2027-11-01",
+                    given="2026-11-01T10:00:00+01:00",
+                ),
             },
             {
                 "fullUrl": request,

@@ -14,9 +14,9 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.consent.evaluator import Action, Disclosure, evaluate
+from gateway.delivery.handlers import AdapterHandler, AuditedHandler
 from gateway.delivery.outbox import Message
-from gateway.delivery.protocols import DeliveryResult, OutgoingRequest
-from gateway.delivery.registry import AdapterRegistry
+from gateway.delivery.protocols import DeliveryResult
 from gateway.resources.references import references_in
 from gateway.search.index import split_reference
 from gateway.security.audit import AuditLog
@@ -97,15 +97,8 @@ def consent_still_permits(store: ResourceStore, task: StoredResource) -> tuple[b
     return False, "consent-missing" if not consents else "consent-refused"
 
 
-class JournalRequestHandler:
+class JournalRequestHandler(AdapterHandler):
     """Outbox kind ``journal-request``: the request to the unit's journal system or inbox."""
-
-    def __init__(
-        self, sessions: sessionmaker[Session], registry: AdapterRegistry, audit: AuditLog
-    ) -> None:
-        self.sessions = sessions
-        self.registry = registry
-        self.audit = audit
 
     def deliver(self, message: Message) -> DeliveryResult:
         with self.sessions() as session:
@@ -122,12 +115,7 @@ class JournalRequestHandler:
             if endpoint is None or endpoint.body is None:
                 return DeliveryResult.give_up("the unit has no usable Endpoint")
             bundle = request_bundle(store, task)
-        adapter = self.registry.for_endpoint(endpoint.body)
-        if adapter is None:
-            return DeliveryResult.give_up("no adapter for the Endpoint's connection type")
-        return adapter.deliver(
-            OutgoingRequest(task.id, bundle, message.idempotency_key), endpoint.body
-        )
+        return self._send(endpoint.body, task.id, bundle, message.idempotency_key)
 
     def on_delivered(self, session: Session, message: Message) -> None:
         store = ResourceStore(session)
@@ -135,9 +123,7 @@ class JournalRequestHandler:
         task = store.current("Task", task_id)
         if task is not None and task.body is not None and task.body.get("status") == "requested":
             change_task(store, task_id, "received", Role.GATEWAY)
-        self.audit.append(
-            session, self.audit.delivery(message.payload["task"], message.target, ok=True)
-        )
+        super().on_delivered(session, message)
 
     def on_dead(self, session: Session, message: Message, error: str) -> None:
         store = ResourceStore(session)
@@ -155,20 +141,17 @@ class JournalRequestHandler:
                 Role.GATEWAY,
                 reason=reason("Förfrågan kunde inte levereras till vårdcentralen."),
             )
-        self.audit.append(
-            session, self.audit.delivery(message.payload["task"], message.target, ok=False)
-        )
+        super().on_dead(session, message, error)
 
 
-class RestHookHandler:
+class RestHookHandler(AuditedHandler):
     """Outbox kind ``subscription-notification``: an R4 rest-hook POST to the subscriber."""
 
     def __init__(
         self, sessions: sessionmaker[Session], fhir_base_url: str, audit: AuditLog
     ) -> None:
-        self.sessions = sessions
+        super().__init__(sessions, audit)
         self.fhir_base_url = fhir_base_url
-        self.audit = audit
 
     def deliver(self, message: Message) -> DeliveryResult:
         with self.sessions() as session:
@@ -200,13 +183,3 @@ class RestHookHandler:
         if response.status_code in (408, 429) or response.status_code >= 500:
             return DeliveryResult.retry(f"subscriber answered {response.status_code}")
         return DeliveryResult.give_up(f"subscriber refused with {response.status_code}")
-
-    def on_delivered(self, session: Session, message: Message) -> None:
-        self.audit.append(
-            session, self.audit.delivery(message.payload["task"], message.target, ok=True)
-        )
-
-    def on_dead(self, session: Session, message: Message, error: str) -> None:
-        self.audit.append(
-            session, self.audit.delivery(message.payload["task"], message.target, ok=False)
-        )

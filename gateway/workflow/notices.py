@@ -7,15 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from gateway.delivery.handlers import AdapterHandler
 from gateway.delivery.outbox import Message, enqueue, queued_before
-from gateway.delivery.protocols import DeliveryResult, OutgoingRequest
-from gateway.delivery.registry import AdapterRegistry
+from gateway.delivery.protocols import DeliveryResult
 from gateway.resources.references import references_in
 from gateway.search.index import split_reference
 from gateway.search.query import parse_search
-from gateway.security.audit import AuditLog
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
 from gateway.workflow.task_states import OPEN
 
@@ -101,15 +98,8 @@ def queue_reminders(store: ResourceStore, now: datetime | None = None) -> int:
     return queued
 
 
-class JournalNoticeHandler:
+class JournalNoticeHandler(AdapterHandler):
     """Outbox kind ``journal-notice``: a Communication (and its Task) to the unit's system."""
-
-    def __init__(
-        self, sessions: sessionmaker[Session], registry: AdapterRegistry, audit: AuditLog
-    ) -> None:
-        self.sessions = sessions
-        self.registry = registry
-        self.audit = audit
 
     def deliver(self, message: Message) -> DeliveryResult:
         with self.sessions() as session:
@@ -133,21 +123,6 @@ class JournalNoticeHandler:
             endpoint = store.current("Endpoint", endpoint_id)
         if endpoint is None or endpoint.body is None:
             return DeliveryResult.give_up("the unit has no usable Endpoint")
-        adapter = self.registry.for_endpoint(endpoint.body)
-        if adapter is None:
-            return DeliveryResult.give_up("no adapter for the Endpoint's connection type")
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
         _, task_id = split_reference(message.payload["task"])
-        return adapter.deliver(
-            OutgoingRequest(task_id, bundle, message.idempotency_key), endpoint.body
-        )
-
-    def on_delivered(self, session: Session, message: Message) -> None:
-        self.audit.append(
-            session, self.audit.delivery(message.payload["task"], message.target, ok=True)
-        )
-
-    def on_dead(self, session: Session, message: Message, error: str) -> None:
-        self.audit.append(
-            session, self.audit.delivery(message.payload["task"], message.target, ok=False)
-        )
+        return self._send(endpoint.body, task_id, bundle, message.idempotency_key)
