@@ -327,20 +327,21 @@ class AuditLog(AuditEvents):
     def write_trail(
         self, session: Session, trail: AuditTrail, failed_status: int | None = None
     ) -> None:
+        events: list[dict[str, Any]] = []
         for entry in trail.entries:
             # After a rollback nothing the request did was kept: every entry failed.
             status = failed_status if failed_status is not None else entry.status
-            event = self._event(
-                _TYPE_REST,
-                entry.subtype,
-                _ACTIONS.get(entry.subtype, "E"),
-                status,
-                self._agents(trail.caller),
-                self._entities(entry),
+            events.append(
+                self._event(
+                    _TYPE_REST,
+                    entry.subtype,
+                    _ACTIONS.get(entry.subtype, "E"),
+                    status,
+                    self._agents(trail.caller),
+                    self._entities(entry),
+                )
             )
-            self.append(session, event)
-        for decided in trail.events:
-            self.append(session, decided)
+        self.append_all(session, [*events, *trail.events])
 
     def login(
         self, session: Session, *, client_id: str | None, outcome_ok: bool, reason: str | None
@@ -359,24 +360,37 @@ class AuditLog(AuditEvents):
 
     def append(self, session: Session, event: dict[str, Any]) -> StoredResource:
         """Store the event and link it into the chain, in the caller's transaction."""
+        return self.append_all(session, [event])[0]
+
+    def append_all(self, session: Session, events: list[dict[str, Any]]) -> list[StoredResource]:
+        """Store events and link them into the chain in order: one chain lock, one read of
+        the chain's head, however many events the request produced."""
+        if not events:
+            return []
         store = ResourceStore(session)
-        stored = store.create(event)
+        stored = [store.create(event) for event in events]
         if session.get_bind().dialect.name == "postgresql":
+            # Taken last and held to commit: the chain serialises only the link inserts.
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-        last = session.execute(
-            select(AuditChainLink.hash).order_by(AuditChainLink.seq.desc()).limit(1)
-        ).scalar_one_or_none()
-        prev = last or GENESIS
-        assert stored.body is not None
-        session.add(
-            AuditChainLink(
-                event_id=stored.id,
-                prev_hash=prev,
-                hash=self._link_hash(prev, stored.body),
-                recorded=stored.last_updated,
-                key_version=1,
-            )
+        prev = (
+            session.execute(
+                select(AuditChainLink.hash).order_by(AuditChainLink.seq.desc()).limit(1)
+            ).scalar_one_or_none()
+            or GENESIS
         )
+        for event in stored:
+            assert event.body is not None
+            link = self._link_hash(prev, event.body)
+            session.add(
+                AuditChainLink(
+                    event_id=event.id,
+                    prev_hash=prev,
+                    hash=link,
+                    recorded=event.last_updated,
+                    key_version=1,
+                )
+            )
+            prev = link
         session.flush()
         return stored
 

@@ -114,7 +114,7 @@ class ResourceStore:
             )
         )
         self._write_version(res_type, res_id, 1, now, "POST", stamped)
-        self._reindex(res_type, res_id, stamped)
+        self._reindex(res_type, res_id, stamped, fresh=True)
         return StoredResource(res_type, res_id, 1, now, False, "POST", stamped)
 
     def update(
@@ -364,12 +364,15 @@ class ResourceStore:
             )
         )
 
-    def _reindex(self, res_type: str, res_id: str, body: dict[str, Any]) -> None:
-        self.session.execute(
-            delete(SearchIndexRow).where(
-                SearchIndexRow.res_type == res_type, SearchIndexRow.res_id == res_id
+    def _reindex(
+        self, res_type: str, res_id: str, body: dict[str, Any], *, fresh: bool = False
+    ) -> None:
+        if not fresh:  # a new resource has no rows yet
+            self.session.execute(
+                delete(SearchIndexRow).where(
+                    SearchIndexRow.res_type == res_type, SearchIndexRow.res_id == res_id
+                )
             )
-        )
         rows = [
             {
                 "res_type": res_type,
