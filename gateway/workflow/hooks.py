@@ -248,9 +248,19 @@ def record_decision_for(
 
 
 class ConsentHook(_Hook):
-    """Revocation (inactive or rejected) cancels open Tasks and withholds their answers."""
+    """Revocation (inactive or rejected) cancels open Tasks, withholds their answers and
+    tells the vårdcentral."""
 
     resource_type = "Consent"
+
+    @staticmethod
+    def _tell_the_unit(fhir: FhirInteractions, task: StoredResource) -> None:
+        _tell_the_unit_about(
+            fhir,
+            task,
+            "Personen har återkallat sitt samtycke. Förfrågan är återkallad; inga uppgifter "
+            "ska lämnas ut.",
+        )
 
     def after_write(
         self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
@@ -269,13 +279,14 @@ class ConsentHook(_Hook):
                 body = task.body or {}
                 kommun = organization_of(fhir.store)(body.get("requester") or {})
                 if body.get("status") in OPEN:
-                    change_task(
+                    cancelled = change_task(
                         fhir.store,
                         task.id,
                         "cancelled",
                         Role.GATEWAY,
                         reason=reason("Personen har återkallat sitt samtycke."),
                     )
+                    self._tell_the_unit(fhir, cancelled)
                 withhold(fhir.store.session, task.reference, ("journal-request", NOTIFICATION))
                 for output in body.get("output", []):
                     answer = (output.get("valueReference") or {}).get("reference", "")
@@ -346,6 +357,24 @@ class CommunicationHook(_Hook):
             )
         fhir.rules.check_visible(task)
         return task
+
+
+def _tell_the_unit_about(fhir: FhirInteractions, task: StoredResource, text_sv: str) -> None:
+    """A Communication from the gateway to the unit, through its journal adapter."""
+    owner = _first((task.body or {}).get("owner"))
+    notice = fhir.store.create(
+        {
+            "resourceType": "Communication",
+            "status": "completed",
+            "partOf": [{"reference": task.reference}],
+            "basedOn": (task.body or {}).get("basedOn", []),
+            "recipient": [{"reference": owner}] if owner else [],
+            "sent": utc_now().isoformat().replace("+00:00", "Z"),
+            "payload": [{"contentString": text_sv}],
+        }
+    )
+    fhir.store.grant(notice.resource_type, notice.id, fhir.store.parties("Task", task.id))
+    queue_notice(fhir.store, task, notice)
 
 
 class SubscriptionHook(_Hook):

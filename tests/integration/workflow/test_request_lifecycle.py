@@ -173,6 +173,7 @@ def test_illegal_transitions_are_409(world: World) -> None:
 
 def test_consent_revoked_mid_flight_cancels_and_withholds(world: World) -> None:
     task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
+    world.deliver()  # the unit has the request
     request = world.as_kommun("GET", f"/fhir/{task['focus']['reference']}").json()
     consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
     consent = world.as_kommun("GET", consent_url).json()
@@ -182,7 +183,10 @@ def test_consent_revoked_mid_flight_cancels_and_withholds(world: World) -> None:
     assert cancelled["status"] == "cancelled"
     assert "samtycke" in cancelled["statusReason"]["text"]
     world.deliver()
-    assert world.peer.received == [], "nothing is delivered after revocation"
+    assert len(world.peer.received) == 2, "the request, then the notice of revocation"
+    notice = world.peer.received[1].body
+    assert "återkallat sitt samtycke" in str(notice)
+    assert ANNA.personnummer not in str(notice)
     answer = world.as_unit(
         "POST", "/fhir/QuestionnaireResponse", _answer(task["focus"]["reference"])
     )
@@ -203,3 +207,20 @@ def test_protected_identity_is_routed_but_contact_data_stripped(world: World) ->
     assert any(label["code"] == "skyddadFolkbokforing" for label in task["meta"]["security"])
     patient = world.as_kommun("GET", f"/fhir/{task['for']['reference']}")
     assert patient.status_code == 404  # Gävle's client cannot see Stockholm's case
+
+
+def test_answer_invalid_against_the_questionnaire_is_refused(world: World) -> None:
+    task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
+    world.deliver()
+    answer = _answer(task["focus"]["reference"])
+    answer["item"] = [item for item in answer["item"] if item["linkId"] != "1"]  # a required group
+    refused = world.as_unit("POST", "/fhir/QuestionnaireResponse", answer)
+    assert refused.status_code == 422, refused.text
+    issues = refused.json()["issue"]
+    assert any(
+        "1" in issue.get("diagnostics", "") and issue["severity"] == "error" for issue in issues
+    )
+    assert all(issue["details"]["text"] for issue in issues)
+    still_open = world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()
+    assert still_open["status"] == "received"
+    assert world.as_kommun("GET", "/fhir/QuestionnaireResponse").json()["total"] == 0
