@@ -41,8 +41,44 @@ class SearchParameter:
         """The expression compiled once (fhirpathpy), called as ``evaluate(resource, None)``."""
         return compile_fhirpath(self.expression, None)
 
+    @cached_property
+    def _paths(self) -> tuple[tuple[str, ...], ...] | None:
+        """``Type.a.b | Type.c`` as element paths, or None when the expression is more."""
+        paths: list[tuple[str, ...]] = []
+        for part in self.expression.split("|"):
+            steps = part.strip().split(".")
+            if len(steps) < 2 or steps[0] != self.resource_type:
+                return None
+            if not all(step.isidentifier() for step in steps[1:]):
+                return None
+            paths.append(tuple(steps[1:]))
+        return tuple(paths)
+
     def values(self, resource: dict[str, Any]) -> list[Any]:
-        return list(self.evaluate(resource, None))
+        """What the expression selects in ``resource``: plain element paths are walked
+        directly (the index is filled on every write), anything else goes to fhirpathpy."""
+        paths = self._paths
+        if paths is None or resource.get("resourceType") != self.resource_type:
+            return list(self.evaluate(resource, None))
+        found: list[Any] = []
+        for path in paths:
+            found.extend(_walk(resource, path))
+        return found
+
+
+def _walk(resource: dict[str, Any], path: tuple[str, ...]) -> list[Any]:
+    """FHIRPath member navigation: each step flattens lists and drops what is absent."""
+    nodes: list[Any] = [resource]
+    for step in path:
+        following: list[Any] = []
+        for node in nodes:
+            value = node.get(step) if isinstance(node, dict) else None
+            if isinstance(value, list):
+                following.extend(item for item in value if item is not None)
+            elif value is not None:
+                following.append(value)
+        nodes = following
+    return nodes
 
 
 def _core(resource: str, name: str) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.security.caller import Caller
@@ -367,8 +367,7 @@ class AuditLog(AuditEvents):
         the chain's head, however many events the request produced."""
         if not events:
             return []
-        store = ResourceStore(session)
-        stored = [store.create(event) for event in events]
+        stored = ResourceStore(session).create_many(events)
         if session.get_bind().dialect.name == "postgresql":
             # Taken last and held to commit: the chain serialises only the link inserts.
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
@@ -378,20 +377,22 @@ class AuditLog(AuditEvents):
             ).scalar_one_or_none()
             or GENESIS
         )
+        links: list[dict[str, Any]] = []
         for event in stored:
             assert event.body is not None
             link = self._link_hash(prev, event.body)
-            session.add(
-                AuditChainLink(
-                    event_id=event.id,
-                    prev_hash=prev,
-                    hash=link,
-                    recorded=event.last_updated,
-                    key_version=1,
-                )
+            links.append(
+                {
+                    "event_id": event.id,
+                    "prev_hash": prev,
+                    "hash": link,
+                    "recorded": event.last_updated,
+                    "key_version": 1,
+                }
             )
             prev = link
-        session.flush()
+        # In order, one statement: seq follows the list, so the chain reads back as linked.
+        session.execute(insert(AuditChainLink.__table__), links)
         return stored
 
     def _link_hash(self, prev: str, body: dict[str, Any]) -> str:

@@ -123,7 +123,12 @@ class TenantRules:
         shared = (DIRECTORY_TYPES | CONFORMANCE_TYPES) - {"Practitioner"}
         if stored.body is None or stored.resource_type in shared:
             return
-        self.store.grant(stored.resource_type, stored.id, self.parties_for(stored.body))
+        self.store.grant(
+            stored.resource_type,
+            stored.id,
+            self.parties_for(stored.body),
+            fresh=stored.method == "POST" and stored.version_id == 1,
+        )
 
     # ----- internals --------------------------------------------------------------------
 

@@ -323,7 +323,7 @@ class SubmitWorkflow:
                 continue  # the kommun comes from the directory, not from the submission
             _, res_id = split_reference(ids[entry.full_url])
             stored[entry.full_url] = self.fhir.create(
-                entry.type, entry.resource, res_id=res_id
+                entry.type, entry.resource, res_id=res_id, validated=True
             ).stored
         return stored
 

@@ -1,0 +1,74 @@
+"""The search index walks plain element paths itself; it must select exactly what
+fhirpathpy selects, for every declared parameter, on every example resource."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.search.parameters import SearchParameter, parameters_for
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "profiles" / "compiled"
+
+
+def _examples() -> list[dict[str, Any]]:
+    found = []
+    for path in sorted(EXAMPLES.rglob("*.json")):
+        body = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(body, dict) and body.get("resourceType") not in (None, "ImplementationGuide"):
+            found.append(body)
+    return found
+
+
+CRAFTED: list[dict[str, Any]] = [
+    # lists inside lists, empty lists, nulls in lists, primitives with extensions only
+    {
+        "resourceType": "Consent",
+        "status": "active",
+        "_status": {"extension": [{"url": "http://example.org/x", "valueString": "y"}]},
+        "patient": {"reference": "Patient/p1"},
+        "provision": {
+            "actor": [{"reference": {"reference": "Organization/a"}}, {"role": {}}],
+            "provision": [
+                {"actor": [{"reference": {"reference": "Organization/b"}}]},
+                {"actor": []},
+                {},
+            ],
+        },
+    },
+    {"resourceType": "Organization", "name": "Vårdcentralen X", "alias": ["A", "B"]},
+    {"resourceType": "Organization", "identifier": [], "partOf": {}},
+    {"resourceType": "Task", "status": "requested", "restriction": {"period": {"end": "2026"}}},
+    {"resourceType": "Task", "owner": {"display": "utan referens"}, "basedOn": []},
+]
+
+
+def _cases() -> list[tuple[SearchParameter, dict[str, Any]]]:
+    cases = []
+    for resource in [*_examples(), *CRAFTED]:
+        for parameter in parameters_for(resource["resourceType"]).values():
+            cases.append((parameter, resource))
+    return cases
+
+
+def test_there_are_examples_to_compare() -> None:
+    assert len(_examples()) >= 20
+    assert len(_cases()) >= 200
+
+
+@pytest.mark.parametrize(("parameter", "resource"), _cases())
+def test_the_walk_selects_what_fhirpath_selects(
+    parameter: SearchParameter, resource: dict[str, Any]
+) -> None:
+    assert parameter.values(resource) == list(parameter.evaluate(resource, None))
+
+
+def test_a_union_keeps_the_order_of_its_parts() -> None:
+    name = parameters_for("Organization")["name"]
+    assert name.values({"resourceType": "Organization", "name": "N", "alias": ["A"]}) == [
+        "N",
+        "A",
+    ]
