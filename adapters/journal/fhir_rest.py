@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from gateway.delivery.protocols import DeliveryResult, OutgoingRequest
+from gateway.delivery.protocols import DeliveryResult, FetchResult, OutgoingRequest
 
 TIMEOUT_SECONDS = 15.0
 RETRYABLE = frozenset({408, 425, 429})
@@ -45,6 +45,9 @@ class FhirRestAdapter:
         if response.status_code in RETRYABLE or response.status_code >= 500:
             return DeliveryResult.retry(f"peer answered {response.status_code}")
         return DeliveryResult.give_up(f"peer refused with {response.status_code}")
+
+    def fetch_updates(self, endpoint: dict[str, Any], since: str | None) -> FetchResult:
+        return FetchResult.nothing()  # polling the peer comes with the journal-adapter work
 
     def health(self, endpoint: dict[str, Any]) -> bool:
         address = str(endpoint.get("address", "")).rstrip("/")

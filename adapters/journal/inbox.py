@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.delivery.protocols import DeliveryResult, OutgoingRequest
+from gateway.delivery.protocols import DeliveryResult, FetchResult, OutgoingRequest
 
 
 class InboxAdapter:
@@ -16,6 +16,9 @@ class InboxAdapter:
 
     def deliver(self, request: OutgoingRequest, endpoint: dict[str, Any]) -> DeliveryResult:
         return DeliveryResult.delivered("waiting in the gateway inbox")
+
+    def fetch_updates(self, endpoint: dict[str, Any], since: str | None) -> FetchResult:
+        return FetchResult.nothing()  # the inbox writes through the workflow itself
 
     def health(self, endpoint: dict[str, Any]) -> bool:
         return True

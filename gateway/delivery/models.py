@@ -33,3 +33,26 @@ class OutboxMessage(Base):
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
         Index("ix_outbox_message_task", "task"),
     )
+
+
+class PollMark(Base):
+    """How far a polled journal system has been read: one high-water mark per Endpoint."""
+
+    __tablename__ = "journal_poll_mark"
+
+    endpoint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    high_water: Mapped[str | None] = mapped_column(String(64), nullable=True)  # peer instant
+    polled_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class InboundReceipt(Base):
+    """An update from a unit's system that was applied (its remote version), so a repeated
+    poll or message applies it at most once."""
+
+    __tablename__ = "inbound_receipt"
+
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    via: Mapped[str] = mapped_column(String(64), primary_key=True)
+    remote_version: Mapped[str] = mapped_column(String(128), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

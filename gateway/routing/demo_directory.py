@@ -157,6 +157,11 @@ def _hsa_id(unit: DemoUnit) -> str:
     return f"SE{organisationsnummer(demo.orgnr_prefix)}-{unit.hsa_suffix}"
 
 
+def unit_hsa_id(key: str) -> str:
+    """The HSA-id of the demo unit with this key (``vc-jonkoping-centrum`` …)."""
+    return _hsa_id(next(unit for unit in UNITS if unit.key == key))
+
+
 def _unit_org(unit: DemoUnit) -> dict[str, Any]:
     return {
         "resourceType": "Organization",

@@ -1,0 +1,1 @@
+"""Journal-system adapters against real peers on loopback."""

@@ -1,0 +1,1 @@
+"""The fhir-rest journal adapter and the shared inbound seam."""
