@@ -448,8 +448,8 @@ def build_listing_resolver(settings: Settings, engine: Engine) -> ListingResolve
     if "local" in wanted:
         sources["local"] = LocalRegisterSource(engine, hasher)
     if "rivta" in wanted:
+        from gateway.rivta.soap import SoapClient, TlsConfig
         from gateway.routing.listing_sources.rivta_carelisting import RivtaCarelistingSource
-        from gateway.routing.soap import SoapClient, TlsConfig
 
         if not settings.rivta_get_listing_county_url or not settings.rivta_get_listing_url:
             raise ValueError(

@@ -6,8 +6,8 @@ import datetime
 
 import pytest
 
+from gateway.rivta.soap import SoapError, body_child, parse
 from gateway.routing.person import ListingHasher, PersonId, PersonIdError
-from gateway.routing.soap import SoapError, body_child, parse
 from gateway.validation.identifiers import (
     SYSTEM_PERSONNUMMER,
     SYSTEM_PERSONNUMMER_OID,

@@ -18,9 +18,9 @@ from __future__ import annotations
 import datetime
 import xml.etree.ElementTree as ET
 
+from gateway.rivta.soap import SoapClient, SoapError, body_child, envelope
 from gateway.routing.listing_sources import Listing, SourceAnswer, SourceUnavailable
 from gateway.routing.person import PersonId
-from gateway.routing.soap import SoapClient, SoapError, body_child, envelope
 
 NAME = "rivta"
 NS_COUNTY = "urn:riv:supportprocess:logistics:carelisting:GetListingCountyResponder:2"

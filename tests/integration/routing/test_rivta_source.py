@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 
+from gateway.rivta.soap import SoapClient
 from gateway.routing.listing_sources import SourceUnavailable
 from gateway.routing.listing_sources.rivta_carelisting import (
     ACTION_COUNTY,
@@ -17,7 +18,6 @@ from gateway.routing.listing_sources.rivta_carelisting import (
 )
 from gateway.routing.person import ListingHasher, PersonId
 from gateway.routing.resolver import ListingResolver
-from gateway.routing.soap import SoapClient
 from gateway.validation.identifiers import SYSTEM_PERSONNUMMER, synthetic_personnummer
 from tests.integration.routing.carelisting_peer import CarelistingPeer, Scenario
 from tests.integration.routing.conftest import Resolve, hsa_of, out, outcome_code, steps

@@ -8,7 +8,9 @@ broken peer cannot exhaust memory, and every call has a timeout.
 
 from __future__ import annotations
 
+import ssl
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -17,6 +19,10 @@ from defusedxml.ElementTree import fromstring
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 LOGICAL_ADDRESS_NS = "urn:riv:itintegration:registry:1"
+# RIVTA/SKLTP HTTP headers: the original consumer's HSA-id (trusted by a producer only from
+# the platform), and the correlation id that follows one call through the platform's logs.
+HEADER_ORIGINAL_CONSUMER = "x-rivta-original-serviceconsumer-hsaid"
+HEADER_CORRELATION_ID = "x-skltp-correlation-id"
 
 
 class SoapError(Exception):
@@ -85,6 +91,16 @@ def body_child(data: bytes, expected: str) -> ET.Element:
     return child
 
 
+def ssl_context(tls: TlsConfig) -> ssl.SSLContext:
+    """Verify the server against ``ca_bundle`` (or the system store) and present the client
+    certificate, if one is configured. TLS 1.2 or newer."""
+    context = ssl.create_default_context(cafile=tls.ca_bundle)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if tls.client_cert:
+        context.load_cert_chain(tls.client_cert, tls.client_key)
+    return context
+
+
 class SoapClient:
     """Posts envelopes; one instance per configuration (it pools connections)."""
 
@@ -95,18 +111,10 @@ class SoapClient:
         max_response_bytes: int,
         tls: TlsConfig | None = None,
     ) -> None:
-        tls = tls or TlsConfig()
-        cert: tuple[str, str] | str | None = None
-        if tls.client_cert and tls.client_key:
-            cert = (tls.client_cert, tls.client_key)
-        elif tls.client_cert:
-            cert = tls.client_cert
-        verify: str | bool = tls.ca_bundle or True
         self.max_response_bytes = max_response_bytes
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
-            verify=verify,
-            cert=cert,
+            verify=ssl_context(tls or TlsConfig()),
             follow_redirects=False,
             trust_env=False,
         )
@@ -114,15 +122,31 @@ class SoapClient:
     def close(self) -> None:
         self._client.close()
 
-    def call(self, url: str, soap_action: str, payload: bytes) -> tuple[int, bytes]:
+    def call(
+        self,
+        url: str,
+        soap_action: str,
+        payload: bytes,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, bytes]:
         """POST and return (status, body). Raises :class:`SoapError` on transport trouble."""
         headers = {
             "Content-Type": "text/xml; charset=utf-8",
             "SOAPAction": f'"{soap_action}"',
             "Accept": "text/xml",
+            **(extra_headers or {}),
         }
+        return self._exchange("POST", url, payload, headers)
+
+    def get(self, url: str) -> int:
+        """GET (for a health check, e.g. of ``?wsdl``); returns the status, reads nothing."""
+        return self._exchange("GET", url, None, {"Accept": "text/xml"})[0]
+
+    def _exchange(
+        self, method: str, url: str, payload: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         try:
-            with self._client.stream("POST", url, content=payload, headers=headers) as response:
+            with self._client.stream(method, url, content=payload, headers=headers) as response:
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
                     raise SoapError("too-large", "the answer exceeds the size limit")
@@ -136,5 +160,24 @@ class SoapClient:
                 return response.status_code, b"".join(chunks)
         except httpx.TimeoutException:
             raise SoapError("timeout", "no answer within the timeout") from None
+        except httpx.TransportError as error:
+            if _tls_failure(error):
+                # Our client certificate or the peer's server certificate was refused: a
+                # configuration matter, not a passing one.
+                raise SoapError("tls", "TLS handshake failed (a certificate was refused)") from None
+            if isinstance(error, httpx.ConnectError):
+                raise SoapError("transport", "connection refused or unreachable") from None
+            raise SoapError("transport", type(error).__name__) from None
         except httpx.HTTPError as error:
-            raise SoapError("transport", f"{type(error).__name__}") from None
+            raise SoapError("transport", type(error).__name__) from None
+
+
+def _tls_failure(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    for _ in range(6):  # httpx wraps httpcore, which wraps the ssl module's error
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
