@@ -1,0 +1,1 @@
+"""The rivta journal adapter and the gateway's RIVTA endpoint, against real SOAP peers."""
