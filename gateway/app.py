@@ -17,6 +17,7 @@ from gateway.delivery.outbox import RetryPolicy
 from gateway.delivery.registry import AdapterRegistry
 from gateway.delivery.worker import DeliveryWorker, start_in_background
 from gateway.logging import configure_logging, get_logger
+from gateway.rivta import endpoint as rivta_endpoint
 from gateway.routing import api as routing_api
 from gateway.security.assertions import JwksCache
 from gateway.security.audit import AuditLog
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(validate.router)  # before routes: /fhir/{type}/{id} would capture it
     app.include_router(routes.router)
     app.include_router(landing.router)
+    app.include_router(rivta_endpoint.router)  # RIVTA SOAP: POST /rivta/{contract}/1/rivtabp21
     return app
 
 

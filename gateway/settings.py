@@ -175,6 +175,13 @@ class Settings(BaseSettings):
     rivta_ca_bundle: str | None = Field(
         default=None, description="PEM CA bundle that NTjP's server certificate must chain to."
     )
+    rivta_platform_hsa_ids: list[str] = Field(
+        default_factory=list,
+        description="HSA-ids (certificate serialNumber) of the service platform's (NTjP) "
+        "client certificates. Only from these callers is the consumer read from the "
+        "x-rivta-original-serviceconsumer-hsaid header; any other caller is its certificate. "
+        "The gateway's own logical address for inbound RIVTA calls is rivta_actor_id.",
+    )
     listing_fhir_servers: dict[str, str] = Field(
         default_factory=dict,
         description='FHIR base URL per region that exposes listing over FHIR: {"06": "https://…/fhir"}.',
