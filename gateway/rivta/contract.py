@@ -303,18 +303,50 @@ def read_request_response(data: bytes) -> Result:
     return _read_result(root, NS_PROCESS)
 
 
-def read_update(data: bytes) -> tuple[str | None, MedicalStatementUpdate]:
+@dataclass(frozen=True)
+class ReceivedUpdate:
+    """An UpdateMedicalStatementRequest that follows the XSD, read as far as needed to
+    decide who may send it; :meth:`decode` reads the answer's FHIR payload."""
+
+    logical_address: str | None
+    message_id: str
+    task_id: str
+    care_unit: str
+    element: etree._Element
+
+    def __repr__(self) -> str:
+        return f"ReceivedUpdate(message_id={self.message_id!r}, task_id={self.task_id!r})"
+
+    def decode(self) -> MedicalStatementUpdate:
+        """The whole message; :class:`SoapError` ``payload`` when the answer is not a
+        QuestionnaireResponse in FHIR JSON."""
+        root = self.element
+        return MedicalStatementUpdate(
+            message_id=self.message_id,
+            task_id=self.task_id,
+            care_unit=self.care_unit,
+            sent_at=_when(_required(root, NS_UPDATE, "sentAt")),
+            status=_text(root, NS_UPDATE, "status"),
+            business_status=_text(root, NS_UPDATE, "businessStatus"),
+            status_reason=_text(root, NS_UPDATE, "statusReason"),
+            answer=_fhir(root.find(f"{{{NS_UPDATE}}}answer"), "QuestionnaireResponse"),
+        )
+
+
+def receive_update(data: bytes) -> ReceivedUpdate:
     address, root = _read(data, NS_UPDATE, UPDATE, XSD_UPDATE)
-    return address, MedicalStatementUpdate(
+    return ReceivedUpdate(
+        logical_address=address,
         message_id=_required(root, NS_UPDATE, "messageId"),
         task_id=_required(root, NS_UPDATE, "taskId"),
         care_unit=_required(root, NS_UPDATE, "careUnitHsaId"),
-        sent_at=_when(_required(root, NS_UPDATE, "sentAt")),
-        status=_text(root, NS_UPDATE, "status"),
-        business_status=_text(root, NS_UPDATE, "businessStatus"),
-        status_reason=_text(root, NS_UPDATE, "statusReason"),
-        answer=_fhir(root.find(f"{{{NS_UPDATE}}}answer"), "QuestionnaireResponse"),
+        element=root,
     )
+
+
+def read_update(data: bytes) -> tuple[str | None, MedicalStatementUpdate]:
+    received = receive_update(data)
+    return received.logical_address, received.decode()
 
 
 def read_update_response(data: bytes) -> tuple[Result, str | None]:
