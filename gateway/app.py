@@ -14,6 +14,8 @@ from gateway.api.access_log import AccessLogMiddleware
 from gateway.api.outcome import install_error_handlers
 from gateway.database import open_database
 from gateway.delivery.outbox import RetryPolicy
+from gateway.delivery.poller import JournalPoller
+from gateway.delivery.poller import start_in_background as start_polling
 from gateway.delivery.registry import AdapterRegistry
 from gateway.delivery.worker import DeliveryWorker, start_in_background
 from gateway.logging import configure_logging, get_logger
@@ -56,7 +58,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         halt = (
             start_in_background(app.state.worker) if settings.delivery_worker_in_process else None
         )
+        halt_polling = (
+            start_polling(app.state.poller, settings.journal_poll_seconds)
+            if settings.delivery_worker_in_process and settings.journal_poll_seconds > 0
+            else None
+        )
         yield
+        if halt_polling is not None:
+            halt_polling()
         if halt is not None:
             halt()
 
@@ -101,6 +110,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         },
         RetryPolicy(max_attempts=settings.delivery_max_attempts),
     )
+    app.state.poller = JournalPoller(database.sessions, settings, app.state.registry)
     app.state.started_at = utc_now().isoformat(timespec="seconds").replace("+00:00", "Z")
 
     install_error_handlers(app)

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         default=True, description="Drain the outbox in a thread of the API process."
     )
     delivery_max_attempts: int = Field(default=8, ge=1)
+    journal_poll_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How often journal systems that are polled (fhir-rest profiles with "
+        "receive=poll) are asked for changes; 0 = never (in-process poller and worker).",
+    )
 
     # --- security ---
     environment: Environment = Field(

@@ -299,6 +299,11 @@ def _answer_for(task: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
             diagnostics="the answer must be a QuestionnaireResponse",
         )
     body = {k: v for k, v in answer.items() if k not in _ANSWER_DROPPED}
+    profiles = (
+        (answer.get("meta") or {}).get("profile") if isinstance(answer.get("meta"), dict) else None
+    )
+    if isinstance(profiles, list) and profiles:
+        body["meta"] = {"profile": profiles}  # the claim stays; the peer's versions do not
     body["basedOn"] = [task["focus"]] if task.get("focus") else []
     return body
 

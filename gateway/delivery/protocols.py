@@ -13,6 +13,22 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from gateway.canonical import extension
+
+# An Endpoint names the adapter settings it is reached with (credentials, payload form,
+# polling) by this extension's valueString; the adapter's own configuration section holds
+# what the name stands for, so no secret is ever stored in the directory.
+EXT_ENDPOINT_ADAPTER_PROFILE = extension("kv-endpoint-adapter-profile")
+
+
+def adapter_profile_of(endpoint: dict[str, Any]) -> str | None:
+    """The adapter profile an Endpoint names, if any."""
+    for ext in endpoint.get("extension") or []:
+        if isinstance(ext, dict) and ext.get("url") == EXT_ENDPOINT_ADAPTER_PROFILE:
+            value = ext.get("valueString")
+            return str(value) if value else None
+    return None
+
 
 class Outcome(StrEnum):
     DELIVERED = "delivered"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.canonical import CS_CONNECTION_TYPE, CS_ORGANIZATION_TYPE, SECURITY_LABEL_SYSTEM
+from gateway.delivery.protocols import EXT_ENDPOINT_ADAPTER_PROFILE
 from gateway.routing import routing_table
 from gateway.routing.directory import load_reference
 from gateway.routing.listing_register import add_listing
@@ -174,14 +175,16 @@ def _unit_org(unit: DemoUnit) -> dict[str, Any]:
     }
 
 
-def _endpoint(unit: DemoUnit, fhir_peer_base: str) -> dict[str, Any]:
+def _endpoint(
+    unit: DemoUnit, fhir_peer_base: str, fhir_rest_profile: str | None = None
+) -> dict[str, Any]:
     assert unit.connection is not None
     address = {
         "fhir-rest": fhir_peer_base,
         "rivta": f"https://ntjp.example.invalid/vp/{_hsa_id(unit)}",
         "inbox": f"{CANONICAL}/inbox/{unit.key}",
     }[unit.connection]
-    return {
+    endpoint = {
         "resourceType": "Endpoint",
         "identifier": [{"system": f"{CANONICAL}/endpoint-id", "value": f"ep-{unit.key}"}],
         "status": "active",
@@ -191,6 +194,12 @@ def _endpoint(unit: DemoUnit, fhir_peer_base: str) -> dict[str, Any]:
         "payloadType": [{"text": "Begäran om medicinskt utlåtande (FHIR R4)"}],
         "address": address,
     }
+    if unit.connection == "fhir-rest" and fhir_rest_profile:
+        # The adapter settings the unit is reached with (credentials live in configuration).
+        endpoint["extension"] = [
+            {"url": EXT_ENDPOINT_ADAPTER_PROFILE, "valueString": fhir_rest_profile}
+        ]
+    return endpoint
 
 
 def _patient(person: DemoPerson) -> dict[str, Any]:
@@ -219,7 +228,9 @@ def _patient(person: DemoPerson) -> dict[str, Any]:
     return patient
 
 
-def demo_resources(fhir_peer_base: str) -> list[tuple[str, dict[str, Any]]]:
+def demo_resources(
+    fhir_peer_base: str, fhir_rest_profile: str | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     """Every demo resource with its stable id, parents before children.
 
     The regions and kommuner themselves come from the reference load
@@ -229,7 +240,7 @@ def demo_resources(fhir_peer_base: str) -> list[tuple[str, dict[str, Any]]]:
     for unit in UNITS:
         resources.append((unit.key, _unit_org(unit)))
         if unit.connection:
-            resources.append((f"ep-{unit.key}", _endpoint(unit, fhir_peer_base)))
+            resources.append((f"ep-{unit.key}", _endpoint(unit, fhir_peer_base, fhir_rest_profile)))
     resources += [(f"person-{p.key}", _patient(p)) for p in PERSONS]
     return resources
 
@@ -247,13 +258,22 @@ def seed_demo(
     validator: ValidationPipeline,
     fhir_peer_base: str,
     settings: Settings | None = None,
+    *,
+    fhir_rest_profile: str | None = None,
 ) -> int:
     """Load the reference directory, then the demo directory, the demo persons' rows in
     the local listing register and a vägval with its anropsbehörighet for the RIVTA unit.
-    Everything that already exists is left alone. Returns the number of new resources."""
+    Everything that already exists is left alone, except that the fhir-rest Endpoints are
+    pointed at ``fhir_peer_base`` (and ``fhir_rest_profile``) when they point elsewhere, so
+    that the demo journal system is found on whatever port it runs. Returns the number of
+    new resources."""
     settings = settings or get_settings()
     created = load_reference(store, validator).created
-    for res_id, body in demo_resources(fhir_peer_base):
+    for res_id, body in demo_resources(fhir_peer_base, fhir_rest_profile):
+        existing = store.current(body["resourceType"], res_id)
+        if existing is not None and existing.body is not None:
+            _repoint_fhir_rest(store, validator, existing.body, body)
+            continue
         if store.known(body["resourceType"], res_id):
             continue
         validator.check(body)
@@ -272,6 +292,22 @@ def seed_demo(
         )
     _seed_rivta_route(store, settings)
     return created
+
+
+def _repoint_fhir_rest(
+    store: ResourceStore, validator: ValidationPipeline, old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    if old.get("resourceType") != "Endpoint" or new["connectionType"]["code"] != "fhir-rest":
+        return
+    if (old.get("address"), old.get("extension")) == (new.get("address"), new.get("extension")):
+        return
+    body = {**old, "address": new["address"]}
+    body.pop("extension", None)
+    if new.get("extension"):
+        body["extension"] = new["extension"]
+    body.pop("meta", None)
+    validator.check(body)
+    store.update(body, str(old["id"]))
 
 
 def _seed_rivta_route(store: ResourceStore, settings: Settings) -> None:

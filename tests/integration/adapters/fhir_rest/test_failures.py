@@ -1,0 +1,151 @@
+"""A peer that is down, a peer that answers garbage, and a peer that reports what is not its own."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from gateway.delivery.models import OutboxMessage
+from gateway.delivery.outbox import DEAD, RetryPolicy
+from gateway.delivery.sync import high_water
+from gateway.security.models import AuditChainLink
+from gateway.store.resources import ResourceStore, utc_now
+from gateway.workflow.operations import rerun_delivery
+from tests.integration.adapters.fhir_rest.conftest import BENGT, FhirWorld
+from tests.support.live_server import free_port, serve
+
+
+def _due_now(world: FhirWorld) -> None:
+    with world.app.state.session_factory() as session, session.begin():
+        session.execute(
+            update(OutboxMessage).values(next_attempt_at=utc_now() - timedelta(seconds=1))
+        )
+
+
+def test_a_peer_that_is_down_is_retried_and_gets_the_request_when_it_is_back(
+    fhir_world: FhirWorld,
+) -> None:
+    world = fhir_world
+    port = free_port()  # nothing listens here yet
+    world.repoint(f"http://127.0.0.1:{port}/fhir")
+    world.use(smart=world.smart(token_url=f"http://127.0.0.1:{port}/auth/token"), receive="poll")
+    task = world.submit()
+    world.deliver()
+    (message,) = world.messages()
+    assert message.status == "pending"
+    assert message.next_attempt_at > utc_now()
+    assert "unreachable" in (message.last_error or "")
+    assert world.task(task["id"])["status"] == "requested"
+    report = world.poll()
+    assert report.failures, "a poll of a peer that is down is reported"
+    with world.app.state.session_factory() as session:
+        assert high_water(session, "ep-vc-jonkoping-centrum") is None
+
+    world.faults.mode = "down"  # up, but answering 503 at first
+    with serve(world.faults, port=port):
+        _due_now(world)
+        world.deliver()
+        (message,) = world.messages()
+        assert message.status == "pending"
+        assert "503" in (message.last_error or "")
+        world.faults.mode = "ok"
+        _due_now(world)
+        world.deliver()
+    (message,) = world.messages()
+    assert message.status == "delivered"
+    assert len(world.journal.arrivals) == 1, "delivered once, nothing lost"
+    assert world.task(task["id"])["status"] == "received"
+
+
+def test_garbage_fails_the_task_after_the_budget_and_an_operator_reruns_it(
+    fhir_world: FhirWorld,
+) -> None:
+    world = fhir_world
+    world.app.state.worker.policy = RetryPolicy(max_attempts=3, base_seconds=0)
+    world.faults.mode = "garbage-ok"  # 200, but an HTML page: not a FHIR answer
+    task = world.submit()
+    for _ in range(3):
+        _due_now(world)
+        world.deliver()
+    (message,) = world.messages()
+    assert message.status == DEAD
+    assert "not with FHIR JSON" in (message.last_error or "")
+    failed = world.task(task["id"])
+    assert failed["status"] == "failed"
+    assert "kunde inte levereras" in failed["statusReason"]["text"]
+
+    world.faults.mode = "ok"
+    with world.app.state.session_factory() as session, session.begin():
+        assert rerun_delivery(session, message.id), "the operator's rerun (outbox retry)"
+    assert world.task(task["id"])["status"] == "requested"
+    world.deliver()
+    assert world.task(task["id"])["status"] == "received"
+    assert world.remote(task["id"])["status"] == "requested"
+
+
+def test_garbage_from_a_polled_peer_is_a_clear_failure_and_moves_no_mark(
+    fhir_world: FhirWorld,
+) -> None:
+    world = fhir_world
+    world.use(smart=world.smart(), receive="poll")
+    task = world.submit()
+    world.deliver()
+    world.journal.move(world.remote(task["id"])["id"], "accepted")
+    world.faults.mode = "garbage"
+    report = world.poll()
+    assert report.failures == [
+        "Endpoint/ep-vc-jonkoping-centrum: the peer's Task search answered 500"
+    ]
+    world.faults.mode = "garbage-ok"
+    assert "not a FHIR Bundle" in world.poll().failures[0]
+    assert world.task(task["id"])["status"] == "received"
+    world.faults.mode = "ok"
+    assert world.poll().changed == 1
+    assert world.task(task["id"])["status"] == "accepted"
+
+
+def test_a_polled_update_for_a_task_the_unit_does_not_own_is_refused_and_audited(
+    fhir_world: FhirWorld,
+) -> None:
+    world = fhir_world
+    world.use(smart=world.smart(), receive="poll")
+    ours = world.submit()
+    world.deliver()
+    # Another unit's Task (Södermalm, delivered elsewhere) that this peer claims to have.
+    theirs = world.submit(BENGT.personnummer, case_id="2026-0002")
+    world.repoint("http://127.0.0.1:9/elsewhere/fhir")
+    with world.app.state.session_factory() as session, session.begin():
+        store = ResourceStore(session)
+        endpoint = store.read("Endpoint", "ep-vc-jonkoping-centrum").body
+        assert endpoint is not None
+        store.update({**endpoint, "address": f"{world.peer_base}/fhir"}, "ep-vc-jonkoping-centrum")
+    forged = world.remote(ours["id"])
+    forged_copy = {**forged, "id": "forged"}
+    forged_copy["identifier"] = [
+        {"system": forged["identifier"][-1]["system"], "value": theirs["id"]}
+    ]
+    forged_copy.pop("meta")
+    world.journal._store(forged_copy)
+    world.journal.move("forged", "rejected", reason_code="fel-enhet")
+    with world.app.state.session_factory() as session:
+        before = max(session.scalars(select(AuditChainLink.seq)), default=0)
+        version = ResourceStore(session).read("Task", theirs["id"]).version_id
+    report = world.poll()
+    assert report.refused == 1
+    assert (
+        f"Task/{theirs['id']}: refused 404: Task/{theirs['id']} is not known to this server"
+        in report.failures
+    )
+    with world.app.state.session_factory() as session:
+        store = ResourceStore(session)
+        assert store.read("Task", theirs["id"]).version_id == version, "nothing changed"
+        events = [
+            store.read("AuditEvent", link.event_id).body or {}
+            for link in session.scalars(select(AuditChainLink).where(AuditChainLink.seq > before))
+        ]
+    refused = [e for e in events if e.get("outcome") == "4"]
+    assert refused, "the refusal is in the audit trail"
+    assert refused[0]["agent"][0]["who"] == {"reference": "Organization/vc-jonkoping-centrum"}
+    assert refused[0]["agent"][0]["altId"].startswith("fhir-rest:poll:")
+    assert world.task(theirs["id"])["status"] == "requested"
