@@ -5,12 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
+# The demo fhir-rest journal system that `make run` starts beside the gateway.
+PEER_PORT ?= $(shell echo $$(( $(PORT) + 11 )))
 
 # make run: embedded default (SQLite under ./var), demo directory, demo clients.
 RUN_ENV := KVGW_DATABASE_URL=sqlite:///var/kv-gateway.db \
 	KVGW_PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) \
 	KVGW_PORT=$(PORT) \
-	KVGW_LOG_FORMAT=console
+	KVGW_LOG_FORMAT=console \
+	KVGW_JOURNAL_POLL_SECONDS=3
 
 .PHONY: run test install lint typecheck pytest profiles bench clean
 
@@ -26,9 +29,9 @@ install: $(STAMP)
 run: $(STAMP)
 	@mkdir -p var
 	$(RUN_ENV) $(BIN)/kv-gateway db upgrade
-	$(RUN_ENV) $(BIN)/kv-gateway seed demo
+	$(RUN_ENV) $(BIN)/kv-gateway seed demo --fhir-peer http://127.0.0.1:$(PEER_PORT)/fhir --fhir-rest-profile demo
 	$(RUN_ENV) $(BIN)/kv-gateway clients demo
-	$(RUN_ENV) $(BIN)/kv-gateway serve
+	$(RUN_ENV) $(BIN)/kv-gateway serve --demo-peers --demo-peer-port $(PEER_PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

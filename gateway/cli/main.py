@@ -16,6 +16,7 @@ from gateway import __version__
 from gateway.cli.common import fail, settings_or_fail, user_errors
 from gateway.cli.demo import demo
 from gateway.cli.directory import directory_app
+from gateway.cli.journal import journal_app, start_demo_peers
 from gateway.cli.listing import listing_app
 from gateway.cli.security import audit_app, clients_app, keys_app, retention_app
 from gateway.cli.workflow import outbox_app, worker, workflow_app
@@ -42,6 +43,7 @@ app.command("worker")(worker)
 app.command("demo")(demo)
 app.add_typer(directory_app, name="directory")
 app.add_typer(listing_app, name="listing")
+app.add_typer(journal_app, name="journal")
 
 
 @app.callback()
@@ -81,6 +83,12 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from KVGW_PORT)")] = None,
     migrate: Annotated[bool, typer.Option(help="Upgrade the schema first")] = False,
+    demo_peers: Annotated[
+        bool, typer.Option(help="Also run the demo journal systems in-process (make run does)")
+    ] = False,
+    demo_peer_port: Annotated[
+        int, typer.Option(help="Port of the demo fhir-rest journal system")
+    ] = 8091,
 ) -> None:
     """Serve the gateway with uvicorn."""
     import uvicorn
@@ -103,14 +111,19 @@ def serve(
     typer.echo(f"  Landing page   {base}/")
     if settings.auth_mode is AuthMode.DEMO:
         typer.secho(f"\n!! {DEMO_WARNING}\n", fg=typer.colors.YELLOW, bold=True, err=True)
-    uvicorn.run(
-        "gateway.app:app_from_environment",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        access_log=False,  # our own access log never prints paths or query strings
-        log_level="warning",
-    )
+    peers = start_demo_peers(demo_peer_port) if demo_peers else []
+    try:
+        uvicorn.run(
+            "gateway.app:app_from_environment",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            access_log=False,  # our own access log never prints paths or query strings
+            log_level="warning",
+        )
+    finally:
+        for peer in peers:
+            peer.stop()
 
 
 def _db_command(action: Callable[[str], None]) -> None:
@@ -159,6 +172,10 @@ def seed_demo_command(
     fhir_peer: Annotated[
         str, typer.Option(help="Base URL of the demo journal-system FHIR peer")
     ] = "http://127.0.0.1:8091/fhir",
+    fhir_rest_profile: Annotated[
+        str | None,
+        typer.Option(help="fhir-rest adapter profile the demo Endpoints name (make run: demo)"),
+    ] = None,
 ) -> None:
     """Load the synthetic demo directory (regions, kommuner, vårdcentraler, persons)."""
     from gateway.database import open_database
@@ -176,7 +193,12 @@ def seed_demo_command(
         database = open_database(settings)
         try:
             with transaction(database.sessions) as session:
-                created = seed_demo(ResourceStore(session), ValidationPipeline(), fhir_peer)
+                created = seed_demo(
+                    ResourceStore(session),
+                    ValidationPipeline(),
+                    fhir_peer,
+                    fhir_rest_profile=fhir_rest_profile,
+                )
         finally:
             database.dispose()
     typer.echo(f"demo directory seeded: {created} new resources")

@@ -70,6 +70,12 @@ def workflow_remind() -> None:
 def worker(
     poll_seconds: Annotated[float, typer.Option(min=0.1)] = 1.0,
     remind_every_seconds: Annotated[float, typer.Option(min=60)] = 3600.0,
+    poll_journals: Annotated[
+        bool,
+        typer.Option(
+            help="Also poll journal systems every KVGW_JOURNAL_POLL_SECONDS (one worker is enough)"
+        ),
+    ] = True,
 ) -> None:
     """Run a delivery worker (as many as needed beside the API replicas)."""
     from gateway.app import create_app
@@ -90,5 +96,12 @@ def worker(
                 queue_reminders(ResourceStore(session))
 
     threading.Thread(target=remind, daemon=True).start()
+    if poll_journals and settings.journal_poll_seconds > 0:
+        threading.Thread(
+            target=app.state.poller.run_forever,
+            args=(stop, settings.journal_poll_seconds),
+            daemon=True,
+            name="journal-poll",
+        ).start()
     app.state.worker.run_forever(stop, poll_seconds)
     app.state.engine.dispose()

@@ -222,6 +222,9 @@ class JournalSystem:
                 answer = self._store(answer)
                 reference = f"QuestionnaireResponse/{answer['id']}"
             task["status"] = "completed"
+            task["businessStatus"] = {
+                "coding": [{"system": CS_TASK_BUSINESS_STATUS, "code": "utlatande-skickat"}]
+            }
             task["output"] = [
                 {
                     "type": {"text": "Utlåtande"},
