@@ -68,7 +68,8 @@ def test_a_request_survives_the_round_trip_with_its_logical_address() -> None:
     assert PNR not in repr(read)
     root = etree.fromstring(envelope)
     header = root.find(f"{{{SOAP_ENV}}}Header/{{{LOGICAL_ADDRESS_NS}}}LogicalAddress")
-    assert header is not None and header.text == UNIT
+    assert header is not None
+    assert header.text == UNIT
 
 
 def test_an_update_and_both_responses_survive_the_round_trip() -> None:
