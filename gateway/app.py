@@ -30,6 +30,7 @@ from gateway.settings import AuthMode, Settings, get_settings
 from gateway.store.resources import utc_now
 from gateway.validation.factory import build_validator
 from gateway.web import landing
+from gateway.web.inbox import routes as inbox
 from gateway.workflow.dispatch import JournalRequestHandler, RestHookHandler
 from gateway.workflow.hooks import WORKFLOW_HOOKS
 from gateway.workflow.notices import JOURNAL_NOTICE, JournalNoticeHandler
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(routes.router)
     app.include_router(landing.router)
     app.include_router(rivta_endpoint.router)  # RIVTA SOAP: POST /rivta/{contract}/1/rivtabp21
+    app.include_router(inbox.router)  # /inbox: the rehabkoordinator web inbox
     return app
 
 

@@ -16,6 +16,7 @@ from gateway import __version__
 from gateway.cli.common import fail, settings_or_fail, user_errors
 from gateway.cli.demo import demo
 from gateway.cli.directory import directory_app
+from gateway.cli.inbox import inbox_app
 from gateway.cli.journal import journal_app, start_demo_peers
 from gateway.cli.listing import listing_app
 from gateway.cli.security import audit_app, clients_app, keys_app, retention_app
@@ -44,6 +45,7 @@ app.command("demo")(demo)
 app.add_typer(directory_app, name="directory")
 app.add_typer(listing_app, name="listing")
 app.add_typer(journal_app, name="journal")
+app.add_typer(inbox_app, name="inbox")
 
 
 @app.callback()

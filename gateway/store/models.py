@@ -124,4 +124,5 @@ class SearchIndexRow(Base):
 # migrations' model-parity check and the test truncation).
 import gateway.delivery.models  # noqa: E402
 import gateway.routing.models  # noqa: E402
-import gateway.security.models  # noqa: E402, F401
+import gateway.security.models  # noqa: E402
+import gateway.web.inbox.models  # noqa: E402, F401

@@ -1,0 +1,297 @@
+"""The unit's requests: the list, one request and its printable view, and what she can do
+with it: accept, reject with a reason, set the work status (forward inside the unit, put
+on hold) and write to the socialsekreterare."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from gateway.errors import FhirError
+from gateway.store.resources import utc_now
+from gateway.web.inbox.case import (
+    CAN_HOLD,
+    business_statuses,
+    case_context,
+    own_task,
+    rejection_reasons,
+)
+from gateway.web.inbox.catalog import FormCatalog, Terminology, catalog
+from gateway.web.inbox.pages import (
+    Fields,
+    InboxRoute,
+    IncompleteFormError,
+    Visit,
+    csrf_ok,
+    current_visit,
+    error_page,
+    field,
+    interactions,
+    page,
+    read_fields,
+    refused,
+    see_other,
+    to_sign_in,
+)
+from gateway.web.inbox.views import OPEN, Reader
+
+router = APIRouter(prefix="/inbox", route_class=InboxRoute)
+
+OPEN_STATUSES = ",".join(sorted(OPEN))
+CLOSED_STATUSES = "cancelled,completed,failed,rejected"
+CLOSED_SHOWN = 50
+NOTICES = {
+    "accepterad": "Förfrågan är accepterad.",
+    "avvisad": "Förfrågan är avvisad. Socialsekreteraren får besked.",
+    "arbetsstatus": "Arbetsstatus är sparad.",
+    "meddelande": "Meddelandet är skickat till socialsekreteraren.",
+    "utlatande": "Utlåtandet är skickat till kommunen. Förfrågan är klar.",
+}
+# Where each action's fields are on the request page, for the error summary's links.
+FIELD_IDS = {
+    "reason": "reject-reason",
+    "comment": "reject-comment",
+    "business_status": "business-status",
+    "on_hold": "on-hold",
+    "message": "message",
+}
+
+
+def form_catalog(request: Request) -> FormCatalog:
+    """The compiled conformance the validator uses (``app.state.inbox_compiled_dir``)."""
+    directory = getattr(request.app.state, "inbox_compiled_dir", None)
+    return catalog(directory) if directory is not None else catalog()
+
+
+@router.get("/arenden")
+def task_list(request: Request) -> Response:
+    visit = current_visit(request)
+    if visit is None:
+        return to_sign_in(request)
+    codes = form_catalog(request).terminology
+    today = utc_now().date()
+    with interactions(request, visit.user) as fhir:
+        owner = ("owner", visit.user.party)
+        _, open_tasks, _ = fhir.search(
+            "Task", [owner, ("status", OPEN_STATUSES), ("_count", "200")]
+        )
+        _, closed_tasks, _ = fhir.search(
+            "Task",
+            [owner, ("status", CLOSED_STATUSES), ("_sort", "-modified"), ("_count", "50")],
+        )
+        reader = Reader(fhir, codes)
+        open_rows = [reader.row(stored, today) for stored in open_tasks]
+        closed_rows = [reader.row(stored, today) for stored in closed_tasks]
+        unit = reader.organization_name(visit.user.party)
+    open_rows.sort(key=lambda r: (r.due or "9999", r.authored))
+    return page(
+        request,
+        "inbox/list.html",
+        {
+            "visit": visit,
+            "unit": unit,
+            "open_rows": open_rows,
+            "closed_rows": closed_rows,
+            "closed_shown": CLOSED_SHOWN,
+        },
+    )
+
+
+def task_page(
+    request: Request,
+    visit: Visit,
+    task_id: str,
+    template: str = "inbox/task.html",
+    *,
+    errors: dict[str, str] | None = None,
+    posted: Fields | None = None,
+    status_code: int = 200,
+) -> Response:
+    try:
+        with interactions(request, visit.user) as fhir:
+            stored = own_task(fhir, visit.user, task_id)
+            context = case_context(fhir, visit.user, stored, form_catalog(request).terminology)
+    except FhirError as error:
+        return error_page(request, visit, error)
+    return page(
+        request,
+        template,
+        {
+            **context,
+            "visit": visit,
+            "notice": NOTICES.get(request.query_params.get("klart", "")) if not errors else None,
+            "errors": errors or {},
+            "field_ids": FIELD_IDS,
+            "posted": dict(posted or []),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/arenden/{task_id}")
+def show_task(request: Request, task_id: str) -> Response:
+    visit = current_visit(request)
+    if visit is None:
+        return to_sign_in(request)
+    return task_page(request, visit, task_id)
+
+
+@router.get("/arenden/{task_id}/utskrift")
+def print_task(request: Request, task_id: str) -> Response:
+    visit = current_visit(request)
+    if visit is None:
+        return to_sign_in(request)
+    return task_page(request, visit, task_id, "inbox/print_request.html")
+
+
+# ----- changing the Task ------------------------------------------------------------------
+
+
+def _accept(task: dict[str, Any], fields: Fields, visit: Visit, codes: Terminology) -> None:
+    task["status"] = "accepted"
+
+
+def _reject(task: dict[str, Any], fields: Fields, visit: Visit, codes: Terminology) -> None:
+    code = field(fields, "reason")
+    option = next((o for o in rejection_reasons(codes) if o.code == code), None)
+    comment = field(fields, "comment").strip()
+    errors: dict[str, str] = {}
+    if option is None:
+        errors["reason"] = "Välj varför förfrågan avvisas."
+    elif option.code == "annat" and not comment:
+        errors["comment"] = "Beskriv anledningen när du väljer Annan anledning."
+    if errors:
+        raise IncompleteFormError(errors)
+    assert option is not None
+    task["status"] = "rejected"
+    task["statusReason"] = {"coding": [option.coding()], "text": comment or option.display}
+
+
+def _work_status(task: dict[str, Any], fields: Fields, visit: Visit, codes: Terminology) -> None:
+    code = field(fields, "business_status")
+    option = next((o for o in business_statuses(codes) if o.code == code), None)
+    hold = field(fields, "on_hold") == "ja"
+    status = str(task.get("status"))
+    errors: dict[str, str] = {}
+    if option is None:
+        errors["business_status"] = "Välj en arbetsstatus."
+    if hold and status not in CAN_HOLD:
+        errors["on_hold"] = "Acceptera förfrågan innan du sätter den som vilande."
+    if errors:
+        raise IncompleteFormError(errors)
+    assert option is not None
+    task["businessStatus"] = {"coding": [option.coding()], "text": option.display}
+    if hold:
+        task["status"] = "on-hold"
+    elif status == "on-hold":
+        task["status"] = "in-progress"
+    note = field(fields, "note").strip()
+    if note:
+        stamp = utc_now().isoformat(timespec="seconds").replace("+00:00", "Z")
+        task.setdefault("note", []).append(
+            {"text": note, "authorString": visit.user.display_name, "time": stamp}
+        )
+
+
+CHANGES = {"accepterad": _accept, "avvisad": _reject, "arbetsstatus": _work_status}
+
+
+async def _change_task(request: Request, task_id: str, change: str) -> Response:
+    visit = current_visit(request)
+    if visit is None:
+        return to_sign_in(request)
+    fields = await read_fields(request)
+    if not csrf_ok(request, fields):
+        return refused(request, visit)
+    codes = form_catalog(request).terminology
+    try:
+        with interactions(request, visit.user) as fhir:
+            stored = own_task(fhir, visit.user, task_id)
+            body = copy.deepcopy(stored.body or {})
+            CHANGES[change](body, fields, visit, codes)
+            fhir.update("Task", task_id, body, if_match=f'W/"{stored.version_id}"')
+    except IncompleteFormError as incomplete:
+        return task_page(
+            request, visit, task_id, errors=incomplete.errors, posted=fields, status_code=422
+        )
+    except FhirError as error:
+        if error.status == 404:
+            return error_page(request, visit, error)
+        text = " ".join(i.text_sv for i in error.issues)
+        return task_page(
+            request,
+            visit,
+            task_id,
+            errors={"task": text},
+            posted=fields,
+            status_code=error.status,
+        )
+    return see_other(f"/inbox/arenden/{task_id}?klart={change}")
+
+
+@router.post("/arenden/{task_id}/acceptera")
+async def accept(request: Request, task_id: str) -> Response:
+    return await _change_task(request, task_id, "accepterad")
+
+
+@router.post("/arenden/{task_id}/avvisa")
+async def reject(request: Request, task_id: str) -> Response:
+    return await _change_task(request, task_id, "avvisad")
+
+
+@router.post("/arenden/{task_id}/arbetsstatus")
+async def work_status(request: Request, task_id: str) -> Response:
+    return await _change_task(request, task_id, "arbetsstatus")
+
+
+# ----- writing to the socialsekreterare ---------------------------------------------------
+
+MAX_MESSAGE_CHARS = 5000
+
+
+@router.post("/arenden/{task_id}/meddelande")
+async def message(request: Request, task_id: str) -> Response:
+    visit = current_visit(request)
+    if visit is None:
+        return to_sign_in(request)
+    fields = await read_fields(request)
+    if not csrf_ok(request, fields):
+        return refused(request, visit)
+    text = field(fields, "message").strip()
+    try:
+        if not text:
+            raise IncompleteFormError({"message": "Skriv ett meddelande."})
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise IncompleteFormError(
+                {"message": f"Meddelandet får vara högst {MAX_MESSAGE_CHARS} tecken."}
+            )
+        with interactions(request, visit.user) as fhir:
+            own_task(fhir, visit.user, task_id)
+            fhir.create(
+                "Communication",
+                {
+                    "resourceType": "Communication",
+                    "status": "completed",
+                    "partOf": [{"reference": f"Task/{task_id}"}],
+                    "payload": [{"contentString": text}],
+                },
+            )
+    except IncompleteFormError as incomplete:
+        return task_page(
+            request, visit, task_id, errors=incomplete.errors, posted=fields, status_code=422
+        )
+    except FhirError as error:
+        if error.status == 404:
+            return error_page(request, visit, error)
+        return task_page(
+            request,
+            visit,
+            task_id,
+            errors={"message": " ".join(i.text_sv for i in error.issues)},
+            posted=fields,
+            status_code=error.status,
+        )
+    return see_other(f"/inbox/arenden/{task_id}?klart=meddelande")
