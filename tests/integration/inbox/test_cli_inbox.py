@@ -1,0 +1,127 @@
+"""``kv-gateway inbox``: local accounts made from the command line, on both backends."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from gateway.store.db import make_engine
+from gateway.web.inbox.accounts import LocalAccounts
+from tests.integration.test_cli import run_cli
+
+
+def _sign_in(database_url: str, username: str, password: str) -> str | None:
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            result = LocalAccounts().sign_in(session, username, password)
+    finally:
+        engine.dispose()
+    return result.user.party if result.user else None
+
+
+def test_the_demo_user_gets_a_fresh_password_that_signs_in(database_url: str) -> None:
+    env = {"KVGW_DATABASE_URL": database_url, "KVGW_PUBLIC_BASE_URL": "http://127.0.0.1:8080"}
+    first = run_cli("inbox", "demo-user", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "sign in at  http://127.0.0.1:8080/inbox/logga-in" in first.stdout
+    password = re.search(r"password\s+(\S+)", first.stdout)
+    assert password is not None
+    assert _sign_in(database_url, "rehab.halmstad", password.group(1)) == (
+        "Organization/vc-halmstad-norr"
+    )
+    second = run_cli("inbox", "demo-user", env=env)
+    new_password = re.search(r"password\s+(\S+)", second.stdout)
+    assert new_password is not None
+    assert new_password.group(1) != password.group(1)
+    assert _sign_in(database_url, "rehab.halmstad", password.group(1)) is None, "old one void"
+    listed = run_cli("inbox", "list", env=env)
+    assert listed.returncode == 0
+    assert listed.stdout.split() == ["rehab.halmstad", "Organization/vc-halmstad-norr", "enabled"]
+
+
+def test_add_user_checks_its_input_in_one_line(database_url: str) -> None:
+    env = {"KVGW_DATABASE_URL": database_url}
+    short = run_cli(
+        "inbox",
+        "add-user",
+        "anna.rehab",
+        "--party",
+        "Organization/vc-x",
+        "--password",
+        "kort",
+        env=env,
+    )
+    assert short.returncode == 1
+    assert short.stderr.strip() == "kv-gateway: the password must have at least 12 characters"
+    bad_party = run_cli("inbox", "add-user", "anna.rehab", "--party", "vc-x", env=env)
+    assert bad_party.returncode == 1
+    assert "Organization/<id>" in bad_party.stderr
+    made = run_cli(
+        "inbox",
+        "add-user",
+        "Anna.Rehab",
+        "--party",
+        "Organization/vc-x",
+        "--name",
+        "Anna R",
+        "--password",
+        "ett långt lösenord",
+        env=env,
+    )
+    assert made.returncode == 0, made.stderr
+    assert "password" not in made.stdout, "a password she chose is not printed"
+    assert _sign_in(database_url, "anna.rehab", "ett långt lösenord") == "Organization/vc-x"
+
+
+def test_make_run_s_demo_request_is_in_the_demo_user_s_inbox(database_url: str) -> None:
+    """What README's *Inbox* section promises after ``make run``."""
+    env = {"KVGW_DATABASE_URL": database_url}
+    assert run_cli("seed", "demo", env=env).returncode == 0
+    sent = run_cli("inbox", "demo-request", env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert "demo request DEMO-INKORG-1 sent: Task/" in sent.stdout
+    again = run_cli("inbox", "demo-request", env=env)
+    assert "already sent" in again.stdout
+    made = run_cli("inbox", "demo-user", env=env)
+    password = re.search(r"password\s+(\S+)", made.stdout)
+    assert password is not None
+
+    settings = Settings(
+        database_url=database_url,
+        public_base_url="http://testserver",
+        delivery_worker_in_process=False,
+        _env_file=None,
+    )
+    app = create_app(settings)
+    try:
+        assert app.state.worker.drain() == 1, "delivered into the inbox"
+        browser = TestClient(app, follow_redirects=True)
+        token = re.search(r'name="csrf" value="([^"]+)"', browser.get("/inbox/logga-in").text)
+        assert token is not None
+        listing = browser.post(
+            "/inbox/logga-in",
+            data={
+                "csrf": token.group(1),
+                "username": "rehab.halmstad",
+                "password": password.group(1),
+            },
+        )
+        assert listing.status_code == 200
+        task = re.search(r'href="(/inbox/arenden/[^"]+)">Cecilia Demodotter<', listing.text)
+        assert task is not None, listing.text
+        page = browser.get(task.group(1)).text
+        for shown in (
+            "Socialtjänsten, Halmstad kommun",
+            "Sara Handläggare",
+            "Praktik i kommunens second hand-butik, förmiddagar.",
+            "RH2",
+            "Skriftligt samtycke",
+        ):
+            assert shown in page
+    finally:
+        app.state.engine.dispose()

@@ -1,0 +1,46 @@
+"""The published example answer to the national Questionnaire, as the inbox form posts it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+EXAMPLE_ANSWER = (
+    Path(__file__).parents[2]
+    / "profiles/compiled/QuestionnaireResponse-example-questionnaireresponse.json"
+)
+
+
+def _form_value(value_key: str, value: Any) -> str:
+    if value_key == "valueCoding":
+        return f"{value.get('system') or ''}|{value['code']}"
+    if value_key == "valueBoolean":
+        return "true" if value else "false"
+    return str(value)
+
+
+def example_answer_fields() -> list[tuple[str, str]]:
+    """Every answer of the example as an inbox form field ``q:<linkId>`` and its value."""
+    answer: dict[str, Any] = json.loads(EXAMPLE_ANSWER.read_text(encoding="utf-8"))
+    fields: list[tuple[str, str]] = []
+
+    def visit(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            for given in item.get("answer") or []:
+                for key, value in given.items():
+                    if key.startswith("value"):
+                        fields.append((f"q:{item['linkId']}", _form_value(key, value)))
+                visit(given.get("item") or [])
+            visit(item.get("item") or [])
+
+    visit(answer["item"])
+    return fields
+
+
+def without(fields: list[tuple[str, str]], *names: str) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in fields if k not in names]
+
+
+def replaced(fields: list[tuple[str, str]], name: str, value: str) -> list[tuple[str, str]]:
+    return [(k, value if k == name else v) for k, v in fields]
