@@ -31,6 +31,8 @@ run: $(STAMP)
 	$(RUN_ENV) $(BIN)/kv-gateway db upgrade
 	$(RUN_ENV) $(BIN)/kv-gateway seed demo --fhir-peer http://127.0.0.1:$(PEER_PORT)/fhir --fhir-rest-profile demo
 	$(RUN_ENV) $(BIN)/kv-gateway clients demo
+	$(RUN_ENV) $(BIN)/kv-gateway inbox demo-user
+	$(RUN_ENV) $(BIN)/kv-gateway inbox demo-request
 	$(RUN_ENV) $(BIN)/kv-gateway serve --demo-peers --demo-peer-port $(PEER_PORT)
 
 lint: $(STAMP)
