@@ -42,6 +42,7 @@ from gateway.validation.factory import build_validator
 from gateway.validation.identifiers import SYSTEM_HSA_ID
 from gateway.validation.pipeline import ValidationPipeline
 from gateway.workflow.hooks import WORKFLOW_HOOKS
+from gateway.workflow.task_states import OPEN, Role, check_transition
 
 __all__ = ["INBOUND_SCOPES", "InboundResult", "InboundUpdate", "apply_inbound"]
 
@@ -53,6 +54,7 @@ INBOUND_SCOPES = frozenset(
     {"system/Task.rus", "system/ServiceRequest.rs", "system/QuestionnaireResponse.crs"}
 )
 MAX_PARTOF_DEPTH = 8
+MAX_STEPS = 3  # at most this many statuses between what a Task is and what is reported
 # The elements of the peer's answer that are the peer's own bookkeeping, not the answer.
 _ANSWER_DROPPED = ("id", "meta", "subject", "basedOn", "partOf", "encounter", "contained")
 
@@ -160,6 +162,18 @@ def _apply(
     changed = False
     wanted = _task_change(task.body, update)
     if wanted is not None:
+        # A system that skips a step (received straight to on-hold) passes through the
+        # steps the unit may take, each a version of its own, as the unit's client would.
+        for step in _steps_between(str(task.body.get("status")), str(wanted["status"]))[:-1]:
+            assert task.body is not None
+            body = {**task.body, "status": step}
+            task = fhir.update("Task", update.task_id, body, if_match=str(task.version_id)).stored
+        assert task.body is not None
+        wanted = {
+            **wanted,
+            "meta": task.body.get("meta"),
+            "lastModified": task.body.get("lastModified"),
+        }
         task = fhir.update("Task", update.task_id, wanted, if_match=str(task.version_id)).stored
         changed = True
     if update.answer is not None and not _answered(task.body or {}):
@@ -225,6 +239,34 @@ def _is_above(store: ResourceStore, ancestor: str, unit: str) -> bool:
         if current == ancestor:
             return True
     return False
+
+
+def _steps_between(current: str, wanted: str) -> list[str]:
+    """The shortest chain of statuses the owner may move through from ``current`` to
+    ``wanted`` (ending with ``wanted``); just ``[wanted]`` when there is none, so that the
+    workflow refuses it with its own explanation."""
+    if current == wanted:
+        return [wanted]
+    paths: list[list[str]] = [[current]]
+    for _ in range(MAX_STEPS):
+        longer: list[list[str]] = []
+        for path in paths:
+            for status in (*sorted(OPEN), "rejected"):
+                if status in path or not _owner_may(path[-1], status):
+                    continue
+                if status == wanted:
+                    return [*path[1:], status]
+                longer.append([*path, status])
+        paths = longer
+    return [wanted]
+
+
+def _owner_may(current: str, new: str) -> bool:
+    try:
+        check_transition(current, new, Role.OWNER)
+    except FhirError:
+        return False
+    return True
 
 
 def _task_change(task: dict[str, Any], update: InboundUpdate) -> dict[str, Any] | None:

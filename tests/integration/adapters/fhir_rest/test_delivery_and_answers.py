@@ -6,6 +6,7 @@ from typing import Any
 
 from gateway.canonical import CS_REJECTION_REASON
 from tests.integration.adapters.fhir_rest.conftest import BENGT, FhirWorld
+from tests.support.fhir_data import FHIR_JSON
 
 
 def _entry_types(bundle: dict[str, Any]) -> list[str]:
@@ -146,3 +147,51 @@ def _endpoint(world: FhirWorld) -> dict[str, Any]:
         body = ResourceStore(session).read("Endpoint", "ep-vc-jonkoping-centrum").body
     assert body is not None
     return body
+
+
+def test_polling_pages_through_the_peer_and_ignores_what_a_unit_cannot_do(
+    fhir_world: FhirWorld,
+) -> None:
+    world = fhir_world
+    world.use(smart=world.smart(), receive="poll", poll_page_size=1)
+    tasks = [world.submit(case_id=f"2026-010{n}") for n in range(3)]
+    world.deliver()
+    first, second, third = (world.remote(t["id"])["id"] for t in tasks)
+    world.journal.move(first, "in-progress")
+    world.journal.move(second, "cancelled")  # a unit cannot withdraw the kommun's request
+    world.journal.move(third, "on-hold", business_status="besok-bokat")
+    report = world.poll()
+    assert (report.updates, report.changed, report.refused) == (2, 2, 0), report.failures
+    assert [world.task(t["id"])["status"] for t in tasks] == ["in-progress", "received", "on-hold"]
+    on_hold = world.task(tasks[2]["id"])
+    assert on_hold["businessStatus"]["coding"][0]["code"] == "besok-bokat"
+    history = world.http.get(f"/fhir/Task/{tasks[2]['id']}/_history", headers=world.kommun).json()
+    statuses = [e["resource"]["status"] for e in reversed(history["entry"])]
+    assert statuses == ["requested", "received", "accepted", "on-hold"], "the skipped step is taken"
+
+
+def test_a_follow_up_question_reaches_the_peer_in_either_form(fhir_world: FhirWorld) -> None:
+    world = fhir_world
+    for form, case in (("bundle", "2026-0201"), ("task", "2026-0202")):
+        world.use(smart=world.smart(), form=form)
+        task = world.submit(case_id=case)
+        world.deliver()
+        question = {
+            "resourceType": "Communication",
+            "status": "completed",
+            "partOf": [{"reference": f"Task/{task['id']}"}],
+            "payload": [{"contentString": "Kan vi ringa om praktiken?"}],
+        }
+        sent = world.http.post(
+            "/fhir/Communication", json=question, headers={**world.kommun, **FHIR_JSON}
+        )
+        assert sent.status_code == 201, sent.text
+        world.deliver()
+        arrival = world.journal.arrivals[-1]
+        if form == "task":
+            assert arrival.kind == "communication"
+            assert arrival.body["partOf"][0]["identifier"]["value"] == task["id"]
+        else:
+            assert arrival.kind == "transaction"
+            assert "Communication" in _entry_types(arrival.body)
+    assert all(m.status == "delivered" for m in world.messages("journal-notice"))
