@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.security.caller import Caller
 from gateway.security.models import AuditChainLink
-from gateway.store.models import ResourceHead
+from gateway.store.models import ResourceHead, table_of
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
 
 GENESIS = "0" * 64
@@ -392,7 +392,7 @@ class AuditLog(AuditEvents):
             )
             prev = link
         # In order, one statement: seq follows the list, so the chain reads back as linked.
-        session.execute(insert(AuditChainLink.__table__), links)
+        session.execute(insert(table_of(AuditChainLink)), links)
         return stored
 
     def _link_hash(self, prev: str, body: dict[str, Any]) -> str:

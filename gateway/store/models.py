@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.engine import Dialect
@@ -60,6 +61,13 @@ AutoId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Table, for Core multi-row inserts (one statement for any number of rows)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class ResourceHead(Base):

@@ -22,7 +22,7 @@ from gateway.search.index import index_rows
 from gateway.search.query import SearchQuery
 from gateway.search.sql import count_matches, select_matches
 from gateway.security.models import ResourceParty
-from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow
+from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow, table_of
 from gateway.store.protection import protection_of
 from gateway.store.visibility import EVERYTHING, Visibility
 
@@ -138,10 +138,10 @@ class ResourceStore:
             stored.append(StoredResource(res_type, res_id, 1, now, False, "POST", stamped))
         if not stored:
             return []
-        self.session.execute(insert(ResourceHead.__table__), heads)
-        self.session.execute(insert(ResourceVersion.__table__), versions)
+        self.session.execute(insert(table_of(ResourceHead)), heads)
+        self.session.execute(insert(table_of(ResourceVersion)), versions)
         if index:
-            self.session.execute(insert(SearchIndexRow.__table__), index)
+            self.session.execute(insert(table_of(SearchIndexRow)), index)
         return stored
 
     def update(
@@ -219,7 +219,7 @@ class ResourceStore:
         missing = parties if fresh else parties - self.parties(res_type, res_id)
         if missing:
             self.session.execute(
-                insert(ResourceParty.__table__),
+                insert(table_of(ResourceParty)),
                 [{"res_type": res_type, "res_id": res_id, "party": p} for p in sorted(missing)],
             )
 
@@ -404,7 +404,7 @@ class ResourceStore:
         body: dict[str, Any] | None,
     ) -> None:
         self.session.execute(
-            insert(ResourceVersion.__table__),
+            insert(table_of(ResourceVersion)),
             [self._version_row(res_type, res_id, version, at, method, body)],
         )
 
@@ -431,4 +431,4 @@ class ResourceStore:
         rows = self._index_rows(res_type, res_id, body)
         if rows:
             # Core insert on the table: one multi-row statement, not one per column set.
-            self.session.execute(insert(SearchIndexRow.__table__), rows)
+            self.session.execute(insert(table_of(SearchIndexRow)), rows)
