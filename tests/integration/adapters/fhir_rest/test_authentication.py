@@ -17,9 +17,10 @@ from tests.integration.adapters.fhir_rest.conftest import (
     new_gateway_key,
     public_jwks,
 )
-from tests.integration.adapters.fhir_rest.pki import Authority, serve_tls, tls_front
 from tests.integration.adapters.fhir_rest.test_failures import _due_now
+from tests.integration.adapters.fhir_rest.tls_front import tls_front
 from tests.support.fhir_data import FHIR_JSON
+from tests.support.pki import Authority, serve_tls
 
 
 def test_the_peer_refusing_our_client_gives_up_at_once_with_what_to_fix(
@@ -150,19 +151,19 @@ def test_mutual_tls_delivers_and_refusals_of_either_certificate_are_final(
     world = fhir_world
     trusted = Authority(_folder(tmp_path, "trusted"), "region-ca")
     rogue = Authority(_folder(tmp_path, "rogue"), "rogue-ca")
-    server = trusted.issue("journal.region.test", server=True)
-    good = trusted.issue("kv-gateway-client", server=False)
-    bad = rogue.issue("kv-gateway-client", server=False)
+    server = trusted.server("journal.region.test")
+    good = trusted.client("kv-gateway-client")
+    bad = rogue.client("kv-gateway-client")
     world.journal.require_auth = False  # the certificate is the authentication here
-    with tls_front(world.peer_base, server, trusted.ca_file) as base:
+    with tls_front(world.peer_base, server, trusted.bundle) as base:
         world.repoint(f"{base}/fhir")
-        world.use(tls=MutualTls(cert_file=good.cert, key_file=good.key), ca_file=trusted.ca_file)
+        world.use(tls=MutualTls(cert_file=good.cert, key_file=good.key), ca_file=trusted.bundle)
         first = world.submit()
         world.deliver()
         assert world.task(first["id"])["status"] == "received"
         assert len(world.journal.arrivals) == 1
 
-        world.use(tls=MutualTls(cert_file=bad.cert, key_file=bad.key), ca_file=trusted.ca_file)
+        world.use(tls=MutualTls(cert_file=bad.cert, key_file=bad.key), ca_file=trusted.bundle)
         second = world.submit(BENGT.personnummer, case_id="2026-0002")
         world.deliver()
         message = _message_of(world, second["id"])
@@ -170,7 +171,7 @@ def test_mutual_tls_delivers_and_refusals_of_either_certificate_are_final(
         assert "refused our client certificate (TLS alert" in (message.last_error or "")
         assert world.task(second["id"])["status"] == "failed"
 
-        world.use(tls=MutualTls(cert_file=good.cert, key_file=good.key), ca_file=rogue.ca_file)
+        world.use(tls=MutualTls(cert_file=good.cert, key_file=good.key), ca_file=rogue.bundle)
         third = world.submit(case_id="2026-0003")
         world.deliver()
         message = _message_of(world, third["id"])
@@ -186,11 +187,11 @@ def test_a_peer_that_drops_a_refused_certificate_silently_is_retried_with_a_hint
     world.app.state.worker.policy = RetryPolicy(max_attempts=2, base_seconds=60)
     trusted = Authority(_folder(tmp_path, "trusted"), "region-ca")
     rogue = Authority(_folder(tmp_path, "rogue"), "rogue-ca")
-    server, bad = trusted.issue("journal", server=True), rogue.issue("gw", server=False)
+    server, bad = trusted.server("journal"), rogue.client("gw")
     world.journal.require_auth = False
-    with serve_tls(world.faults, server, trusted.ca_file) as base:  # uvicorn sends no alert
+    with serve_tls(world.faults, server, trusted.bundle) as base:  # uvicorn sends no alert
         world.repoint(f"{base}/fhir")
-        world.use(tls=MutualTls(cert_file=bad.cert, key_file=bad.key), ca_file=trusted.ca_file)
+        world.use(tls=MutualTls(cert_file=bad.cert, key_file=bad.key), ca_file=trusted.bundle)
         task = world.submit()
         world.deliver()
         message = _message_of(world, task["id"])
@@ -206,13 +207,13 @@ def test_a_peer_that_drops_a_refused_certificate_silently_is_retried_with_a_hint
 def test_smart_and_mutual_tls_together(fhir_world: FhirWorld, tmp_path: Path) -> None:
     world = fhir_world
     ca = Authority(_folder(tmp_path, "ca"), "region-ca")
-    server, client = ca.issue("journal", server=True), ca.issue("gw", server=False)
-    with serve_tls(world.faults, server, ca.ca_file) as base:
+    server, client = ca.server("journal"), ca.client("gw")
+    with serve_tls(world.faults, server, ca.bundle) as base:
         world.repoint(f"{base}/fhir")
         world.use(
             smart=world.smart(token_url=f"{base}/auth/token"),
             tls=MutualTls(cert_file=client.cert, key_file=client.key),
-            ca_file=ca.ca_file,
+            ca_file=ca.bundle,
             receive="poll",
         )
         task = world.submit()

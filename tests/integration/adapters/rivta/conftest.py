@@ -49,10 +49,11 @@ from gateway.settings import AuthMode, Settings
 from gateway.store.resources import ResourceStore, utc_now
 from gateway.validation.identifiers import SYSTEM_HSA_ID
 from tests.conftest import TEST_BASE_URL
-from tests.integration.adapters.rivta.pki import Authority, KeyPair, edge, serve_tls
+from tests.integration.adapters.rivta.edge import edge
 from tests.support.auth import bearer, register_client
 from tests.support.fhir_data import FHIR_JSON
 from tests.support.live_server import serve
+from tests.support.pki import Authority, KeyPair, serve_tls
 from tests.support.submissions import submission
 
 GATEWAY_HSA = "SE2321000016-KVGW"

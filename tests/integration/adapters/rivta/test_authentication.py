@@ -31,7 +31,7 @@ from tests.integration.adapters.rivta.conftest import (
     World,
     adapter_for,
 )
-from tests.integration.adapters.rivta.pki import serve_tls
+from tests.support.pki import serve_tls
 
 # ----- the gateway calling the journal system ---------------------------------------------
 
