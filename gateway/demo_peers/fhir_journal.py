@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 from fastapi import FastAPI, Request
@@ -464,7 +464,8 @@ class JournalSystem:
 
         @peer.post("/auth/token")
         async def token(request: Request) -> Response:
-            form = {k: str(v) for k, v in (await request.form()).items()}
+            raw = await request.body()
+            form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
             try:
                 issued = self.auth.issue(form, f"{origin(request)}/auth/token")
             except TokenRefused as refusal:
