@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
-# The demo fhir-rest journal system that `make run` starts beside the gateway.
+# The demo journal systems that `make run` starts beside the gateway: fhir-rest on PEER_PORT,
+# RIVTA on the port after it.
 PEER_PORT ?= $(shell echo $$(( $(PORT) + 11 )))
+RIVTA_PEER_PORT := $(shell echo $$(( $(PEER_PORT) + 1 )))
 
 # make run: embedded default (SQLite under ./var), demo directory, demo clients.
 RUN_ENV := KVGW_DATABASE_URL=sqlite:///var/kv-gateway.db \
@@ -29,7 +31,8 @@ install: $(STAMP)
 run: $(STAMP)
 	@mkdir -p var
 	$(RUN_ENV) $(BIN)/kv-gateway db upgrade
-	$(RUN_ENV) $(BIN)/kv-gateway seed demo --fhir-peer http://127.0.0.1:$(PEER_PORT)/fhir --fhir-rest-profile demo
+	$(RUN_ENV) $(BIN)/kv-gateway seed demo --fhir-peer http://127.0.0.1:$(PEER_PORT)/fhir --fhir-rest-profile demo \
+		--rivta-peer http://127.0.0.1:$(RIVTA_PEER_PORT)/ProcessMedicalStatementRequest/1/rivtabp21
 	$(RUN_ENV) $(BIN)/kv-gateway clients demo
 	$(RUN_ENV) $(BIN)/kv-gateway inbox demo-user
 	$(RUN_ENV) $(BIN)/kv-gateway inbox demo-request

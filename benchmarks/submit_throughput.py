@@ -88,7 +88,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.app import create_app
 from gateway.logging import configure_logging
-from gateway.routing.demo_directory import PERSONS, seed_demo
+from gateway.routing.demo_directory import PERSONS, DemoPeers, seed_demo
 from gateway.security.caller import PartyKind
 from gateway.settings import AuthMode, LogFormat, Settings
 from gateway.store.db import IMMEDIATE_OPTION, make_engine
@@ -488,7 +488,7 @@ def servers(database_url: str) -> Iterator[Servers]:
         BASELINE_TABLE.create(baseline_engine, checkfirst=True)
         app = create_app(settings, engine=engine)
         with app.state.session_factory() as session, session.begin():
-            seed_demo(ResourceStore(session), app.state.validator, UNUSED_PEER, settings)
+            seed_demo(ResourceStore(session), app.state.validator, DemoPeers(UNUSED_PEER), settings)
         identity = register_client(app, KOMMUN, PartyKind.KOMMUN)
         with (
             serve(app, port) as gateway_url,

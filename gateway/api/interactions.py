@@ -149,7 +149,8 @@ class FhirInteractions:
             raise _unknown_type()
         if not allows(resource_type, interaction):
             raise _not_allowed(resource_type, interaction)
-        require_scope(self.caller, resource_type, _SCOPE_FOR[interaction])
+        if not self.workflow_internal:  # what the workflow writes itself needs no scope
+            require_scope(self.caller, resource_type, _SCOPE_FOR[interaction])
 
     # ----- reads ------------------------------------------------------------------------
 

@@ -197,7 +197,7 @@ def demo(
 
     from gateway.app import create_app
     from gateway.logging import configure_logging
-    from gateway.routing.demo_directory import PERSONS, seed_demo
+    from gateway.routing.demo_directory import PERSONS, DemoPeers, seed_demo
     from gateway.settings import LogFormat, Settings
     from gateway.store.migrate import upgrade
     from gateway.store.resources import ResourceStore
@@ -216,7 +216,9 @@ def demo(
     anna = next(p for p in PERSONS if p.key == "anna")
     with _peer() as (peer, delivered, notified), TestClient(app) as http:
         with app.state.session_factory() as session, session.begin():
-            seed_demo(ResourceStore(session), app.state.validator, f"{peer}/fhir", settings)
+            seed_demo(
+                ResourceStore(session), app.state.validator, DemoPeers(f"{peer}/fhir"), settings
+            )
         kommun = _token(http, app, "gavle-ekonomiskt-bistand", "Organization/kommun-2180", "kommun")
         unit = _token(
             http, app, "jonkoping-centrum-rehab", "Organization/vc-jonkoping-centrum", "vardcentral"

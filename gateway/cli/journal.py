@@ -13,6 +13,7 @@ from gateway.cli.common import fail, user_errors
 
 if TYPE_CHECKING:
     from gateway.demo_peers import RunningPeer
+    from gateway.settings import Settings
 
 journal_app = typer.Typer(
     help="Journal systems: poll them for status changes and answers.", no_args_is_help=True
@@ -61,13 +62,32 @@ def journal_marks() -> None:
     console.print(table)
 
 
-def start_demo_peers(fhir_port: int, keys_dir: Path = Path("var/demo-keys")) -> list[RunningPeer]:
-    """For ``serve --demo-peers``: start the demo journal systems and say where they are."""
-    from gateway.demo_peers import DemoPeerError, start_fhir_journal
+def start_demo_peers(
+    fhir_port: int, settings: Settings, keys_dir: Path = Path("var/demo-keys")
+) -> list[RunningPeer]:
+    """For ``serve --demo-peers``: start the demo journal systems (fhir-rest on ``fhir_port``,
+    RIVTA on the next port) and say where they are."""
+    from gateway.demo_peers import DemoPeerError, start_fhir_journal, start_rivta_journal
 
+    cert_header = settings.mtls_client_cert_header
+    if cert_header is None:
+        fail("the demo RIVTA journal system needs KVGW_MTLS_CLIENT_CERT_HEADER")
+    peers: list[RunningPeer] = []
     try:
-        peer = start_fhir_journal(fhir_port, keys_dir)
+        peers.append(start_fhir_journal(fhir_port, keys_dir))
+        peers.append(
+            start_rivta_journal(
+                fhir_port + 1,
+                settings.public_base_url,
+                settings.rivta_actor_id,
+                cert_header,
+            )
+        )
     except DemoPeerError as error:
+        for peer in peers:
+            peer.stop()
         fail(str(error))
-    typer.echo(f"  Demo journal system (fhir-rest)  {peer.url}   (what arrived: {peer.home})")
-    return [peer]
+    for peer in peers:
+        typer.echo(f"  Demo journal system ({peer.name})  {peer.url}")
+        typer.echo(f"      what has arrived there: {peer.home}")
+    return peers

@@ -89,7 +89,10 @@ def serve(
         bool, typer.Option(help="Also run the demo journal systems in-process (make run does)")
     ] = False,
     demo_peer_port: Annotated[
-        int, typer.Option(help="Port of the demo fhir-rest journal system")
+        int,
+        typer.Option(
+            help="Port of the demo fhir-rest journal system; the RIVTA one takes the next"
+        ),
     ] = 8091,
 ) -> None:
     """Serve the gateway with uvicorn."""
@@ -98,6 +101,10 @@ def serve(
     from gateway.app import DEMO_WARNING
     from gateway.store.migrate import is_up_to_date, upgrade
 
+    if demo_peers:
+        from gateway.demo_peers import use_demo_certificate_header
+
+        use_demo_certificate_header()
     settings = _settings()
     with user_errors():
         if migrate:
@@ -113,7 +120,7 @@ def serve(
     typer.echo(f"  Landing page   {base}/")
     if settings.auth_mode is AuthMode.DEMO:
         typer.secho(f"\n!! {DEMO_WARNING}\n", fg=typer.colors.YELLOW, bold=True, err=True)
-    peers = start_demo_peers(demo_peer_port) if demo_peers else []
+    peers = start_demo_peers(demo_peer_port, settings) if demo_peers else []
     try:
         uvicorn.run(
             "gateway.app:app_from_environment",
@@ -178,10 +185,17 @@ def seed_demo_command(
         str | None,
         typer.Option(help="fhir-rest adapter profile the demo Endpoints name (make run: demo)"),
     ] = None,
+    rivta_peer: Annotated[
+        str | None,
+        typer.Option(
+            help="Service address of the demo RIVTA journal system (make run sets it); "
+            "unset, the RIVTA unit is reached through the configured platform"
+        ),
+    ] = None,
 ) -> None:
     """Load the synthetic demo directory (regions, kommuner, vårdcentraler, persons)."""
     from gateway.database import open_database
-    from gateway.routing.demo_directory import seed_demo
+    from gateway.routing.demo_directory import DemoPeers, seed_demo
     from gateway.store.db import transaction
     from gateway.store.migrate import is_up_to_date
     from gateway.store.resources import ResourceStore
@@ -198,8 +212,7 @@ def seed_demo_command(
                 created = seed_demo(
                     ResourceStore(session),
                     ValidationPipeline(),
-                    fhir_peer,
-                    fhir_rest_profile=fhir_rest_profile,
+                    DemoPeers(fhir_peer, fhir_rest_profile, rivta_peer),
                 )
         finally:
             database.dispose()

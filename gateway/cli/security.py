@@ -313,6 +313,5 @@ def clients_demo(
         "  get a token:  .venv/bin/kv-gateway clients token demo-kommun-0180 "
         f"--key {keys_dir}/demo-kommun-0180.jwk.json --scope 'system/Organization.rs'"
     )
-    typer.echo(
-        '  then:         curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/fhir/Organization'
-    )
+    base = settings_or_fail().public_base_url.rstrip("/")
+    typer.echo(f'  then:         curl -H "Authorization: Bearer $TOKEN" {base}/fhir/Organization')

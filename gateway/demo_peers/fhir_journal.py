@@ -36,6 +36,7 @@ from joserfc.jwk import ECKey, RSAKey
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from gateway.canonical import BASE, CS_TASK_BUSINESS_STATUS
+from gateway.demo_peers.auto_answer import AutoAnswer
 from gateway.demo_peers.smart_server import AuthorisationServer, TokenRefused
 from gateway.validation.conformance import DEFAULT_COMPILED_DIR
 
@@ -71,15 +72,6 @@ class Arrival:
     kind: str  # transaction | task | communication
     body: dict[str, Any]
     headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class AutoAnswer:
-    """For the demo: accept a request after ``accept_after`` seconds, answer it after
-    ``answer_after`` seconds."""
-
-    accept_after: float = 3.0
-    answer_after: float = 8.0
 
 
 @dataclass

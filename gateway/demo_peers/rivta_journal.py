@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from gateway.demo_peers.auto_answer import AutoAnswer
 from gateway.rivta.contract import (
     ACTION_PROCESS,
     ACTION_UPDATE,
@@ -97,15 +98,6 @@ class GatewayLink:
     timeout: float = 10.0
     forward_cert_header: str | None = None
     forward_cert_pem: str | None = None
-
-
-@dataclass(frozen=True)
-class AutoAnswer:
-    """For the demo: accept a request after ``accept_after`` seconds, and answer it on the
-    national form after ``answer_after`` seconds."""
-
-    accept_after: float = 3.0
-    answer_after: float = 8.0
 
 
 @dataclass(frozen=True)

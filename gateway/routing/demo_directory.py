@@ -3,8 +3,10 @@
 The 21 regions and 290 kommuner come from :func:`gateway.routing.directory.load_reference`;
 this adds five vårdcentraler with HSA-ids and endpoints of each connection type, synthetic
 persons with their rows in the local listing register (so that a request from one kommun
-goes to a vårdcentral in another region), and a vägval with its anropsbehörighet for the
-RIVTA unit. Every person number here is generated (valid check digit) and belongs to nobody.
+goes to a vårdcentral in another region), and for the RIVTA unit a vägval plus two
+anropsbehörigheter: the gateway's, to send it requests, and its journal system's, to send the
+gateway status changes and answers. Every person number here is generated (valid check
+digit) and belongs to nobody.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from gateway.canonical import CS_CONNECTION_TYPE, CS_ORGANIZATION_TYPE, SECURITY_LABEL_SYSTEM
 from gateway.delivery.protocols import EXT_ENDPOINT_ADAPTER_PROFILE
+from gateway.rivta.contract import NS_UPDATE
 from gateway.routing import routing_table
 from gateway.routing.directory import load_reference
 from gateway.routing.listing_register import add_listing
@@ -153,9 +156,18 @@ def _kommun_name(kommunkod: str) -> str:
     return info.name
 
 
+def _region_hsa_id(lanskod: str, suffix: str) -> str:
+    demo = next(r for r in REGIONS if r.lanskod == lanskod)
+    return f"SE{organisationsnummer(demo.orgnr_prefix)}-{suffix}"
+
+
 def _hsa_id(unit: DemoUnit) -> str:
-    demo = next(r for r in REGIONS if r.lanskod == unit.lanskod)
-    return f"SE{organisationsnummer(demo.orgnr_prefix)}-{unit.hsa_suffix}"
+    return _region_hsa_id(unit.lanskod, unit.hsa_suffix)
+
+
+RIVTA_UNIT = next(u for u in UNITS if u.connection == "rivta")
+# The system HSA-id of the journal system behind the RIVTA unit (its certificate's serialNumber).
+RIVTA_JOURNAL_SYSTEM_HSA_ID = _region_hsa_id(RIVTA_UNIT.lanskod, "JS01")
 
 
 def unit_hsa_id(key: str) -> str:
@@ -175,18 +187,30 @@ def _unit_org(unit: DemoUnit) -> dict[str, Any]:
     }
 
 
-def _endpoint(
-    unit: DemoUnit, fhir_peer_base: str, fhir_rest_profile: str | None = None
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DemoPeers:
+    """Where the demo's journal systems are: the fhir-rest peer's FHIR base (and the adapter
+    profile its Endpoints name), and the RIVTA producer's service address. Without a RIVTA
+    address the RIVTA Endpoint names only its logical address, for a configured platform."""
+
+    fhir_base: str
+    fhir_rest_profile: str | None = None
+    rivta_address: str | None = None
+
+
+def _endpoint(unit: DemoUnit, peers: DemoPeers) -> dict[str, Any]:
     assert unit.connection is not None
     address = {
-        "fhir-rest": fhir_peer_base,
-        "rivta": f"https://ntjp.example.invalid/vp/{_hsa_id(unit)}",
+        "fhir-rest": peers.fhir_base,
+        "rivta": peers.rivta_address or f"https://ntjp.example.invalid/vp/{_hsa_id(unit)}",
         "inbox": f"{CANONICAL}/inbox/{unit.key}",
     }[unit.connection]
+    identifiers = [{"system": f"{CANONICAL}/endpoint-id", "value": f"ep-{unit.key}"}]
+    if unit.connection == "rivta":  # the logical address the message carries
+        identifiers.append({"system": SYSTEM_HSA_ID, "value": _hsa_id(unit)})
     endpoint = {
         "resourceType": "Endpoint",
-        "identifier": [{"system": f"{CANONICAL}/endpoint-id", "value": f"ep-{unit.key}"}],
+        "identifier": identifiers,
         "status": "active",
         "connectionType": {"system": CONNECTION_TYPE_SYSTEM, "code": unit.connection},
         "name": f"{unit.name} ({unit.connection})",
@@ -194,10 +218,10 @@ def _endpoint(
         "payloadType": [{"text": "Begäran om medicinskt utlåtande (FHIR R4)"}],
         "address": address,
     }
-    if unit.connection == "fhir-rest" and fhir_rest_profile:
+    if unit.connection == "fhir-rest" and peers.fhir_rest_profile:
         # The adapter settings the unit is reached with (credentials live in configuration).
         endpoint["extension"] = [
-            {"url": EXT_ENDPOINT_ADAPTER_PROFILE, "valueString": fhir_rest_profile}
+            {"url": EXT_ENDPOINT_ADAPTER_PROFILE, "valueString": peers.fhir_rest_profile}
         ]
     return endpoint
 
@@ -228,9 +252,7 @@ def _patient(person: DemoPerson) -> dict[str, Any]:
     return patient
 
 
-def demo_resources(
-    fhir_peer_base: str, fhir_rest_profile: str | None = None
-) -> list[tuple[str, dict[str, Any]]]:
+def demo_resources(peers: DemoPeers) -> list[tuple[str, dict[str, Any]]]:
     """Every demo resource with its stable id, parents before children.
 
     The regions and kommuner themselves come from the reference load
@@ -240,7 +262,7 @@ def demo_resources(
     for unit in UNITS:
         resources.append((unit.key, _unit_org(unit)))
         if unit.connection:
-            resources.append((f"ep-{unit.key}", _endpoint(unit, fhir_peer_base, fhir_rest_profile)))
+            resources.append((f"ep-{unit.key}", _endpoint(unit, peers)))
     resources += [(f"person-{p.key}", _patient(p)) for p in PERSONS]
     return resources
 
@@ -256,23 +278,20 @@ def demo_listings() -> list[tuple[DemoPerson, DemoUnit]]:
 def seed_demo(
     store: ResourceStore,
     validator: ValidationPipeline,
-    fhir_peer_base: str,
+    peers: DemoPeers,
     settings: Settings | None = None,
-    *,
-    fhir_rest_profile: str | None = None,
 ) -> int:
     """Load the reference directory, then the demo directory, the demo persons' rows in
-    the local listing register and a vägval with its anropsbehörighet for the RIVTA unit.
-    Everything that already exists is left alone, except that the fhir-rest Endpoints are
-    pointed at ``fhir_peer_base`` (and ``fhir_rest_profile``) when they point elsewhere, so
-    that the demo journal system is found on whatever port it runs. Returns the number of
-    new resources."""
+    the local listing register and the RIVTA unit's vägval and anropsbehörigheter.
+    Everything that already exists is left alone, except that the fhir-rest and RIVTA
+    Endpoints are pointed at ``peers`` when they point elsewhere, so that the demo journal
+    systems are found on whatever ports they run. Returns the number of new resources."""
     settings = settings or get_settings()
     created = load_reference(store, validator).created
-    for res_id, body in demo_resources(fhir_peer_base, fhir_rest_profile):
+    for res_id, body in demo_resources(peers):
         existing = store.current(body["resourceType"], res_id)
         if existing is not None and existing.body is not None:
-            _repoint_fhir_rest(store, validator, existing.body, body)
+            _repoint_peer_endpoint(store, validator, existing.body, body)
             continue
         if store.known(body["resourceType"], res_id):
             continue
@@ -294,38 +313,35 @@ def seed_demo(
     return created
 
 
-def _repoint_fhir_rest(
+_PEER_ELEMENTS = ("address", "identifier", "extension")
+
+
+def _repoint_peer_endpoint(
     store: ResourceStore, validator: ValidationPipeline, old: dict[str, Any], new: dict[str, Any]
 ) -> None:
-    if old.get("resourceType") != "Endpoint" or new["connectionType"]["code"] != "fhir-rest":
+    if old.get("resourceType") != "Endpoint" or new["connectionType"]["code"] == "inbox":
         return
-    if (old.get("address"), old.get("extension")) == (new.get("address"), new.get("extension")):
+    if all(old.get(element) == new.get(element) for element in _PEER_ELEMENTS):
         return
-    body = {**old, "address": new["address"]}
-    body.pop("extension", None)
-    if new.get("extension"):
-        body["extension"] = new["extension"]
-    body.pop("meta", None)
+    body = {key: value for key, value in old.items() if key not in (*_PEER_ELEMENTS, "meta")}
+    body.update({element: new[element] for element in _PEER_ELEMENTS if element in new})
     validator.check(body)
     store.update(body, str(old["id"]))
 
 
 def _seed_rivta_route(store: ResourceStore, settings: Settings) -> None:
-    unit = next(u for u in UNITS if u.connection == "rivta")
-    service, address = settings.routing_service_contract, _hsa_id(unit)
+    service, address = settings.routing_service_contract, _hsa_id(RIVTA_UNIT)
     since = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
     if not routing_table.has_routes(store.session, service, address):
         routing_table.add_route(
-            store.session, service, address, f"ep-{unit.key}", valid_from=since, actor="seed"
+            store.session, service, address, f"ep-{RIVTA_UNIT.key}", valid_from=since, actor="seed"
         )
-    if not routing_table.is_authorised(
-        store.session, settings.routing_consumer_id, service, address
+    # The gateway may send the unit requests; the unit's journal system may report back.
+    for consumer, contract in (
+        (settings.routing_consumer_id, service),
+        (RIVTA_JOURNAL_SYSTEM_HSA_ID, NS_UPDATE),
     ):
-        routing_table.add_authorisation(
-            store.session,
-            settings.routing_consumer_id,
-            service,
-            address,
-            valid_from=since,
-            actor="seed",
-        )
+        if not routing_table.is_authorised(store.session, consumer, contract, address):
+            routing_table.add_authorisation(
+                store.session, consumer, contract, address, valid_from=since, actor="seed"
+            )

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.routing.demo_directory import PERSONS, seed_demo
+from gateway.routing.demo_directory import PERSONS, DemoPeers, seed_demo
 from gateway.security.caller import PartyKind
 from gateway.settings import AuthMode, Settings
 from gateway.store.resources import ResourceStore
@@ -99,7 +99,12 @@ def live_inbox(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveInbox]:
     )
     app = create_app(settings)
     with app.state.session_factory() as session, session.begin():
-        seed_demo(ResourceStore(session), app.state.validator, "http://127.0.0.1:9/fhir", settings)
+        seed_demo(
+            ResourceStore(session),
+            app.state.validator,
+            DemoPeers("http://127.0.0.1:9/fhir"),
+            settings,
+        )
         add_account(session, USER, PASSWORD, HALMSTAD_VC, DISPLAY_NAME)
     with TestClient(app) as api, serve(app) as base_url:
         kommun = bearer(api, register_client(app, GAVLE, PartyKind.KOMMUN))

@@ -37,7 +37,9 @@ def person(key: str) -> demo_directory.DemoPerson:
 def demo(app: FastAPI, settings: Settings) -> None:
     """The reference load plus the demo directory, listings and vägval."""
     with app.state.session_factory() as session, session.begin():
-        demo_directory.seed_demo(ResourceStore(session), ValidationPipeline(), PEER, settings)
+        demo_directory.seed_demo(
+            ResourceStore(session), ValidationPipeline(), demo_directory.DemoPeers(PEER), settings
+        )
 
 
 @pytest.fixture

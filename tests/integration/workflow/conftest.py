@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from gateway.routing.demo_directory import PERSONS, seed_demo
+from gateway.routing.demo_directory import PERSONS, DemoPeers, seed_demo
 from gateway.security.caller import PartyKind
 from gateway.store.resources import ResourceStore
 from tests.support.auth import bearer, register_client
@@ -62,7 +62,10 @@ def world(app: FastAPI, anonymous: TestClient) -> Iterator[World]:
     with serve(peer.app()) as peer_base, serve(webhook.app()) as hook_base:
         with app.state.session_factory() as session, session.begin():
             seed_demo(
-                ResourceStore(session), app.state.validator, f"{peer_base}/fhir", app.state.settings
+                ResourceStore(session),
+                app.state.validator,
+                DemoPeers(f"{peer_base}/fhir"),
+                app.state.settings,
             )
         kommun = register_client(app, GAVLE, PartyKind.KOMMUN)
         unit = register_client(app, JONKOPING_VC, PartyKind.VARDCENTRAL)

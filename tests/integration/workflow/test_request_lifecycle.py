@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.canonical import QUESTIONNAIRE
+from gateway.cli.security import DEMO_CLIENTS
 from gateway.routing.demo_directory import PERSONS
 from gateway.security.caller import PartyKind
 from tests.integration.workflow.conftest import ANNA, FREDRIK, GAVLE, JONKOPING_VC, World
@@ -153,6 +154,24 @@ def test_refusals_leave_nothing_behind(world: World) -> None:
     _refused(world.submit(submission(FREDRIK.personnummer, GAVLE)), 422)
     _refused(world.submit(submission(ANNA.personnummer, "Organization/kommun-0180")), 403)
     nothing_stored()
+
+
+def test_submitting_takes_the_scopes_of_what_the_kommun_sends_not_of_the_task(
+    world: World,
+) -> None:
+    """The Task is the gateway's own doing: the demo kommun client, which may not create
+    Tasks, submits; without the ServiceRequest scope the same client is refused."""
+    scopes = next(s for _, _, kind, s in DEMO_CLIENTS if kind is PartyKind.KOMMUN)
+    assert not any(s.startswith("system/Task.") and "c" in s.split(".")[1] for s in scopes)
+    kommun = register_client(world.app, GAVLE, PartyKind.KOMMUN, scopes)
+    world.kommun = bearer(world.http, kommun, " ".join(scopes))
+    created = world.submit(submission(ANNA.personnummer, GAVLE, case_id="scoped-1"))
+    assert created.status_code == 201, created.text
+    assert created.json()["resourceType"] == "Task"
+    no_request = tuple(s for s in scopes if not s.startswith("system/ServiceRequest."))
+    world.kommun = bearer(world.http, kommun, " ".join(no_request))
+    _refused(world.submit(submission(ANNA.personnummer, GAVLE, case_id="scoped-2")), 403)
+    assert world.as_kommun("GET", "/fhir/Task").json()["total"] == 1
 
 
 def test_illegal_transitions_are_409(world: World) -> None:

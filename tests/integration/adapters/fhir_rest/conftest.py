@@ -23,7 +23,7 @@ from adapters.journal.fhir_rest.config import FhirRestSettings, MutualTls, PeerP
 from gateway.delivery.models import OutboxMessage
 from gateway.delivery.poller import PollReport
 from gateway.demo_peers.fhir_journal import JournalSystem
-from gateway.routing.demo_directory import PERSONS, seed_demo
+from gateway.routing.demo_directory import PERSONS, DemoPeers, seed_demo
 from gateway.security.caller import PartyKind
 from gateway.store.resources import ResourceStore
 from tests.support.auth import bearer, register_client
@@ -100,9 +100,8 @@ class FhirWorld:
             seed_demo(
                 ResourceStore(session),
                 self.app.state.validator,
-                base,
+                DemoPeers(base, PROFILE),
                 self.app.state.settings,
-                fhir_rest_profile=PROFILE,
             )
 
     # ----- the gateway ----------------------------------------------------------------------

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from adapters.journal.fhir_rest import FhirRestAdapter
 from gateway.demo_peers import DEMO_PROFILE, KEY_FILE, start_fhir_journal
-from gateway.demo_peers.fhir_journal import AutoAnswer
-from gateway.routing.demo_directory import seed_demo
+from gateway.demo_peers.auto_answer import AutoAnswer
+from gateway.routing.demo_directory import DemoPeers, seed_demo
 from gateway.security.caller import PartyKind
 from gateway.store.resources import ResourceStore
 from tests.integration.adapters.fhir_rest.conftest import ANNA, GAVLE, PROFILE, FhirWorld
@@ -37,9 +37,8 @@ def test_the_demo_journal_system_takes_the_request_and_answers_by_itself(
             seed_demo(
                 ResourceStore(session),
                 app.state.validator,
-                peer.url,
+                DemoPeers(peer.url, DEMO_PROFILE),
                 app.state.settings,
-                fhir_rest_profile=DEMO_PROFILE,
             )
         kommun = {**bearer(anonymous, register_client(app, GAVLE, PartyKind.KOMMUN)), **FHIR_JSON}
         created = anonymous.post(

@@ -43,7 +43,13 @@ from gateway.rivta.contract import (
 from gateway.rivta.safe_xml import build_fault
 from gateway.rivta.soap import SOAP_ENV, TlsConfig
 from gateway.routing import routing_table
-from gateway.routing.demo_directory import PERSONS, seed_demo, unit_hsa_id
+from gateway.routing.demo_directory import (
+    PERSONS,
+    RIVTA_JOURNAL_SYSTEM_HSA_ID,
+    DemoPeers,
+    seed_demo,
+    unit_hsa_id,
+)
 from gateway.security.caller import PartyKind
 from gateway.settings import AuthMode, Settings
 from gateway.store.resources import ResourceStore, utc_now
@@ -57,7 +63,8 @@ from tests.support.pki import Authority, KeyPair, serve_tls
 from tests.support.submissions import submission
 
 GATEWAY_HSA = "SE2321000016-KVGW"
-JOURNAL_HSA = "SE2321000198-JS01"  # the journal system Gävle Södra's staff work in
+# The journal system Gävle Södra's staff work in; the demo seed authorises it for the unit.
+JOURNAL_HSA = RIVTA_JOURNAL_SYSTEM_HSA_ID
 PLATFORM_HSA = "SE2321000016-NTJP"
 STRANGER_HSA = "SE2321000057-XYZ9"
 CERT_HEADER = "x-kvgw-client-cert"
@@ -294,7 +301,7 @@ def world(app: FastAPI, anonymous: TestClient, pki: Pki, database_url: str) -> I
             seed_demo(
                 ResourceStore(session),
                 app.state.validator,
-                "http://127.0.0.1:9",
+                DemoPeers("http://127.0.0.1:9"),
                 app.state.settings,
             )
         kommun = register_client(app, JONKOPING, PartyKind.KOMMUN)
@@ -311,7 +318,6 @@ def world(app: FastAPI, anonymous: TestClient, pki: Pki, database_url: str) -> I
             database_url,
         )
         world.point_endpoint(f"{peer_base}/{PROCESS}/1/rivtabp21")
-        world.authorise(JOURNAL_HSA, UNIT_HSA)
         journal.link = world.link(pki.journal)
         try:
             yield world

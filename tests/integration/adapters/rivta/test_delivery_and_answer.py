@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from adapters.journal.rivta.messages import logical_address
-from gateway.demo_peers.rivta_journal import AutoAnswer, example_answer
+from gateway.demo_peers.auto_answer import AutoAnswer
+from gateway.demo_peers.rivta_journal import example_answer
 from gateway.rivta.contract import ACTION_PROCESS, INFO, OK, REQUEST
 from gateway.rivta.soap import HEADER_CORRELATION_ID, HEADER_ORIGINAL_CONSUMER
 from gateway.store.resources import ResourceStore
