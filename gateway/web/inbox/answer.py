@@ -23,16 +23,13 @@ from gateway.web.inbox.case import case_context, not_found, own_task
 from gateway.web.inbox.pages import (
     InboxRoute,
     IncompleteFormError,
+    SignedIn,
+    SignedInPost,
     Visit,
-    csrf_ok,
-    current_visit,
     error_page,
     interactions,
     page,
-    read_fields,
-    refused,
     see_other,
-    to_sign_in,
 )
 from gateway.web.inbox.questionnaire import Form, FormItem, Submission, place_issues, read_form
 from gateway.web.inbox.tasks import form_catalog
@@ -97,21 +94,13 @@ def _answer_page(
 
 
 @router.get("/arenden/{task_id}/utlatande")
-def answer_form(request: Request, task_id: str) -> Response:
-    visit = current_visit(request)
-    if visit is None:
-        return to_sign_in(request)
+def answer_form(request: Request, task_id: str, visit: SignedIn) -> Response:
     return _answer_page(request, visit, task_id)
 
 
 @router.post("/arenden/{task_id}/utlatande")
-async def submit_answer(request: Request, task_id: str) -> Response:
-    visit = current_visit(request)
-    if visit is None:
-        return to_sign_in(request)
-    fields = await read_fields(request)
-    if not csrf_ok(request, fields):
-        return refused(request, visit)
+def submit_answer(request: Request, task_id: str, posted: SignedInPost) -> Response:
+    visit, fields = posted.visit, posted.fields
     validator: ValidationPipeline = request.app.state.validator
     submission: Submission | None = None
     form: Form | None = None
@@ -141,10 +130,7 @@ async def submit_answer(request: Request, task_id: str) -> Response:
 
 
 @router.get("/arenden/{task_id}/utlatande/utskrift")
-def print_answer(request: Request, task_id: str) -> Response:
-    visit = current_visit(request)
-    if visit is None:
-        return to_sign_in(request)
+def print_answer(request: Request, task_id: str, visit: SignedIn) -> Response:
     try:
         with interactions(request, visit.user) as fhir:
             stored = own_task(fhir, visit.user, task_id)

@@ -12,10 +12,10 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,6 +72,8 @@ class InboxRoute(APIRoute):
         async def with_headers(request: Request) -> Response:
             try:
                 response = await handle(request)
+            except PageInterruptedError as interrupt:  # not signed in, or a form without its token
+                response = interrupt.response
             except FhirError as error:  # an unreadable form, for one: an HTML page, not JSON
                 response = error_page(request, None, error)
             response.headers["content-security-policy"] = CSP
@@ -223,6 +225,42 @@ def csrf_ok(request: Request, fields: Fields) -> bool:
     found for this request."""
     session: cookies.InboxSession | None = getattr(request.state, "inbox_session", None)
     return session is not None and cookies.token_matches(session, field(fields, "csrf"))
+
+
+class PageInterruptedError(Exception):
+    """A page's dependency answers instead of the page (:class:`InboxRoute` sends it)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__()
+        self.response = response
+
+
+def signed_in(request: Request) -> Visit:
+    """Dependency: the signed-in visit, or off to the sign-in page."""
+    visit = current_visit(request)
+    if visit is None:
+        raise PageInterruptedError(to_sign_in(request))
+    return visit
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A form posted by a signed-in user, with the session's CSRF token."""
+
+    visit: Visit
+    fields: Fields
+
+
+async def signed_in_post(request: Request, visit: Annotated[Visit, Depends(signed_in)]) -> Posted:
+    """Dependency: as :func:`signed_in`, and the posted form, refused without its token."""
+    fields = await read_fields(request)
+    if not csrf_ok(request, fields):
+        raise PageInterruptedError(refused(request, visit))
+    return Posted(visit, fields)
+
+
+SignedIn = Annotated[Visit, Depends(signed_in)]
+SignedInPost = Annotated[Posted, Depends(signed_in_post)]
 
 
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:

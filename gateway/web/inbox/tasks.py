@@ -24,17 +24,15 @@ from gateway.web.inbox.pages import (
     Fields,
     InboxRoute,
     IncompleteFormError,
+    Posted,
+    SignedIn,
+    SignedInPost,
     Visit,
-    csrf_ok,
-    current_visit,
     error_page,
     field,
     interactions,
     page,
-    read_fields,
-    refused,
     see_other,
-    to_sign_in,
 )
 from gateway.web.inbox.views import OPEN, Reader
 
@@ -67,10 +65,7 @@ def form_catalog(request: Request) -> FormCatalog:
 
 
 @router.get("/arenden")
-def task_list(request: Request) -> Response:
-    visit = current_visit(request)
-    if visit is None:
-        return to_sign_in(request)
+def task_list(request: Request, visit: SignedIn) -> Response:
     codes = form_catalog(request).terminology
     today = utc_now().date()
     with interactions(request, visit.user) as fhir:
@@ -132,18 +127,12 @@ def task_page(
 
 
 @router.get("/arenden/{task_id}")
-def show_task(request: Request, task_id: str) -> Response:
-    visit = current_visit(request)
-    if visit is None:
-        return to_sign_in(request)
+def show_task(request: Request, task_id: str, visit: SignedIn) -> Response:
     return task_page(request, visit, task_id)
 
 
 @router.get("/arenden/{task_id}/utskrift")
-def print_task(request: Request, task_id: str) -> Response:
-    visit = current_visit(request)
-    if visit is None:
-        return to_sign_in(request)
+def print_task(request: Request, task_id: str, visit: SignedIn) -> Response:
     return task_page(request, visit, task_id, "inbox/print_request.html")
 
 
@@ -199,13 +188,8 @@ def _work_status(task: dict[str, Any], fields: Fields, visit: Visit, codes: Term
 CHANGES = {"accepterad": _accept, "avvisad": _reject, "arbetsstatus": _work_status}
 
 
-async def _change_task(request: Request, task_id: str, change: str) -> Response:
-    visit = current_visit(request)
-    if visit is None:
-        return to_sign_in(request)
-    fields = await read_fields(request)
-    if not csrf_ok(request, fields):
-        return refused(request, visit)
+def _change_task(request: Request, task_id: str, change: str, posted: Posted) -> Response:
+    visit, fields = posted.visit, posted.fields
     codes = form_catalog(request).terminology
     try:
         with interactions(request, visit.user) as fhir:
@@ -233,18 +217,18 @@ async def _change_task(request: Request, task_id: str, change: str) -> Response:
 
 
 @router.post("/arenden/{task_id}/acceptera")
-async def accept(request: Request, task_id: str) -> Response:
-    return await _change_task(request, task_id, "accepterad")
+def accept(request: Request, task_id: str, posted: SignedInPost) -> Response:
+    return _change_task(request, task_id, "accepterad", posted)
 
 
 @router.post("/arenden/{task_id}/avvisa")
-async def reject(request: Request, task_id: str) -> Response:
-    return await _change_task(request, task_id, "avvisad")
+def reject(request: Request, task_id: str, posted: SignedInPost) -> Response:
+    return _change_task(request, task_id, "avvisad", posted)
 
 
 @router.post("/arenden/{task_id}/arbetsstatus")
-async def work_status(request: Request, task_id: str) -> Response:
-    return await _change_task(request, task_id, "arbetsstatus")
+def work_status(request: Request, task_id: str, posted: SignedInPost) -> Response:
+    return _change_task(request, task_id, "arbetsstatus", posted)
 
 
 # ----- writing to the socialsekreterare ---------------------------------------------------
@@ -253,13 +237,8 @@ MAX_MESSAGE_CHARS = 5000
 
 
 @router.post("/arenden/{task_id}/meddelande")
-async def message(request: Request, task_id: str) -> Response:
-    visit = current_visit(request)
-    if visit is None:
-        return to_sign_in(request)
-    fields = await read_fields(request)
-    if not csrf_ok(request, fields):
-        return refused(request, visit)
+def message(request: Request, task_id: str, posted: SignedInPost) -> Response:
+    visit, fields = posted.visit, posted.fields
     text = field(fields, "message").strip()
     try:
         if not text:
