@@ -13,11 +13,11 @@ from gateway.api import health, routes, smart, validate, workflow_routes
 from gateway.api.access_log import AccessLogMiddleware
 from gateway.api.outcome import install_error_handlers
 from gateway.database import open_database
+from gateway.delivery.background import start_in_background
 from gateway.delivery.outbox import RetryPolicy
 from gateway.delivery.poller import JournalPoller
-from gateway.delivery.poller import start_in_background as start_polling
 from gateway.delivery.registry import AdapterRegistry
-from gateway.delivery.worker import DeliveryWorker, start_in_background
+from gateway.delivery.worker import DeliveryWorker
 from gateway.logging import configure_logging, get_logger
 from gateway.rivta import endpoint as rivta_endpoint
 from gateway.routing import api as routing_api
@@ -57,10 +57,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if weak:
             log.warning("development_keys_in_use", keys=weak)
         halt = (
-            start_in_background(app.state.worker) if settings.delivery_worker_in_process else None
+            start_in_background(app.state.worker.run_forever, 1.0, "outbox")
+            if settings.delivery_worker_in_process
+            else None
         )
         halt_polling = (
-            start_polling(app.state.poller, settings.journal_poll_seconds)
+            start_in_background(
+                app.state.poller.run_forever, settings.journal_poll_seconds, "journal-poll"
+            )
             if settings.delivery_worker_in_process and settings.journal_poll_seconds > 0
             else None
         )

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,21 +143,6 @@ class JournalPoller:
                 self.run_once()
             except Exception as error:  # keep the thread alive across DB hiccups
                 log.error("journal_poll_round_failed", error_type=type(error).__name__)
-
-
-def start_in_background(poller: JournalPoller, poll_seconds: float) -> Callable[[], None]:
-    """Poll on a daemon thread every ``poll_seconds``; returns a function that stops it."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=poller.run_forever, args=(stop, poll_seconds), daemon=True, name="journal-poll"
-    )
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(timeout=10)
-
-    return halt
 
 
 def _active_endpoints(store: ResourceStore) -> list[tuple[str, dict[str, Any]]]:

@@ -7,7 +7,6 @@ run ``kv-gateway worker`` processes beside the API replicas, as many as needed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -102,18 +101,3 @@ class DeliveryWorker:
                 busy = 0
             if not busy:
                 stop.wait(poll_seconds)
-
-
-def start_in_background(worker: DeliveryWorker, poll_seconds: float = 1.0) -> Callable[[], None]:
-    """Start the worker on a daemon thread; returns a function that stops it."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=worker.run_forever, args=(stop, poll_seconds), daemon=True, name="outbox"
-    )
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(timeout=10)
-
-    return halt
