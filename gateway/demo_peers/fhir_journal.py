@@ -24,6 +24,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -433,6 +434,15 @@ class JournalSystem:
                 else _outcome(400, "structure", "Förväntade ett JSON-objekt.")
             )
 
+        async def posted(
+            request: Request, handle: Callable[[dict[str, Any], Request], Response]
+        ) -> Response:
+            """A POSTed JSON object to ``handle``, once the body is read and the token checked."""
+            body = await body_of(request)
+            if isinstance(body, Response):
+                return body
+            return refused(request) or handle(body, request)
+
         @peer.get("/", response_class=HTMLResponse)
         def home() -> str:
             rows = "".join(
@@ -481,24 +491,15 @@ class JournalSystem:
 
         @peer.post("/fhir")
         async def transaction(request: Request) -> Response:
-            body = await body_of(request)
-            if isinstance(body, Response):
-                return body
-            return refused(request) or self.transaction(body, request)
+            return await posted(request, self.transaction)
 
         @peer.post("/fhir/Task")
         async def create_task(request: Request) -> Response:
-            body = await body_of(request)
-            if isinstance(body, Response):
-                return body
-            return refused(request) or self.create_task(body, request)
+            return await posted(request, self.create_task)
 
         @peer.post("/fhir/Communication")
         async def create_communication(request: Request) -> Response:
-            body = await body_of(request)
-            if isinstance(body, Response):
-                return body
-            return refused(request) or self.create_communication(body, request)
+            return await posted(request, self.create_communication)
 
         @peer.get("/fhir/Task")
         def search(request: Request) -> Response:
