@@ -191,7 +191,8 @@ def _unit_org(unit: DemoUnit) -> dict[str, Any]:
 class DemoPeers:
     """Where the demo's journal systems are: the fhir-rest peer's FHIR base (and the adapter
     profile its Endpoints name), and the RIVTA producer's service address. Without a RIVTA
-    address the RIVTA Endpoint names only its logical address, for a configured platform."""
+    address the RIVTA Endpoint points at a placeholder platform address that never answers
+    (``ntjp.example.invalid``); its HSA-id identifier is the logical address either way."""
 
     fhir_base: str
     fhir_rest_profile: str | None = None
