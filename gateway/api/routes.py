@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from gateway.api.body import read_limited, read_resource_body
@@ -21,7 +21,7 @@ from gateway.api.media import FhirResponse, response_media_type
 from gateway.api.outcome import information
 from gateway.errors import FhirError
 from gateway.search.dates import date_range
-from gateway.security.audit import AuditLog, AuditTrail
+from gateway.security.audit import AuditLog, AuditTrail, audited_transaction
 from gateway.security.caller import Caller, current_caller
 from gateway.settings import Settings
 from gateway.store.resources import ResourceStore, StoredResource
@@ -45,25 +45,8 @@ def _session(request: Request) -> Iterator[Session]:
     request.state.audit_trail = trail
     factory = request.app.state.session_factory
     audit: AuditLog = request.app.state.audit
-    try:
-        with factory() as session, session.begin():
-            yield session
-            audit.write_trail(session, trail)
-    except FhirError as error:
-        _audit_failure(factory, audit, trail, error.status)
-        raise
-    except Exception:
-        _audit_failure(factory, audit, trail, 500)
-        raise
-
-
-def _audit_failure(
-    factory: sessionmaker[Session], audit: AuditLog, trail: AuditTrail, status: int
-) -> None:
-    if not trail.entries:
-        return
-    with factory() as session, session.begin():
-        audit.write_trail(session, trail, failed_status=status)
+    with audited_transaction(factory, audit, trail) as session:
+        yield session
 
 
 def _interactions(

@@ -16,12 +16,14 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.errors import FhirError
 from gateway.security.caller import Caller
 from gateway.security.models import AuditChainLink
 from gateway.store.models import ResourceHead, table_of
@@ -452,3 +454,41 @@ class AuditLog(AuditEvents):
             if len(rows) < batch:
                 return
             last_seq = rows[-1].seq
+
+
+@contextmanager
+def audited_transaction(
+    sessions: sessionmaker[Session],
+    audit: AuditLog,
+    trail: AuditTrail,
+    *,
+    not_failures: tuple[type[Exception], ...] = (),
+) -> Iterator[Session]:
+    """One database transaction with the request's audit trail written in it.
+
+    If the block raises, the transaction is rolled back and the trail is written after it,
+    in a transaction of its own, every entry failed with the error's status (500 for anything
+    but a :class:`FhirError`). Exceptions in ``not_failures`` roll back too, but the entries
+    keep their own statuses (a form shown again with its messages is no failed read).
+    """
+    try:
+        with sessions() as session, session.begin():
+            yield session
+            audit.write_trail(session, trail)
+    except not_failures:
+        _write_after_rollback(sessions, audit, trail, None)
+        raise
+    except FhirError as error:
+        _write_after_rollback(sessions, audit, trail, error.status)
+        raise
+    except Exception:
+        _write_after_rollback(sessions, audit, trail, 500)
+        raise
+
+
+def _write_after_rollback(
+    sessions: sessionmaker[Session], audit: AuditLog, trail: AuditTrail, status: int | None
+) -> None:
+    if trail.entries or trail.events:
+        with sessions() as session, session.begin():
+            audit.write_trail(session, trail, failed_status=status)

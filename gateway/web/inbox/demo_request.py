@@ -20,7 +20,7 @@ from gateway.consent.builder import build_consent
 from gateway.database import Database
 from gateway.routing.demo_directory import PERSONS
 from gateway.routing.resolver import RouteResolver, build_listing_resolver
-from gateway.security.audit import AuditLog, AuditTrail
+from gateway.security.audit import AuditLog, AuditTrail, audited_transaction
 from gateway.security.caller import Caller, PartyKind
 from gateway.settings import Settings
 from gateway.store.resources import ResourceStore, utc_now
@@ -175,7 +175,7 @@ def submit_demo_request(
     trail = AuditTrail(caller)
     audit = AuditLog(settings.audit_chain_key.get_secret_value().encode())
     resolver = RouteResolver(build_listing_resolver(settings, database.engine), settings)
-    with database.sessions() as session, session.begin():
+    with audited_transaction(database.sessions, audit, trail) as session:
         fhir = FhirInteractions(
             ResourceStore(session),
             build_validator(settings),
@@ -186,5 +186,4 @@ def submit_demo_request(
         )
         workflow = SubmitWorkflow(fhir, ResolverRouter(resolver), settings.answer_days)
         submitted = workflow.submit(demo_request_bundle(case_id))
-        audit.write_trail(session, trail)
     return DemoRequest(submitted.task.id, submitted.created)

@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from gateway.api.body import read_limited
 from gateway.api.interactions import FhirInteractions
 from gateway.errors import FhirError
-from gateway.security.audit import AuditLog, AuditTrail
+from gateway.security.audit import AuditLog, AuditTrail, audited_transaction
 from gateway.security.caller import Caller, PartyKind
 from gateway.settings import Settings
 from gateway.store.resources import ResourceStore
@@ -149,7 +149,7 @@ def to_sign_in(request: Request) -> Response:
 
 @contextmanager
 def interactions(request: Request, user: InboxUser) -> Iterator[FhirInteractions]:
-    """One transaction with its audit trail, as the FHIR routes' ``_session`` does.
+    """One audited transaction, as the FHIR routes' ``_session`` has.
 
     :class:`IncompleteFormError` rolls the transaction back but is no failure of what was
     done: the reads it made are audited as they went.
@@ -158,34 +158,15 @@ def interactions(request: Request, user: InboxUser) -> Iterator[FhirInteractions
     trail = AuditTrail(caller)
     audit: AuditLog = request.app.state.audit
     factory = sessions_of(request)
-    try:
-        with factory() as session, session.begin():
-            yield FhirInteractions(
-                ResourceStore(session),
-                request.app.state.validator,
-                caller,
-                settings_of(request),
-                trail,
-                request.app.state.hooks,
-            )
-            audit.write_trail(session, trail)
-    except IncompleteFormError:
-        _audit_after_rollback(factory, audit, trail, None)
-        raise
-    except FhirError as error:
-        _audit_after_rollback(factory, audit, trail, error.status)
-        raise
-    except Exception:
-        _audit_after_rollback(factory, audit, trail, 500)
-        raise
-
-
-def _audit_after_rollback(
-    factory: sessionmaker[Session], audit: AuditLog, trail: AuditTrail, status: int | None
-) -> None:
-    if trail.entries or trail.events:
-        with factory() as session, session.begin():
-            audit.write_trail(session, trail, failed_status=status)
+    with audited_transaction(factory, audit, trail, not_failures=(IncompleteFormError,)) as session:
+        yield FhirInteractions(
+            ResourceStore(session),
+            request.app.state.validator,
+            caller,
+            settings_of(request),
+            trail,
+            request.app.state.hooks,
+        )
 
 
 class IncompleteFormError(Exception):
