@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from gateway.delivery.models import OutboxMessage
 from gateway.store.protection import protection_of
 from gateway.store.resources import utc_now
+from gateway.store.upsert import upsert_into
 
 PENDING, DELIVERED, DEAD, WITHHELD = "pending", "delivered", "dead", "withheld"
 
@@ -66,12 +67,15 @@ def enqueue(
     task: str | None = None,
     not_before: datetime | None = None,
 ) -> bool:
-    """Queue a message unless one with the same key exists; True when newly queued."""
-    if queued_before(session, idempotency_key):
-        return False
+    """Queue a message unless one with the same key exists; True when newly queued.
+
+    One statement, INSERT … ON CONFLICT DO NOTHING on the key: of two transactions that
+    queue the same message at once, one inserts and the other is told it was queued.
+    """
     now = utc_now()
-    session.add(
-        OutboxMessage(
+    inserted = session.execute(
+        upsert_into(session, OutboxMessage)
+        .values(
             id=str(uuid.uuid4()),
             kind=kind,
             target=target,
@@ -84,9 +88,10 @@ def enqueue(
             created_at=now,
             updated_at=now,
         )
-    )
-    session.flush()
-    return True
+        .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
+        .returning(OutboxMessage.id)
+    ).first()
+    return inserted is not None
 
 
 def withhold(session: Session, task: str, kinds: tuple[str, ...]) -> int:
