@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 from gateway.errors import FhirError, not_found
 from gateway.resources.types import Interaction, allows
 from gateway.search.query import SearchQuery, parse_search
-from gateway.security.audit import AuditTrail
+from gateway.security.audit import AuditEntry, AuditTrail
 from gateway.security.caller import Caller, require_scope
 from gateway.security.tenancy import TenantRules
 from gateway.settings import Settings
@@ -255,23 +255,61 @@ class FhirInteractions:
         routes); the check is not repeated.
         """
         entry = self.trail.begin("create", resource_type)
-        self.permit(resource_type, Interaction.CREATE)
-        _body_type_must_match(resource_type, body)
-        body = {k: v for k, v in body.items() if k != "id"}  # the server assigns ids
+        body = self._creatable(resource_type, body)
         if if_none_exist:
             existing = self.find_one_for_condition(resource_type, if_none_exist)
             if existing is not None:
                 entry.succeed(existing.reference, *_patients(existing))
                 return WriteResult(200, existing, created=False)
+        stored = self.store.create(self._checked_new(body, validated), res_id=res_id)
+        self._created(entry, stored)
+        return WriteResult(201, stored, created=True)
+
+    def create_all(
+        self,
+        items: Sequence[tuple[dict[str, Any], str | None]],
+        *,
+        validated: bool = False,
+        visible_to: frozenset[str] = frozenset(),
+    ) -> list[StoredResource]:
+        """Create several resources (body, id or None) with one write per table.
+
+        Each body is checked as :meth:`create` checks it, all are stored together, then
+        each is recorded, hooked and audited as :meth:`create` does. For resources whose
+        checks do not depend on one another (the entries of one submission).
+        ``visible_to``: parties that may see the case resources besides those they name.
+        """
+        entries: list[AuditEntry] = []
+        bodies: list[dict[str, Any]] = []
+        for body, _ in items:
+            resource_type = str(body.get("resourceType"))
+            entries.append(self.trail.begin("create", resource_type))
+            bodies.append(self._checked_new(self._creatable(resource_type, body), validated))
+        stored = self.store.create_many(bodies, res_ids=[res_id for _, res_id in items])
+        self.rules.record_writes(stored, visible_to)
+        for entry, created in zip(entries, stored, strict=True):
+            self._hooked_and_audited(entry, created)
+        return stored
+
+    def _creatable(self, resource_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.permit(resource_type, Interaction.CREATE)
+        _body_type_must_match(resource_type, body)
+        return {k: v for k, v in body.items() if k != "id"}  # the server assigns ids
+
+    def _checked_new(self, body: dict[str, Any], validated: bool) -> dict[str, Any]:
         self.rules.check_write(body, None)
         body = self._before_write(body, None)  # workflow rules first: they explain best
         if not validated:
             self.validator.check(body)
-        stored = self.store.create(body, res_id=res_id)
+        return body
+
+    def _created(self, entry: AuditEntry, stored: StoredResource) -> None:
         self.rules.record_write(stored)
+        self._hooked_and_audited(entry, stored)
+
+    def _hooked_and_audited(self, entry: AuditEntry, stored: StoredResource) -> None:
         self._after_write(stored, None)
         entry.succeed(stored.reference, *_patients(stored))
-        return WriteResult(201, stored, created=True)
 
     def find_one_for_condition(self, resource_type: str, criteria: str) -> StoredResource | None:
         """The single resource matching conditional criteria, None if none, 412 if several."""

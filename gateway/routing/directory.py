@@ -20,6 +20,7 @@ from gateway.canonical import CS_CONNECTION_TYPE, CS_ORGANIZATION_TYPE
 from gateway.routing import events, routing_table
 from gateway.routing.reference_data import kommuner, regions
 from gateway.search.query import parse_search
+from gateway.store.directory_cache import CACHED_TYPES, cached
 from gateway.store.resources import ResourceStore, StoredResource
 from gateway.validation.identifiers import (
     SYSTEM_HSA_ID,
@@ -166,8 +167,17 @@ def _search(
     store: ResourceStore, resource_type: str, items: list[tuple[str, str]]
 ) -> list[StoredResource]:
     query = parse_search(resource_type, items, default_count=50, max_count=50)
-    found, _ = store.search(query, with_total=False)
-    return found
+    if resource_type not in CACHED_TYPES:
+        found, _ = store.search(query, with_total=False)
+        return found
+
+    def matching_ids() -> tuple[str, ...]:
+        found, _ = store.search(query, with_total=False)
+        return tuple(stored.id for stored in found)
+
+    ids = cached(store.session, ("search", resource_type, tuple(items)), matching_ids)
+    entries = (store.current(resource_type, res_id) for res_id in ids)
+    return [entry for entry in entries if entry is not None]
 
 
 def hsa_id_of(body: dict[str, Any]) -> str | None:

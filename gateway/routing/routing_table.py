@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.routing import events
 from gateway.routing.models import AuthorisationEntry, RouteEntry
+from gateway.store.directory_cache import cached, directory_changed
 
 
 class RoutingTableError(Exception):
@@ -60,6 +61,7 @@ def add_route(
     actor: str = "system",
 ) -> None:
     _check_period(valid_from, valid_to)
+    directory_changed(session)
     session.add(
         RouteEntry(
             service_contract=service_contract,
@@ -79,6 +81,30 @@ def add_route(
     )
 
 
+def _routes_of(session: Session, service_contract: str, logical_address: str) -> tuple[Route, ...]:
+    """Every route of the pair, in any period, in the order they were added (memoised
+    with the directory: :mod:`gateway.store.directory_cache`)."""
+
+    def read() -> tuple[Route, ...]:
+        rows = session.scalars(
+            select(RouteEntry)
+            .where(
+                RouteEntry.service_contract == service_contract,
+                RouteEntry.logical_address == logical_address,
+            )
+            .order_by(RouteEntry.row_id)
+        ).all()
+        return tuple(_route(r) for r in rows)
+
+    return cached(session, ("routes", service_contract, logical_address), read)
+
+
+def _route(row: RouteEntry) -> Route:
+    return Route(
+        row.service_contract, row.logical_address, row.endpoint_id, row.valid_from, row.valid_to
+    )
+
+
 def active_routes(
     session: Session,
     service_contract: str,
@@ -86,35 +112,16 @@ def active_routes(
     at: datetime.datetime | None = None,
 ) -> list[Route]:
     at = at or _now()
-    rows = session.scalars(
-        select(RouteEntry)
-        .where(
-            RouteEntry.service_contract == service_contract,
-            RouteEntry.logical_address == logical_address,
-            RouteEntry.valid_from <= at,
-            or_(RouteEntry.valid_to.is_(None), RouteEntry.valid_to > at),
-        )
-        .order_by(RouteEntry.row_id)
-    ).all()
     return [
-        Route(r.service_contract, r.logical_address, r.endpoint_id, r.valid_from, r.valid_to)
-        for r in rows
+        route
+        for route in _routes_of(session, service_contract, logical_address)
+        if route.valid_from <= at and (route.valid_to is None or route.valid_to > at)
     ]
 
 
 def has_routes(session: Session, service_contract: str, logical_address: str) -> bool:
     """Whether the table knows the pair at all (in any period)."""
-    return (
-        session.execute(
-            select(RouteEntry.row_id)
-            .where(
-                RouteEntry.service_contract == service_contract,
-                RouteEntry.logical_address == logical_address,
-            )
-            .limit(1)
-        ).first()
-        is not None
-    )
+    return bool(_routes_of(session, service_contract, logical_address))
 
 
 def route_for(
@@ -134,10 +141,7 @@ def route_for(
 
 def all_routes(session: Session) -> list[Route]:
     rows = session.scalars(select(RouteEntry).order_by(RouteEntry.row_id)).all()
-    return [
-        Route(r.service_contract, r.logical_address, r.endpoint_id, r.valid_from, r.valid_to)
-        for r in rows
-    ]
+    return [_route(r) for r in rows]
 
 
 @dataclass(frozen=True)

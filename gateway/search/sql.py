@@ -21,7 +21,7 @@ from gateway.search.query import (
     TextValue,
     TokenValue,
 )
-from gateway.store.models import ResourceHead, SearchIndexRow
+from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow
 from gateway.store.protection import BodyProtection
 from gateway.store.visibility import Visibility
 
@@ -148,8 +148,13 @@ def _sort_expression(query: SearchQuery, key: SortKey) -> Any:
 
 def select_matches(
     query: SearchQuery, protection: BodyProtection, visibility: Visibility
-) -> Select[str, str]:
-    """One page of (type, id) pairs, in the requested order, ties broken by id."""
+) -> Select[ResourceVersion]:
+    """One page of matches as their current versions, in the requested order, ties
+    broken by id: the page and its bodies in one statement.
+
+    The page is chosen on the heads alone (a subquery that numbers its rows); only the
+    page's versions are then read, so a broad search never touches bodies it skips.
+    """
     order: list[Any] = []
     for key in query.sort:
         expression = _sort_expression(query, key)
@@ -157,12 +162,28 @@ def select_matches(
     if not query.sort:
         order.append(Head.last_updated.asc())
     order.append(Head.res_id.asc())
-    return (
-        select(Head.res_type, Head.res_id)
+    page = (
+        select(
+            Head.res_type,
+            Head.res_id,
+            Head.version_id,
+            func.row_number().over(order_by=order).label("position"),
+        )
         .where(*_where(query, protection.blind, visibility))
         .order_by(*order)
         .limit(query.count)
         .offset(query.offset)
+        .subquery("page")
+    )
+    return (
+        select(ResourceVersion)
+        .join(
+            page,
+            (page.c.res_type == ResourceVersion.res_type)
+            & (page.c.res_id == ResourceVersion.res_id)
+            & (page.c.version_id == ResourceVersion.version_id),
+        )
+        .order_by(page.c.position)
     )
 
 

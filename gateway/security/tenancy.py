@@ -17,6 +17,7 @@ things it can see but not change are 403.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gateway.errors import FhirError, not_found
@@ -31,6 +32,8 @@ CONFORMANCE_TYPES = frozenset({"Questionnaire"})
 AUDIT_TYPES = frozenset({"AuditEvent"})
 SYNTHETIC_LABEL = ("http://terminology.hl7.org/CodeSystem/v3-ActReason", "HTEST")
 MAX_PARTOF_DEPTH = 8
+# Readable by every party, so no grants are recorded for them.
+_SHARED = (DIRECTORY_TYPES | CONFORMANCE_TYPES) - {"Practitioner"}
 
 # Where a case resource names the parties it is addressed to.
 _ADDRESSED_TO: dict[str, tuple[str, ...]] = {
@@ -120,15 +123,26 @@ class TenantRules:
         return parties
 
     def record_write(self, stored: StoredResource) -> None:
-        shared = (DIRECTORY_TYPES | CONFORMANCE_TYPES) - {"Practitioner"}
-        if stored.body is None or stored.resource_type in shared:
-            return
-        self.store.grant(
-            stored.resource_type,
-            stored.id,
-            self.parties_for(stored.body),
-            fresh=stored.method == "POST" and stored.version_id == 1,
-        )
+        self.record_writes([stored])
+
+    def record_writes(
+        self, written: Sequence[StoredResource], visible_to: frozenset[str] = frozenset()
+    ) -> None:
+        """Record who may see each written resource: the parties it names, and for case
+        data ``visible_to`` besides (a directory Practitioner stays its registrar's to
+        change). New resources get their grants in one statement."""
+        fresh: list[tuple[str, str, set[str]]] = []
+        for stored in written:
+            if stored.body is None or stored.resource_type in _SHARED:
+                continue
+            parties = self.parties_for(stored.body)
+            if stored.resource_type not in DIRECTORY_TYPES:
+                parties |= visible_to
+            if stored.method == "POST" and stored.version_id == 1:
+                fresh.append((stored.resource_type, stored.id, parties))
+            else:
+                self.store.grant(stored.resource_type, stored.id, parties)
+        self.store.grant_new(fresh)
 
     # ----- internals --------------------------------------------------------------------
 

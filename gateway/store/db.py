@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.store.directory_cache import SESSION_KEY, DirectoryCache
 from gateway.store.protection import BodyProtection
 
 IMMEDIATE_OPTION = "kvgw_sqlite_immediate"
@@ -61,12 +62,13 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 def make_session_factory(engine: Engine, protection: BodyProtection) -> sessionmaker[Session]:
-    """Sessions that carry the data protection every stored body goes through."""
+    """Sessions that carry the data protection every stored body goes through, and one
+    directory memo shared by all of them (:mod:`gateway.store.directory_cache`)."""
     return sessionmaker(
         bind=engine.execution_options(**{IMMEDIATE_OPTION: True}),
         expire_on_commit=False,
         autoflush=False,
-        info={"protection": protection},
+        info={"protection": protection, SESSION_KEY: DirectoryCache()},
     )
 
 

@@ -128,6 +128,15 @@ class SearchIndexRow(Base):
     )
 
 
+class DirectoryGeneration(Base):
+    """One row: a random token replaced by every directory write (see directory_cache)."""
+
+    __tablename__ = "directory_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
 # Tables defined next to the code that owns them share this metadata (and so the
 # migrations' model-parity check and the test truncation).
 import gateway.delivery.models  # noqa: E402

@@ -10,7 +10,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from gateway.search.index import index_rows
 from gateway.search.query import SearchQuery
 from gateway.search.sql import count_matches, select_matches
 from gateway.security.models import ResourceParty
+from gateway.store.directory_cache import CACHED_TYPES, cached, directory_changed
 from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow, table_of
 from gateway.store.protection import protection_of
 from gateway.store.visibility import EVERYTHING, Visibility
@@ -75,13 +76,34 @@ def parse_version(etag_or_version: str) -> str:
     return value.strip('"')
 
 
+# A memoised resource: the resource without its body, and the body as JSON text, so
+# every reader gets a body of its own to change.
+_Frozen = tuple[StoredResource, str | None]
+_WRITTEN_KEY = "store.written"
+
+
+def _json(body: dict[str, Any]) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _freeze(found: list[StoredResource]) -> _Frozen | None:
+    if not found:
+        return None
+    stored = found[0]
+    return replace(stored, body=None), None if stored.body is None else _json(stored.body)
+
+
+def _thaw(frozen: _Frozen | None) -> StoredResource | None:
+    if frozen is None:
+        return None
+    stored, text = frozen
+    return stored if text is None else replace(stored, body=json.loads(text))
+
+
 class ResourceStore:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.protection = protection_of(session)
-
-    def _dump(self, body: dict[str, Any]) -> str:
-        return self.protection.encrypt(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
 
     def _load(self, stored: str | None) -> dict[str, Any] | None:
         if stored is None:
@@ -133,11 +155,13 @@ class ResourceStore:
                     "deleted": False,
                 }
             )
-            versions.append(self._version_row(res_type, res_id, 1, now, "POST", stamped))
+            created = StoredResource(res_type, res_id, 1, now, False, "POST", stamped)
+            versions.append(self._version_row(created))
             index.extend(self._index_rows(res_type, res_id, stamped))
-            stored.append(StoredResource(res_type, res_id, 1, now, False, "POST", stamped))
+            stored.append(created)
         if not stored:
             return []
+        self._touched({res.resource_type for res in stored})
         self.session.execute(insert(table_of(ResourceHead)), heads)
         self.session.execute(insert(table_of(ResourceVersion)), versions)
         if index:
@@ -154,6 +178,7 @@ class ResourceStore:
         versioned updates exactly one wins and the other gets 412.
         """
         res_type = body["resourceType"]
+        self._touched({res_type})
         now = utc_now()
         statement = (
             update(ResourceHead)
@@ -173,11 +198,13 @@ class ResourceStore:
                 raise not_found(res_type, res_id)
             raise version_conflict(parse_version(if_match or ""), str(head.version_id))
         stamped = _with_meta(body, res_id, version, now)
-        self._write_version(res_type, res_id, version, now, "PUT", stamped)
+        updated = StoredResource(res_type, res_id, version, now, False, "PUT", stamped)
+        self._write_version(updated)
         self._reindex(res_type, res_id, stamped)
-        return StoredResource(res_type, res_id, version, now, False, "PUT", stamped)
+        return updated
 
     def delete(self, res_type: str, res_id: str) -> StoredResource:
+        self._touched({res_type})
         now = utc_now()
         version = self.session.execute(
             update(ResourceHead)
@@ -194,13 +221,14 @@ class ResourceStore:
             if head is None:
                 raise not_found(res_type, res_id)
             raise gone(res_type, res_id)
-        self._write_version(res_type, res_id, version, now, "DELETE", None)
+        deleted = StoredResource(res_type, res_id, version, now, True, "DELETE", None)
+        self._write_version(deleted)
         self.session.execute(
             delete(SearchIndexRow).where(
                 SearchIndexRow.res_type == res_type, SearchIndexRow.res_id == res_id
             )
         )
-        return StoredResource(res_type, res_id, version, now, True, "DELETE", None)
+        return deleted
 
     def parties(self, res_type: str, res_id: str) -> set[str]:
         return set(
@@ -211,20 +239,25 @@ class ResourceStore:
             )
         )
 
-    def grant(self, res_type: str, res_id: str, parties: set[str], *, fresh: bool = False) -> None:
-        """Let ``parties`` see the resource (in addition to those that already do).
+    def grant(self, res_type: str, res_id: str, parties: set[str]) -> None:
+        """Let ``parties`` see the resource (in addition to those that already do)."""
+        self.grant_new([(res_type, res_id, parties - self.parties(res_type, res_id))])
 
-        ``fresh``: the resource was created in this transaction and has no grants yet.
-        """
-        missing = parties if fresh else parties - self.parties(res_type, res_id)
-        if missing:
-            self.session.execute(
-                insert(table_of(ResourceParty)),
-                [{"res_type": res_type, "res_id": res_id, "party": p} for p in sorted(missing)],
-            )
+    def grant_new(self, grants: Sequence[tuple[str, str, set[str]]]) -> None:
+        """Grants for resources that have none yet (created in this transaction): each
+        (type, id, parties), all in one statement."""
+        rows = [
+            {"res_type": res_type, "res_id": res_id, "party": party}
+            for res_type, res_id, parties in grants
+            for party in sorted(parties)
+        ]
+        if rows:
+            self.session.execute(insert(table_of(ResourceParty)), rows)
 
     def purge(self, res_type: str, res_id: str) -> bool:
         """Remove a resource with every version, index row and party grant (retention)."""
+        self._touched({res_type})
+        self._remember(StoredResource(res_type, res_id, 0, utc_now(), True, "PURGE", None), None)
         self.session.execute(
             delete(ResourceParty).where(
                 ResourceParty.res_type == res_type, ResourceParty.res_id == res_id
@@ -274,9 +307,23 @@ class ResourceStore:
         return self.vread(res_type, res_id, head.version_id)
 
     def current(self, res_type: str, res_id: str) -> StoredResource | None:
-        """The current version, or None when the resource is unknown or deleted."""
-        found = self._current_bodies([(res_type, res_id)])
-        return found[0] if found else None
+        """The current version, or None when the resource is unknown or deleted.
+
+        What this transaction wrote itself is answered from its own memo, and directory
+        entries from the directory memo while the directory is unchanged.
+        """
+        written = self._written()
+        if written is not None and (res_type, res_id) in written:
+            return _thaw(written[(res_type, res_id)])
+        if res_type not in CACHED_TYPES:
+            found = self._current_bodies([(res_type, res_id)])
+            return found[0] if found else None
+        frozen = cached(
+            self.session,
+            ("current", res_type, res_id),
+            lambda: _freeze(self._current_bodies([(res_type, res_id)])),
+        )
+        return _thaw(frozen)
 
     def known(self, res_type: str, res_id: str) -> bool:
         """Whether the id was ever used for this type (deleted resources count)."""
@@ -335,8 +382,8 @@ class ResourceStore:
         with_total: bool = True,
     ) -> tuple[list[StoredResource], int | None]:
         """Current, non-deleted, visible resources matching ``query``: one page and the total."""
-        pairs = self.session.execute(select_matches(query, self.protection, visibility)).all()
-        found = self._current_bodies([(t, i) for t, i in pairs])
+        rows = self.session.scalars(select_matches(query, self.protection, visibility))
+        found = [self._stored(row) for row in rows]
         total = (
             self.session.execute(count_matches(query, self.protection, visibility)).scalar_one()
             if with_total
@@ -345,6 +392,35 @@ class ResourceStore:
         return found, total
 
     # ----- internals ------------------------------------------------------------------
+
+    def _written(self) -> dict[tuple[str, str], _Frozen | None] | None:
+        """This transaction's memo of what it wrote (None: deleted or purged), or None
+        where no memo is kept: outside a transaction, and inside a savepoint, whose
+        rollback would leave the memo ahead of the database (a write there also drops
+        the memo, so nothing it wrote is answered from memory afterwards)."""
+        if self.session.in_nested_transaction():
+            self.session.info.pop(_WRITTEN_KEY, None)
+            return None
+        transaction = self.session.get_transaction()
+        if transaction is None:
+            return None
+        memo: tuple[object, dict[tuple[str, str], _Frozen | None]] | None = self.session.info.get(
+            _WRITTEN_KEY
+        )
+        if memo is None or memo[0] is not transaction:
+            memo = (transaction, {})
+            self.session.info[_WRITTEN_KEY] = memo
+        return memo[1]
+
+    def _remember(self, stored: StoredResource, text: str | None) -> None:
+        written = self._written()
+        if written is not None:
+            key = (stored.resource_type, stored.id)
+            written[key] = None if stored.deleted else (replace(stored, body=None), text)
+
+    def _touched(self, res_types: set[str]) -> None:
+        if not res_types.isdisjoint(CACHED_TYPES):
+            directory_changed(self.session)
 
     def _head(self, res_type: str, res_id: str) -> ResourceHead | None:
         return self.session.execute(
@@ -375,38 +451,23 @@ class ResourceStore:
         by_id = {row.res_id: self._stored(row) for row in rows}
         return [by_id[res_id] for res_id in ids if res_id in by_id]
 
-    def _version_row(
-        self,
-        res_type: str,
-        res_id: str,
-        version: int,
-        at: datetime,
-        method: str,
-        body: dict[str, Any] | None,
-    ) -> dict[str, Any]:
+    def _version_row(self, stored: StoredResource) -> dict[str, Any]:
+        """The version's row; the body is serialised once, for the row (encrypted) and for
+        this transaction's memo of what it wrote."""
+        text = None if stored.body is None else _json(stored.body)
+        self._remember(stored, text)
         return {
-            "res_type": res_type,
-            "res_id": res_id,
-            "version_id": version,
-            "last_updated": at,
-            "deleted": body is None,
-            "method": method,
-            "body": None if body is None else self._dump(body),
+            "res_type": stored.resource_type,
+            "res_id": stored.id,
+            "version_id": stored.version_id,
+            "last_updated": stored.last_updated,
+            "deleted": stored.deleted,
+            "method": stored.method,
+            "body": None if text is None else self.protection.encrypt(text),
         }
 
-    def _write_version(
-        self,
-        res_type: str,
-        res_id: str,
-        version: int,
-        at: datetime,
-        method: str,
-        body: dict[str, Any] | None,
-    ) -> None:
-        self.session.execute(
-            insert(table_of(ResourceVersion)),
-            [self._version_row(res_type, res_id, version, at, method, body)],
-        )
+    def _write_version(self, stored: StoredResource) -> None:
+        self.session.execute(insert(table_of(ResourceVersion)), [self._version_row(stored)])
 
     def _index_rows(self, res_type: str, res_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
         return [

@@ -132,10 +132,8 @@ class SubmitWorkflow:
         task = self._create_task(
             stored[request.full_url], ids[patient.full_url], unit, idempotency_key, protected
         )
-        for reference in (ids[patient.full_url], *(ids[c.full_url] for c in consents)):
-            ref_type, ref_id = split_reference(reference)
-            if ref_type:
-                self.store.grant(ref_type, ref_id, {unit.organization})
+        if stored_patient is not None:  # the unit sees the person it is asked about
+            self.store.grant("Patient", stored_patient.id, {unit.organization})
         enqueue(
             self.store.session,
             kind=JOURNAL_REQUEST,
@@ -310,22 +308,27 @@ class SubmitWorkflow:
         unit: RoutedUnit,
         protected: bool,
     ) -> dict[str, StoredResource]:
-        stored: dict[str, StoredResource] = {}
         request.resource["performer"] = [{"reference": unit.organization}]
         if protected:  # address and contact data of a protected person are never passed on
             for element in CONTACT_ELEMENTS:
                 patient.resource.pop(element, None)
-        for entry in entries:
-            if entry is patient and stored_patient is not None:
-                stored[entry.full_url] = stored_patient
-                continue
-            if entry.type == "Organization":
-                continue  # the kommun comes from the directory, not from the submission
-            _, res_id = split_reference(ids[entry.full_url])
-            stored[entry.full_url] = self.fhir.create(
-                entry.type, entry.resource, res_id=res_id, validated=True
-            ).stored
-        return stored
+        new = [
+            entry
+            for entry in entries
+            if not (entry is patient and stored_patient is not None)
+            # The kommun comes from the directory, not from the submission.
+            and entry.type != "Organization"
+        ]
+        created = self.fhir.create_all(
+            [(e.resource, split_reference(ids[e.full_url])[1]) for e in new],
+            validated=True,
+            # The unit sees the person, the request and the consent it is asked about.
+            visible_to=frozenset({unit.organization}),
+        )
+        by_url = {entry.full_url: s for entry, s in zip(new, created, strict=True)}
+        if stored_patient is not None:
+            by_url[patient.full_url] = stored_patient
+        return {e.full_url: by_url[e.full_url] for e in entries if e.full_url in by_url}
 
     def _create_task(
         self,

@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gateway.canonical import QUESTIONNAIRE
 from gateway.cli.security import DEMO_CLIENTS
 from gateway.routing.demo_directory import PERSONS
 from gateway.security.caller import PartyKind
+from gateway.workflow import subscriptions
 from tests.integration.workflow.conftest import ANNA, FREDRIK, GAVLE, JONKOPING_VC, World
 from tests.support.auth import bearer, register_client
 from tests.support.fhir_data import FHIR_JSON
@@ -31,21 +34,52 @@ def _answer(request_ref: str) -> dict[str, Any]:
     return answer
 
 
-def _subscribe(world: World) -> None:
-    subscription = {
+def _subscription(world: World, criteria: str, secret: str) -> dict[str, Any]:
+    return {
         "resourceType": "Subscription",
         "status": "requested",
         "reason": "Svar på förfrågningar",
-        "criteria": "Task?status=completed",
+        "criteria": criteria,
         "channel": {
             "type": "rest-hook",
             "endpoint": world.webhook_url,
-            "header": ["Authorization: Bearer hook-secret"],
+            "header": [f"Authorization: Bearer {secret}"],
         },
     }
-    created = world.as_kommun("POST", "/fhir/Subscription", subscription)
+
+
+def _subscribe(world: World) -> None:
+    created = world.as_kommun(
+        "POST", "/fhir/Subscription", _subscription(world, "Task?status=completed", "hook-secret")
+    )
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "active"
+
+
+def test_every_subscription_whose_owner_sees_the_task_is_told_and_no_other(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(subscriptions, "_PAGE", 2)  # three subscriptions span two pages
+    for number in range(3):
+        created = world.as_kommun(
+            "POST",
+            "/fhir/Subscription",
+            _subscription(world, "Task?status=requested", f"mine-{number}"),
+        )
+        assert created.status_code == 201, created.text
+    stockholm = register_client(world.app, "Organization/kommun-0180", PartyKind.KOMMUN)
+    foreign = world.http.post(
+        "/fhir/Subscription",
+        json=_subscription(world, "Task?status=requested", "not-mine"),
+        headers={**bearer(world.http, stockholm), **FHIR_JSON},
+    )
+    assert foreign.status_code == 201, foreign.text
+
+    submitted = world.submit(submission(ANNA.personnummer, GAVLE, case_id="told-1"))
+    assert submitted.status_code == 201, submitted.text
+    world.deliver()
+    told = sorted(n.headers["authorization"] for n in world.webhook.received)
+    assert told == ["Bearer mine-0", "Bearer mine-1", "Bearer mine-2"]
 
 
 def test_whole_story_from_submit_to_answer(world: World) -> None:
