@@ -7,13 +7,16 @@ local listing register), sent with a real SMART Backend Services access token, s
 whole submit path runs: authentication, validation of the Bundle, routing, consent
 evaluation, storage, the Task, the outbox row and the audit events.
 
-Two servers, both uvicorn on 127.0.0.1 in this process, on the same database:
+Two servers on 127.0.0.1, each uvicorn in ``--server-processes`` processes of its own
+(default: one per core, as the gateway is deployed), on the same database:
 
-* the *gateway*: ``gateway.app.create_app`` (SMART tokens) on a throwaway PostgreSQL
+* the *gateway*: ``kv-gateway serve --workers N`` (SMART tokens) on a throwaway PostgreSQL
   cluster (or a SQLite file), seeded with ``gateway.routing.demo_directory.seed_demo``;
 * the *baseline*: a bare FastAPI endpoint at the same path that stores the same Bundle
   body unprocessed: one row with the raw JSON per request, in its own committed
   transaction, in the same database.
+
+The client threads run in this process, apart from both servers.
 
 Two measurements, alternating baseline/gateway in every round:
 
@@ -38,6 +41,7 @@ import shutil
 import signal
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -53,7 +57,6 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, FastAPI, Request
-from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -95,10 +98,11 @@ from gateway.store.db import IMMEDIATE_OPTION, make_engine
 from gateway.store.migrate import upgrade
 from gateway.store.resources import ResourceStore
 from tests.support.auth import ASSERTION_TYPE, assertion, register_client
-from tests.support.live_server import free_port, serve
+from tests.support.live_server import free_port
 from tests.support.postgres_cluster import find_bin_dir, start_cluster, stop_cluster
 from tests.support.submissions import submission
 
+REPOSITORY = Path(__file__).resolve().parents[1]
 FHIR_JSON = "application/fhir+json"
 POST_HEADERS = {"content-type": FHIR_JSON, "accept": FHIR_JSON}
 SUBMIT_PATH = "/fhir/ServiceRequest/$submit"
@@ -419,18 +423,36 @@ def baseline_app(engine: Engine) -> FastAPI:
     return app
 
 
+BASELINE_DATABASE_ENV = "KVGW_BENCH_BASELINE_DATABASE_URL"
+
+
+def baseline_from_environment() -> FastAPI:
+    """Factory for the baseline's uvicorn processes: the database URL comes from
+    ``KVGW_BENCH_BASELINE_DATABASE_URL``."""
+    url = os.environ[BASELINE_DATABASE_ENV]
+    return baseline_app(make_engine(url))
+
+
 def gateway_settings(database_url: str, port: int) -> Settings:
     return Settings(
         _env_file=None,  # a developer's .env must not change the benchmark
-        auth_mode=AuthMode.SMART,
-        database_url=SecretStr(database_url),
-        public_base_url=f"http://{LOOPBACK}:{port}",
-        log_format=LogFormat.CONSOLE,
-        log_level="WARNING",
-        delivery_worker_in_process=False,  # only the submit path is measured
-        rate_limit_per_minute=0,  # the per-client limit (600/min) would refuse the load
-        listing_cache_seconds=0,  # every submission asks the listing register
+        **{name.lower(): value for name, value in _gateway_environment(database_url, port).items()},
     )
+
+
+def _gateway_environment(database_url: str, port: int) -> dict[str, str]:
+    """The gateway's settings for the run, as its processes read them (``KVGW_`` names
+    without the prefix); everything else stays at its default."""
+    return {
+        "AUTH_MODE": AuthMode.SMART.value,
+        "DATABASE_URL": database_url,
+        "PUBLIC_BASE_URL": f"http://{LOOPBACK}:{port}",
+        "LOG_FORMAT": LogFormat.CONSOLE.value,
+        "LOG_LEVEL": "WARNING",
+        "DELIVERY_WORKER_IN_PROCESS": "false",  # only the submit path is measured
+        "RATE_LIMIT_PER_MINUTE": "0",  # the per-client limit (600/min) would refuse the load
+        "LISTING_CACHE_SECONDS": "0",  # every submission asks the listing register
+    }
 
 
 class TokenSource:
@@ -475,24 +497,123 @@ class Servers:
     engine: Engine
 
 
+def _clean_environment(extra: dict[str, str]) -> dict[str, str]:
+    """This process's environment without any KVGW_ setting, plus ``extra``."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("KVGW_")}
+    kept["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY), kept.get("PYTHONPATH")]))
+    return {**kept, **extra}
+
+
 @contextmanager
-def servers(database_url: str) -> Iterator[Servers]:
-    """Gateway and baseline on free loopback ports, on one seeded database."""
+def server_process(
+    name: str, argv: list[str], env: dict[str, str], port: int, ready_path: str
+) -> Iterator[str]:
+    """Run a server command until the block ends; yield its base URL once ``ready_path``
+    answers 200. The command's output goes to a temporary file, shown if it fails."""
+    url = f"http://{LOOPBACK}:{port}"
+    with tempfile.TemporaryDirectory(prefix=f"kvgw-bench-{name}-") as folder:
+        output = Path(folder) / "output.log"
+        with output.open("wb") as sink:
+            # cwd: an empty folder, so no .env of the developer's is read.
+            process = subprocess.Popen(
+                argv, cwd=folder, env=env, stdout=sink, stderr=subprocess.STDOUT
+            )
+        try:
+            _wait_until_ready(process, url + ready_path, output)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], url: str, output: Path) -> None:
+    deadline = time.monotonic() + 90
+    with httpx.Client(trust_env=False, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            try:
+                if client.get(url).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+    tail = output.read_text(encoding="utf-8", errors="replace")[-3000:]
+    raise RuntimeError(f"the server behind {url} did not start:\n{tail}")
+
+
+def _gateway_command(port: int, processes: int) -> list[str]:
+    return [
+        sys.executable,
+        "-c",
+        "from gateway.cli.main import app; app()",
+        "serve",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--workers",
+        str(processes),
+    ]
+
+
+def _baseline_command(port: int, processes: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "benchmarks.submit_throughput:baseline_from_environment",
+        "--factory",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--workers",
+        str(processes),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
+@contextmanager
+def servers(database_url: str, processes: int) -> Iterator[Servers]:
+    """Gateway and baseline, ``processes`` uvicorn workers each, on free loopback ports
+    and one seeded database."""
     port = free_port()
     settings = gateway_settings(database_url, port)
     engine = make_engine(database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    baseline_engine = make_engine(
-        database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
-    )
     try:
-        BASELINE_TABLE.create(baseline_engine, checkfirst=True)
+        BASELINE_TABLE.create(engine, checkfirst=True)
+        # Seed and register the client through an app in this process; it serves nothing.
         app = create_app(settings, engine=engine)
         with app.state.session_factory() as session, session.begin():
             seed_demo(ResourceStore(session), app.state.validator, DemoPeers(UNUSED_PEER), settings)
         identity = register_client(app, KOMMUN, PartyKind.KOMMUN)
+        gateway_env = {
+            f"KVGW_{name}": value
+            for name, value in _gateway_environment(database_url, port).items()
+        }
+        baseline_port = free_port()
         with (
-            serve(app, port) as gateway_url,
-            serve(baseline_app(baseline_engine)) as baseline_url,
+            server_process(
+                "gateway",
+                _gateway_command(port, processes),
+                _clean_environment(gateway_env),
+                port,
+                "/readyz",
+            ) as gateway_url,
+            server_process(
+                "baseline",
+                _baseline_command(baseline_port, processes),
+                _clean_environment({BASELINE_DATABASE_ENV: database_url}),
+                baseline_port,
+                "/ping",
+            ) as baseline_url,
         ):
             tokens = TokenSource(gateway_url, settings.public_base_url, identity)
             tokens.refresh()
@@ -504,7 +625,6 @@ def servers(database_url: str) -> Iterator[Servers]:
             )
     finally:
         engine.dispose()
-        baseline_engine.dispose()
 
 
 @contextmanager
@@ -846,6 +966,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=3, help="baseline/gateway alternations per backend"
     )
+    parser.add_argument(
+        "--server-processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="uvicorn processes of each server (default: one per core)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
     parser.add_argument(
         "--max-seconds",
@@ -856,8 +982,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.submissions < 10:
         parser.error("--submissions must be at least 10")
-    if min(args.concurrency, args.rounds, args.rate_clients) < 1 or args.warmup < 0:
-        parser.error("--concurrency, --rounds, --rate-clients must be >= 1, --warmup >= 0")
+    if (
+        min(args.concurrency, args.rounds, args.rate_clients, args.server_processes) < 1
+        or args.warmup < 0
+    ):
+        parser.error(
+            "--concurrency, --rounds, --rate-clients, --server-processes must be >= 1, "
+            "--warmup >= 0"
+        )
     if args.rate <= 0 or args.rate_seconds <= 0 or args.rate * args.rate_seconds < 2:
         parser.error("--rate and --rate-seconds must be positive and give at least 2 requests")
     return args
@@ -933,6 +1065,7 @@ def benchmark(args: argparse.Namespace) -> int:
         "rate_seconds": args.rate_seconds,
         "rate_clients": args.rate_clients,
         "rounds": args.rounds,
+        "server_processes": args.server_processes,
         "kommun": KOMMUN,
         "person": PERSON.key,
         "targets": {
@@ -969,7 +1102,7 @@ def benchmark(args: argparse.Namespace) -> int:
                         "'postgresql' (or set KVGW_TEST_PG_BIN) to measure it."
                     )
                     continue
-                run = stack.enter_context(servers(url))
+                run = stack.enter_context(servers(url, args.server_processes))
                 results[backend] = measure_backend(run, args, backend, progress, deadline)
 
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -85,6 +85,14 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from KVGW_PORT)")] = None,
     migrate: Annotated[bool, typer.Option(help="Upgrade the schema first")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes (one per core on PostgreSQL; SQLite has one writer at "
+            "a time, so more than one rarely helps there)",
+        ),
+    ] = 1,
     demo_peers: Annotated[
         bool, typer.Option(help="Also run the demo journal systems in-process (make run does)")
     ] = False,
@@ -114,7 +122,8 @@ def serve(
     bind_host = host or settings.host
     bind_port = port or settings.port
     base = settings.public_base_url.rstrip("/")
-    typer.echo(f"kv-gateway {__version__} on http://{bind_host}:{bind_port}")
+    processes = f", {workers} processes" if workers > 1 else ""
+    typer.echo(f"kv-gateway {__version__} on http://{bind_host}:{bind_port}{processes}")
     typer.echo(f"  FHIR base      {base}/fhir   (CapabilityStatement: {base}/fhir/metadata)")
     typer.echo(f"  OpenAPI docs   {base}/docs")
     typer.echo(f"  Landing page   {base}/")
@@ -129,6 +138,7 @@ def serve(
             port=bind_port,
             access_log=False,  # our own access log never prints paths or query strings
             log_level="warning",
+            workers=workers,
         )
     finally:
         for peer in peers:
