@@ -104,9 +104,8 @@ def serve(
     ] = 8091,
 ) -> None:
     """Serve the gateway with uvicorn."""
-    import uvicorn
-
     from gateway.app import DEMO_WARNING
+    from gateway.cli.serving import serve_app
     from gateway.store.migrate import is_up_to_date, upgrade
 
     if demo_peers:
@@ -131,18 +130,14 @@ def serve(
         typer.secho(f"\n!! {DEMO_WARNING}\n", fg=typer.colors.YELLOW, bold=True, err=True)
     peers = start_demo_peers(demo_peer_port, settings) if demo_peers else []
     try:
-        uvicorn.run(
-            "gateway.app:app_from_environment",
-            factory=True,
-            host=bind_host,
-            port=bind_port,
-            access_log=False,  # our own access log never prints paths or query strings
-            log_level="warning",
-            workers=workers,
+        started = serve_app(
+            "gateway.app:app_from_environment", host=bind_host, port=bind_port, workers=workers
         )
     finally:
         for peer in peers:
             peer.stop()
+    if not started:
+        fail(f"the server did not start on {bind_host}:{bind_port}")
 
 
 def _db_command(action: Callable[[str], None]) -> None:

@@ -1,0 +1,46 @@
+"""Running an ASGI app under uvicorn: one process, or several on one listening socket."""
+
+from __future__ import annotations
+
+import socket
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+
+class TcpConfig(uvicorn.Config):
+    def bind_socket(self) -> socket.socket:
+        """The listening socket the worker processes share, marked as TCP.
+
+        uvicorn binds it as ``socket.socket(family)``, whose protocol number is 0, and the
+        connections accepted on it inherit that. asyncio sets TCP_NODELAY only on sockets
+        whose protocol is IPPROTO_TCP, so without this every response that leaves in two
+        writes waits for the client's delayed ACK (about 40 ms on Linux): a bare endpoint
+        served by two workers managed 170 requests/s where one worker managed 840.
+        """
+        bound = super().bind_socket()
+        if bound.family not in (socket.AF_INET, socket.AF_INET6):
+            return bound
+        return socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+
+
+def serve_app(app: str, *, host: str, port: int, workers: int = 1) -> bool:
+    """Serve the app factory ``module:function`` until stopped; False if it never started.
+
+    The access log stays off: the gateway writes its own, without paths or query strings.
+    """
+    config = TcpConfig(
+        app,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+    )
+    if workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        return server.started
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    return True
