@@ -2,10 +2,11 @@
 """Throughput and latency of ``POST /fhir/ServiceRequest/$submit``, as a ratio.
 
 Every submission is a distinct request (its own kommun case identifier) of the kommun
-Organization/kommun-2180 for the demo person ``anna`` (listed at a vårdcentral in the
-local listing register), sent with a real SMART Backend Services access token, so the
-whole submit path runs: authentication, validation of the Bundle, routing, consent
-evaluation, storage, the Task, the outbox row and the audit events.
+Organization/kommun-2180 for the next of ``--persons`` synthetic persons, each listed in
+the local listing register at the vårdcentral of the demo person ``anna``, sent with a
+real SMART Backend Services access token, so the whole submit path runs: authentication,
+validation of the Bundle, routing, consent evaluation, storage, the Task, the outbox row
+and the audit events.
 
 Two servers on 127.0.0.1, each uvicorn in ``--server-processes`` processes of its own
 (default: one per core, as the gateway is deployed), on the same database:
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import io
 import json
 import os
 import platform
@@ -91,12 +93,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.app import create_app
 from gateway.logging import configure_logging
-from gateway.routing.demo_directory import PERSONS, DemoPeers, seed_demo
+from gateway.routing.demo_directory import PERSONS, UNITS, DemoPeers, seed_demo, unit_hsa_id
+from gateway.routing.listing_register import import_listings
+from gateway.routing.person import ListingHasher
 from gateway.security.caller import PartyKind
 from gateway.settings import AuthMode, LogFormat, Settings
 from gateway.store.db import IMMEDIATE_OPTION, make_engine
 from gateway.store.migrate import upgrade
 from gateway.store.resources import ResourceStore
+from gateway.validation.identifiers import synthetic_personnummer
 from tests.support.auth import ASSERTION_TYPE, assertion, register_client
 from tests.support.live_server import free_port
 from tests.support.postgres_cluster import find_bin_dir, start_cluster, stop_cluster
@@ -111,6 +116,10 @@ PG_DATABASE = "kvgw_bench"
 LOOPBACK = "127.0.0.1"
 KOMMUN = "Organization/kommun-2180"  # Gävle
 PERSON = next(p for p in PERSONS if p.key == "anna")  # lives in Gävle, listed in Jönköping
+# Submissions are for distinct persons, listed where anna is: one person for all of them
+# would serialise every submission on the conditional create of that one Patient.
+POOL_FIRST_BIRTH = datetime.date(1940, 1, 1)
+POOL_SERIAL = 917
 # The demo directory's fhir-rest Endpoint needs an address; nothing is ever sent there
 # (the delivery worker is off), and it is on loopback anyway.
 UNUSED_PEER = f"http://{LOOPBACK}:9/fhir"
@@ -126,24 +135,45 @@ console = Console() if sys.stdout.isatty() else Console(width=120)
 # workload
 
 
-class CaseIds:
-    """Thread-safe source of distinct kommun case identifiers for one server."""
+def pool_person(i: int) -> str:
+    """The i-th synthetic person of the pool (distinct birth dates, one birth number)."""
+    return synthetic_personnummer(POOL_FIRST_BIRTH + datetime.timedelta(days=i), POOL_SERIAL)
 
-    def __init__(self, prefix: str) -> None:
+
+def list_the_pool(engine: Engine, settings: Settings, size: int) -> None:
+    """Register every pool person in the local listing register at ``anna``'s
+    vårdcentral, as a region's listing file would."""
+    hasher = ListingHasher(settings.listing_hash_key.get_secret_value().encode())
+    unit = next(u for u in UNITS if u.key == PERSON.listed_at)
+    lines = ["person_id,hsa_id,lanskod,listing_type,valid_from,valid_to"]
+    lines += [
+        f"{pool_person(i)},{unit_hsa_id(unit.key)},{unit.lanskod},PV,2020-01-01,"
+        for i in range(size)
+    ]
+    report = import_listings(engine, io.BytesIO("\n".join(lines).encode()), hasher)
+    if report.inserted != size:
+        raise RuntimeError(f"listing the pool inserted {report.inserted} of {size} rows")
+
+
+class Submissions:
+    """Thread-safe source of distinct submissions for one server: each has its own kommun
+    case identifier and the next person of the pool (round robin)."""
+
+    def __init__(self, prefix: str, pool_size: int) -> None:
         self._prefix = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        self._pool_size = pool_size
         self._next = 0
         self._lock = threading.Lock()
 
-    def take(self) -> str:
+    def body(self) -> bytes:
+        """The kommun's $submit Bundle (Patient, socialsekreterare, ServiceRequest, Consent
+        with the ``listad-vardcentral`` custodian)."""
         with self._lock:
             self._next += 1
-            return f"{self._prefix}-{self._next:06d}"
-
-
-def submission_body(case_id: str) -> bytes:
-    """The kommun's $submit Bundle (Patient, socialsekreterare, ServiceRequest, Consent
-    with the ``listad-vardcentral`` custodian) for ``anna``, with this case identifier."""
-    return json.dumps(submission(PERSON.personnummer, KOMMUN, case_id=case_id)).encode()
+            number = self._next
+        person = pool_person(number % self._pool_size)
+        case_id = f"{self._prefix}-{number:06d}"
+        return json.dumps(submission(person, KOMMUN, case_id=case_id)).encode()
 
 
 @dataclass
@@ -152,12 +182,12 @@ class Target:
 
     name: str
     base_url: str
-    case_ids: CaseIds
+    submissions: Submissions
     headers: Callable[[], dict[str, str]]  # current request headers (a fresh token)
     expect_task: bool
 
     def submit(self, client: httpx.Client) -> None:
-        body = submission_body(self.case_ids.take())
+        body = self.submissions.body()
         answer = client.post(SUBMIT_PATH, content=body, headers=self.headers())
         if answer.status_code != 201:
             raise RuntimeError(
@@ -562,26 +592,22 @@ def _gateway_command(port: int, processes: int) -> list[str]:
 
 
 def _baseline_command(port: int, processes: int) -> list[str]:
+    # The same runner as `kv-gateway serve` (gateway.cli.serving), so both servers get
+    # the same socket handling.
     return [
         sys.executable,
-        "-m",
-        "uvicorn",
-        "benchmarks.submit_throughput:baseline_from_environment",
-        "--factory",
-        "--host",
+        "-c",
+        "import sys; from gateway.cli.serving import serve_app; "
+        "serve_app('benchmarks.submit_throughput:baseline_from_environment', "
+        "host=sys.argv[1], port=int(sys.argv[2]), workers=int(sys.argv[3]))",
         LOOPBACK,
-        "--port",
         str(port),
-        "--workers",
         str(processes),
-        "--log-level",
-        "warning",
-        "--no-access-log",
     ]
 
 
 @contextmanager
-def servers(database_url: str, processes: int) -> Iterator[Servers]:
+def servers(database_url: str, processes: int, pool_size: int) -> Iterator[Servers]:
     """Gateway and baseline, ``processes`` uvicorn workers each, on free loopback ports
     and one seeded database."""
     port = free_port()
@@ -593,6 +619,7 @@ def servers(database_url: str, processes: int) -> Iterator[Servers]:
         app = create_app(settings, engine=engine)
         with app.state.session_factory() as session, session.begin():
             seed_demo(ResourceStore(session), app.state.validator, DemoPeers(UNUSED_PEER), settings)
+        list_the_pool(engine, settings, pool_size)
         identity = register_client(app, KOMMUN, PartyKind.KOMMUN)
         gateway_env = {
             f"KVGW_{name}": value
@@ -618,8 +645,12 @@ def servers(database_url: str, processes: int) -> Iterator[Servers]:
             tokens = TokenSource(gateway_url, settings.public_base_url, identity)
             tokens.refresh()
             yield Servers(
-                gateway=Target("gateway", gateway_url, CaseIds("gw"), tokens.headers, True),
-                baseline=Target("baseline", baseline_url, CaseIds("bl"), tokens.headers, False),
+                gateway=Target(
+                    "gateway", gateway_url, Submissions("gw", pool_size), tokens.headers, True
+                ),
+                baseline=Target(
+                    "baseline", baseline_url, Submissions("bl", pool_size), tokens.headers, False
+                ),
                 tokens=tokens,
                 engine=engine,
             )
@@ -967,6 +998,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--rounds", type=int, default=3, help="baseline/gateway alternations per backend"
     )
     parser.add_argument(
+        "--persons",
+        type=int,
+        default=5000,
+        help="distinct listed persons the submissions cycle through",
+    )
+    parser.add_argument(
         "--server-processes",
         type=int,
         default=os.cpu_count() or 1,
@@ -983,11 +1020,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.submissions < 10:
         parser.error("--submissions must be at least 10")
     if (
-        min(args.concurrency, args.rounds, args.rate_clients, args.server_processes) < 1
+        min(args.concurrency, args.rounds, args.rate_clients, args.server_processes, args.persons)
+        < 1
         or args.warmup < 0
     ):
         parser.error(
-            "--concurrency, --rounds, --rate-clients, --server-processes must be >= 1, "
+            "--concurrency, --rounds, --rate-clients, --server-processes, --persons must be "
+            ">= 1, "
             "--warmup >= 0"
         )
     if args.rate <= 0 or args.rate_seconds <= 0 or args.rate * args.rate_seconds < 2:
@@ -1067,7 +1106,8 @@ def benchmark(args: argparse.Namespace) -> int:
         "rounds": args.rounds,
         "server_processes": args.server_processes,
         "kommun": KOMMUN,
-        "person": PERSON.key,
+        "persons": args.persons,
+        "listed_at": PERSON.listed_at,
         "targets": {
             "submits_per_second_at_least": TARGET_SUBMITS_PER_SECOND,
             "p99_ms_below": TARGET_P99_MS,
@@ -1102,7 +1142,7 @@ def benchmark(args: argparse.Namespace) -> int:
                         "'postgresql' (or set KVGW_TEST_PG_BIN) to measure it."
                     )
                     continue
-                run = stack.enter_context(servers(url, args.server_processes))
+                run = stack.enter_context(servers(url, args.server_processes, args.persons))
                 results[backend] = measure_backend(run, args, backend, progress, deadline)
 
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
