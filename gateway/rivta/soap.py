@@ -17,6 +17,8 @@ import httpx
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from gateway.capped_http import ResponseTooLargeError, send_capped
+
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 LOGICAL_ADDRESS_NS = "urn:riv:itintegration:registry:1"
 # RIVTA/SKLTP HTTP headers: the original consumer's HSA-id (trusted by a producer only from
@@ -146,18 +148,17 @@ class SoapClient:
         self, method: str, url: str, payload: bytes | None, headers: dict[str, str]
     ) -> tuple[int, bytes]:
         try:
-            with self._client.stream(method, url, content=payload, headers=headers) as response:
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
-                    raise SoapError("too-large", "the answer exceeds the size limit")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_response_bytes:
-                        raise SoapError("too-large", "the answer exceeds the size limit")
-                    chunks.append(chunk)
-                return response.status_code, b"".join(chunks)
+            response = send_capped(
+                self._client,
+                method,
+                url,
+                max_bytes=self.max_response_bytes,
+                content=payload,
+                headers=headers,
+            )
+            return response.status_code, response.content
+        except ResponseTooLargeError:
+            raise SoapError("too-large", "the answer exceeds the size limit") from None
         except httpx.TimeoutException:
             raise SoapError("timeout", "no answer within the timeout") from None
         except httpx.TransportError as error:

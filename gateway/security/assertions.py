@@ -23,6 +23,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.capped_http import ResponseTooLargeError, send_capped
 from gateway.security.clients import SIGNING_ALGORITHMS, find
 from gateway.security.models import AuthClient, UsedAssertion
 
@@ -55,12 +56,22 @@ class JwksCache:
             return cached[1]
         try:
             with httpx.Client(timeout=self.timeout, follow_redirects=False) as http:
-                response = http.get(uri, headers={"accept": "application/json"})
+                response = send_capped(
+                    http,
+                    "GET",
+                    uri,
+                    max_bytes=MAX_JWKS_BYTES,
+                    headers={"accept": "application/json"},
+                )
+        except ResponseTooLargeError:
+            raise AssertionRejectedError(
+                "invalid_client", "the client's jwks_uri gave no usable key set"
+            ) from None
         except httpx.HTTPError:
             raise AssertionRejectedError(
                 "invalid_client", "the client's jwks_uri is unreachable"
             ) from None
-        if response.status_code != 200 or len(response.content) > MAX_JWKS_BYTES:
+        if response.status_code != 200:
             raise AssertionRejectedError(
                 "invalid_client", "the client's jwks_uri gave no usable key set"
             )

@@ -51,6 +51,7 @@ from adapters.journal.fhir_rest.status_map import (
     remote_version,
 )
 from adapters.journal.fhir_rest.transport import PeerError, classify, http_client
+from gateway.capped_http import ResponseTooLargeError, send_capped
 from gateway.delivery.protocols import (
     DeliveryResult,
     FetchResult,
@@ -166,16 +167,21 @@ class FhirRestAdapter:
             if peer.tokens is not None:
                 sent["authorization"] = f"Bearer {peer.tokens.token()}"
             try:
-                response = peer.http.request(method, url, headers=sent, **kwargs)
+                response = send_capped(
+                    peer.http,
+                    method,
+                    url,
+                    max_bytes=peer.profile.max_response_bytes,
+                    headers=sent,
+                    **kwargs,
+                )
+            except ResponseTooLargeError as error:
+                raise PeerError(f"the peer's {error}") from None
             except httpx.HTTPError as error:
                 raise classify(error, client_certificate=peer.profile.tls is not None) from None
             if response.status_code == 401 and peer.tokens is not None and attempt == 1:
                 peer.tokens.forget()
                 continue
-            if len(response.content) > peer.profile.max_response_bytes:
-                raise PeerError(
-                    f"the peer's answer is larger than {peer.profile.max_response_bytes} bytes"
-                )
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 

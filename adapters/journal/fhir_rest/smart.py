@@ -24,6 +24,7 @@ from joserfc.jwk import ECKey, RSAKey, thumbprint
 
 from adapters.journal.fhir_rest.config import SmartClient
 from adapters.journal.fhir_rest.transport import PeerError, classify
+from gateway.capped_http import ResponseTooLargeError, send_capped
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_SECONDS = 240
@@ -126,9 +127,16 @@ class SmartTokenSource:
         }
         self.requests += 1
         try:
-            response = self.http.post(
-                self.config.token_url, data=form, headers={"accept": "application/json"}
+            response = send_capped(
+                self.http,
+                "POST",
+                self.config.token_url,
+                max_bytes=MAX_TOKEN_RESPONSE_BYTES,
+                data=form,
+                headers={"accept": "application/json"},
             )
+        except ResponseTooLargeError as error:
+            raise PeerError(f"token endpoint: the {error}") from None
         except httpx.HTTPError as error:
             failure = classify(error, client_certificate=self.client_certificate)
             raise PeerError(f"token endpoint: {failure.detail}", failure.final) from None
@@ -158,8 +166,6 @@ class SmartTokenSource:
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    if len(response.content) > MAX_TOKEN_RESPONSE_BYTES:
-        return None
     try:
         body = json.loads(response.content)
     except ValueError:

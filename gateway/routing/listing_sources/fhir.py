@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from gateway.capped_http import ResponseTooLargeError, send_capped
 from gateway.routing.listing_sources import (
     PROTECTED_IDENTITY_CODES,
     Listing,
@@ -81,24 +82,19 @@ class FhirListingSource:
 
     def _get(self, url: str) -> dict[str, Any]:
         try:
-            with self._client.stream("GET", url) as response:
-                if response.status_code in (404, 410):
-                    return {}
-                if response.status_code != 200:
-                    raise _UnavailableError("http-status", f"HTTP {response.status_code}")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_response_bytes:
-                        raise _UnavailableError("too-large", "the answer exceeds the size limit")
-                    chunks.append(chunk)
+            response = send_capped(self._client, "GET", url, max_bytes=self.max_response_bytes)
+        except ResponseTooLargeError:
+            raise _UnavailableError("too-large", "the answer exceeds the size limit") from None
         except httpx.TimeoutException:
             raise _UnavailableError("timeout", "no answer within the timeout") from None
         except httpx.HTTPError as error:
             raise _UnavailableError("transport", type(error).__name__) from None
+        if response.status_code in (404, 410):
+            return {}
+        if response.status_code != 200:
+            raise _UnavailableError("http-status", f"HTTP {response.status_code}")
         try:
-            parsed = json.loads(b"".join(chunks))
+            parsed = json.loads(response.content)
         except ValueError:
             raise _UnavailableError("malformed-response", "the answer is not JSON") from None
         if not isinstance(parsed, dict):

@@ -4,8 +4,9 @@ gateway reaches through the fhir-rest adapter, and real tokens for a kommun and 
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import select
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.journal.fhir_rest import FhirRestAdapter
@@ -39,19 +40,39 @@ GATEWAY_CLIENT = "kv-gateway"
 PROFILE = "test"
 
 
+ENDLESS_CHUNK = 64 * 1024
+ENDLESS_STOP = 256 * 1024 * 1024  # bounds the test if a client reads on regardless
+
+
 class Faults:
     """ASGI middleware in front of the journal system: ``ok``, ``down`` (503 everywhere),
-    ``garbage`` (HTML with 500 on the FHIR API) or ``garbage-ok`` (HTML with 200)."""
+    ``garbage`` (HTML with 500 on the FHIR API), ``garbage-ok`` (HTML with 200) or
+    ``endless`` (a 200 FHIR answer that never ends; ``sent`` counts its bytes)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.mode = "ok"
+        self.sent = 0
+
+    async def _endless(self) -> AsyncIterator[bytes]:
+        yield b'{"resourceType":"Bundle","type":"transaction-response","entry":['
+        while self.sent < ENDLESS_STOP:
+            self.sent += ENDLESS_CHUNK
+            yield b" " * ENDLESS_CHUNK
+            # Let the server notice a client that hung up (it then stops this stream);
+            # a send to a closed connection is otherwise silently dropped.
+            await asyncio.sleep(0.001)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.mode != "ok":
             fhir = str(scope.get("path", "")).startswith("/fhir")
             if self.mode == "down":
                 await Response("busy", status_code=503)(scope, receive, send)
+                return
+            if self.mode == "endless" and fhir:
+                await StreamingResponse(self._endless(), media_type="application/fhir+json")(
+                    scope, receive, send
+                )
                 return
             if self.mode.startswith("garbage") and fhir:
                 status = 200 if self.mode == "garbage-ok" else 500

@@ -84,6 +84,25 @@ def test_garbage_fails_the_task_after_the_budget_and_an_operator_reruns_it(
     assert world.remote(task["id"])["status"] == "requested"
 
 
+def test_an_answer_that_never_ends_is_cut_off_at_the_limit(fhir_world: FhirWorld) -> None:
+    world = fhir_world
+    limit = 64 * 1024
+    world.use(smart=world.smart(), max_response_bytes=limit)
+    world.faults.mode = "endless"
+    task = world.submit()
+    world.deliver()
+    (message,) = world.messages()
+    assert message.status == "pending", "retried later, not lost"
+    assert f"larger than {limit} bytes" in (message.last_error or "")
+    # Read as it streamed and dropped at the limit: the peer got to send little more than
+    # the socket buffers hold, not the 256 MiB it had in store.
+    assert world.faults.sent < 16 * 1024 * 1024
+    world.faults.mode = "ok"
+    _due_now(world)
+    world.deliver()
+    assert world.task(task["id"])["status"] == "received"
+
+
 def test_garbage_from_a_polled_peer_is_a_clear_failure_and_moves_no_mark(
     fhir_world: FhirWorld,
 ) -> None:
