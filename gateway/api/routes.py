@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from gateway.api.app_state import interactions_for, settings_of
 from gateway.api.body import read_limited, read_resource_body
 from gateway.api.bundle_pages import history, searchset
 from gateway.api.bundle_processing import BundleProcessor
@@ -23,15 +24,9 @@ from gateway.errors import FhirError
 from gateway.search.dates import date_range
 from gateway.security.audit import AuditLog, AuditTrail, audited_transaction
 from gateway.security.caller import Caller, current_caller
-from gateway.settings import Settings
-from gateway.store.resources import ResourceStore, StoredResource
+from gateway.store.resources import StoredResource
 
 router = APIRouter(prefix="/fhir", tags=["FHIR"])
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def _session(request: Request) -> Iterator[Session]:
@@ -56,14 +51,7 @@ def _interactions(
 ) -> FhirInteractions:
     trail: AuditTrail = request.state.audit_trail
     trail.caller = caller
-    return FhirInteractions(
-        ResourceStore(session),
-        request.app.state.validator,
-        caller,
-        _settings(request),
-        trail,
-        request.app.state.hooks,
-    )
+    return interactions_for(request, session, caller, trail)
 
 
 # scope="function": the transaction commits when the route returns, before the response
@@ -84,7 +72,7 @@ def _resource_response(
 
 def _write_response(request: Request, result: WriteResult, prefs: Preferences) -> Response:
     headers = version_headers(result.stored)
-    headers["Location"] = location(_settings(request).fhir_base_url, result.stored)
+    headers["Location"] = location(settings_of(request).fhir_base_url, result.stored)
     if prefs.return_ == "minimal":
         return Response(status_code=result.status, headers=headers)
     if prefs.return_ == "OperationOutcome":
@@ -100,7 +88,7 @@ def _write_response(request: Request, result: WriteResult, prefs: Preferences) -
 async def _body(request: Request) -> dict[str, Any]:
     """The request's resource. Read here, in the event loop, so the routes can be plain
     functions that FastAPI runs in its thread pool: database work never blocks the loop."""
-    settings = _settings(request)
+    settings = settings_of(request)
     return await read_resource_body(
         request, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
     )
@@ -115,7 +103,7 @@ async def _form_items(request: Request) -> list[tuple[str, str]]:
             "Sökning med POST ska skickas som formulärdata.",
             diagnostics="POST _search takes application/x-www-form-urlencoded",
         )
-    raw = await read_limited(request, _settings(request).max_body_bytes)
+    raw = await read_limited(request, settings_of(request).max_body_bytes)
     return parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
 
 
@@ -148,7 +136,7 @@ def _since(raw: str | None) -> datetime | None:
 
 
 def _paging(request: Request) -> tuple[int, int]:
-    settings = _settings(request)
+    settings = settings_of(request)
     raw_count = request.query_params.get("_count", str(settings.default_page_size))
     raw_offset = request.query_params.get("_offset", "0")
     if not raw_count.isdigit() or not raw_offset.isdigit():
@@ -164,13 +152,13 @@ def _paging(request: Request) -> tuple[int, int]:
 @router.get("/metadata", summary="CapabilityStatement")
 def metadata(request: Request) -> Response:
     response_media_type(request)
-    body = capability_statement(_settings(request), request.app.state.started_at)
+    body = capability_statement(settings_of(request), request.app.state.started_at)
     return FhirResponse(body, request=request)
 
 
 @router.post("", summary="Batch or transaction Bundle", openapi_extra=RESOURCE_BODY)
 def batch_or_transaction(request: Request, fhir: Fhir, bundle: Body) -> Response:
-    settings = _settings(request)
+    settings = settings_of(request)
     processor = BundleProcessor(
         fhir,
         fhir.store.session,
@@ -187,7 +175,7 @@ def type_history(request: Request, resource_type: str, fhir: Fhir) -> Response:
     since = _since(request.query_params.get("_since"))
     versions, total = fhir.history(resource_type, None, since=since, count=count, offset=offset)
     bundle = history(
-        _settings(request).fhir_base_url, resource_type, versions, total, count, offset
+        settings_of(request).fhir_base_url, resource_type, versions, total, count, offset
     )
     return FhirResponse(bundle, request=request)
 
@@ -208,7 +196,7 @@ def _search(
 ) -> Response:
     prefs = preferences(request)
     query, found, total = fhir.search(resource_type, items, lenient=prefs.lenient)
-    bundle = searchset(_settings(request).fhir_base_url, query, found, total)
+    bundle = searchset(settings_of(request).fhir_base_url, query, found, total)
     return FhirResponse(bundle, request=request)
 
 
@@ -244,7 +232,7 @@ def instance_history(request: Request, resource_type: str, res_id: str, fhir: Fh
     since = _since(request.query_params.get("_since"))
     versions, total = fhir.history(resource_type, res_id, since=since, count=count, offset=offset)
     path = f"{resource_type}/{res_id}"
-    bundle = history(_settings(request).fhir_base_url, path, versions, total, count, offset)
+    bundle = history(settings_of(request).fhir_base_url, path, versions, total, count, offset)
     return FhirResponse(bundle, request=request)
 
 

@@ -21,13 +21,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import RedirectResponse, Response
 
+from gateway.api.app_state import interactions_for, settings_of
 from gateway.api.body import read_limited
 from gateway.api.interactions import FhirInteractions
 from gateway.errors import FhirError
 from gateway.security.audit import AuditLog, AuditTrail, audited_transaction
 from gateway.security.caller import Caller, PartyKind
-from gateway.settings import Settings
-from gateway.store.resources import ResourceStore
 from gateway.web.inbox import session as cookies
 from gateway.web.inbox.accounts import InboxIdentityProvider, InboxUser, LocalAccounts
 from gateway.web.inbox.views import local_time
@@ -85,11 +84,6 @@ class InboxRoute(APIRoute):
             return response
 
         return with_headers
-
-
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def sessions_of(request: Request) -> sessionmaker[Session]:
@@ -159,14 +153,7 @@ def interactions(request: Request, user: InboxUser) -> Iterator[FhirInteractions
     audit: AuditLog = request.app.state.audit
     factory = sessions_of(request)
     with audited_transaction(factory, audit, trail, not_failures=(IncompleteFormError,)) as session:
-        yield FhirInteractions(
-            ResourceStore(session),
-            request.app.state.validator,
-            caller,
-            settings_of(request),
-            trail,
-            request.app.state.hooks,
-        )
+        yield interactions_for(request, session, caller, trail)
 
 
 class IncompleteFormError(Exception):

@@ -7,6 +7,7 @@ import re
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
+from gateway.api.app_state import settings_of
 from gateway.errors import FhirError
 from gateway.security.audit import AuditLog
 from gateway.security.rate_limit import RateLimiter
@@ -25,7 +26,6 @@ from gateway.web.inbox.pages import (
     refused,
     see_other,
     sessions_of,
-    settings_of,
 )
 
 router = APIRouter(prefix="/inbox", route_class=InboxRoute)
