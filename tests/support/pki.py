@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from starlette.types import ASGIApp
 
-from tests.support.live_server import free_port
+from tests.support.live_server import free_port, running
 
 
 @dataclass(frozen=True)
@@ -168,16 +166,5 @@ def serve_tls(
     if tls12:
         assert config.ssl is not None
         config.ssl.maximum_version = ssl.TLSVersion.TLSv1_2
-    runner = uvicorn.Server(config)
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not runner.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
+    with running(config):
         yield f"https://127.0.0.1:{port}"
-    finally:
-        runner.should_exit = True
-        thread.join(timeout=10)
