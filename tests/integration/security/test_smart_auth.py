@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,7 +13,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import OctKey
+from starlette.responses import StreamingResponse
 
+from gateway.security.assertions import MAX_JWKS_BYTES
 from gateway.security.caller import PartyKind
 from gateway.security.clients import set_enabled
 from gateway.settings import DEV_TOKEN_SECRET
@@ -223,6 +227,35 @@ def test_keys_fetched_from_jwks_uri(app: FastAPI, anonymous: TestClient) -> None
     assert token_response(anonymous, assertion(identity)).status_code == 200
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base}/jwks.json", timeout=1)
+
+
+def test_a_key_set_that_never_ends_is_refused_at_the_limit(
+    app: FastAPI, anonymous: TestClient
+) -> None:
+    identity = new_identity()
+    sent = 0
+    jwks_app = FastAPI()
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b'{"keys":['
+        while sent < 64 * 1024 * 1024:
+            sent += 64 * 1024
+            yield b" " * (64 * 1024)
+            await asyncio.sleep(0.001)  # lets the server notice the client hung up
+
+    @jwks_app.get("/jwks.json")
+    def jwks() -> StreamingResponse:
+        return StreamingResponse(endless(), media_type="application/json")
+
+    with serve(jwks_app) as base:
+        register_client(
+            app, KOMMUN, PartyKind.KOMMUN, identity=identity, jwks_uri=f"{base}/jwks.json"
+        )
+        refused = token_response(anonymous, assertion(identity))
+    assert refused.status_code in (400, 401)
+    assert refused.json()["error"] == "invalid_client"
+    assert sent < MAX_JWKS_BYTES + 16 * 1024 * 1024, "read as it streamed, dropped at the limit"
 
 
 def test_rate_limit_answers_429_with_retry_after(settings: Any, engine: Any) -> None:
