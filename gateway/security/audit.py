@@ -20,12 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import FhirError
 from gateway.security.caller import Caller
 from gateway.security.models import AuditChainLink
+from gateway.store.bulk_insert import insert_rows
 from gateway.store.models import ResourceHead, table_of
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
 
@@ -394,7 +395,7 @@ class AuditLog(AuditEvents):
             )
             prev = link
         # In order, one statement: seq follows the list, so the chain reads back as linked.
-        session.execute(insert(table_of(AuditChainLink)), links)
+        insert_rows(session, table_of(AuditChainLink), links)
         return stored
 
     def _link_hash(self, prev: str, body: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from gateway.search.index import index_rows
 from gateway.search.query import SearchQuery
 from gateway.search.sql import count_matches, select_matches
 from gateway.security.models import ResourceParty
+from gateway.store.bulk_insert import insert_rows
 from gateway.store.directory_cache import CACHED_TYPES, cached, directory_changed
 from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow, table_of
 from gateway.store.protection import protection_of
@@ -134,8 +135,8 @@ class ResourceStore:
         """Store new resources with one statement per table, however many there are.
 
         The heads, the first versions and the search-index rows each go in as one
-        multi-row insert, so a request that writes several resources at once (its audit
-        events, for one) pays for three round trips, not three per resource.
+        statement (``insert_rows``), so a request that writes several resources at once
+        (its audit events, for one) pays for three statements, not three per resource.
         """
         now = utc_now()
         heads: list[dict[str, Any]] = []
@@ -162,10 +163,9 @@ class ResourceStore:
         if not stored:
             return []
         self._touched({res.resource_type for res in stored})
-        self.session.execute(insert(table_of(ResourceHead)), heads)
-        self.session.execute(insert(table_of(ResourceVersion)), versions)
-        if index:
-            self.session.execute(insert(table_of(SearchIndexRow)), index)
+        insert_rows(self.session, table_of(ResourceHead), heads)
+        insert_rows(self.session, table_of(ResourceVersion), versions)
+        insert_rows(self.session, table_of(SearchIndexRow), index)
         return stored
 
     def update(
@@ -251,8 +251,7 @@ class ResourceStore:
             for res_type, res_id, parties in grants
             for party in sorted(parties)
         ]
-        if rows:
-            self.session.execute(insert(table_of(ResourceParty)), rows)
+        insert_rows(self.session, table_of(ResourceParty), rows)
 
     def purge(self, res_type: str, res_id: str) -> bool:
         """Remove a resource with every version, index row and party grant (retention)."""
@@ -489,7 +488,6 @@ class ResourceStore:
                 SearchIndexRow.res_type == res_type, SearchIndexRow.res_id == res_id
             )
         )
-        rows = self._index_rows(res_type, res_id, body)
-        if rows:
-            # Core insert on the table: one multi-row statement, not one per column set.
-            self.session.execute(insert(table_of(SearchIndexRow)), rows)
+        insert_rows(
+            self.session, table_of(SearchIndexRow), self._index_rows(res_type, res_id, body)
+        )
