@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -116,14 +117,28 @@ class SearchIndexRow(Base):
     date_start: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
     date_end: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
 
+    # No foreign key to fhir_resource: the store writes and purges these derived rows
+    # with their head, and the per-row check cost more than the insert itself (0008).
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["res_type", "res_id"],
-            ["fhir_resource.res_type", "fhir_resource.res_id"],
-            ondelete="CASCADE",
+        # Partial: a row holds a value or a date range, never both, so each index holds
+        # only its own rows, and a value search cannot be planned on the date index.
+        Index(
+            "ix_fhir_search_index_value",
+            "res_type",
+            "param",
+            "value",
+            postgresql_where=text("value IS NOT NULL"),
+            sqlite_where=text("value IS NOT NULL"),
         ),
-        Index("ix_fhir_search_index_value", "res_type", "param", "value"),
-        Index("ix_fhir_search_index_date", "res_type", "param", "date_start", "date_end"),
+        Index(
+            "ix_fhir_search_index_date",
+            "res_type",
+            "param",
+            "date_start",
+            "date_end",
+            postgresql_where=text("date_start IS NOT NULL"),
+            sqlite_where=text("date_start IS NOT NULL"),
+        ),
         Index("ix_fhir_search_index_resource", "res_type", "res_id"),
     )
 
