@@ -30,6 +30,9 @@ def statements(engine: Engine) -> Iterator[list[str]]:
     event.remove(engine, "before_cursor_execute", record)
 
 
+_AWKWARD = ['"', "\\", "{a,b}", "NULL", "", "åäö ✓", "rad\nbrytning", "a'b", " mellanslag "]
+
+
 def _index_row(res_id: str, param: str, **values: Any) -> dict[str, Any]:
     return {
         "res_type": "Task",
@@ -58,6 +61,8 @@ def test_rows_keep_their_order_types_and_nulls(engine: Engine, statements: list[
         _index_row("t0", "code", system="urn:s", value="a"),
         _index_row("t0", "owner", value="Organization/x"),
         _index_row("t1", "period", date_start=datetime(1, 1, 1), date_end=datetime(9999, 1, 1)),
+        # Values that an array literal must quote or escape.
+        *(_index_row("t2", "name", value=text) for text in _AWKWARD),
     ]
     with Session(engine) as session, session.begin():
         insert_rows(session, table_of(ResourceHead), heads)
@@ -77,6 +82,7 @@ def test_rows_keep_their_order_types_and_nulls(engine: Engine, statements: list[
             ("t0", "code", "urn:s", "a"),
             ("t0", "owner", None, "Organization/x"),
             ("t1", "period", None, None),
+            *(("t2", "name", None, text) for text in _AWKWARD),
         ]
         assert rows[2].date_start == datetime(1, 1, 1)
 
