@@ -381,13 +381,12 @@ class ResourceStore:
         with_total: bool = True,
     ) -> tuple[list[StoredResource], int | None]:
         """Current, non-deleted, visible resources matching ``query``: one page and the total."""
-        rows = self.session.scalars(select_matches(query, self.protection, visibility))
-        found = [self._stored(row) for row in rows]
-        total = (
-            self.session.execute(count_matches(query, self.protection, visibility)).scalar_one()
-            if with_total
-            else None
-        )
+        page = select_matches(query, self.protection, visibility)
+        found = [self._stored(row) for row in self.session.scalars(page.statement, page.params)]
+        total = None
+        if with_total:
+            counted = count_matches(query, self.protection, visibility)
+            total = self.session.execute(counted.statement, counted.params).scalar_one()
         return found, total
 
     # ----- internals ------------------------------------------------------------------
