@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -136,4 +137,19 @@ def app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory gateway.app:app_from_environment``."""
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_heap()
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Move everything built at startup out of the garbage collector's sight.
+
+    The profiles, the validator, the FHIR models and the SQL metadata make a large heap
+    that lives as long as the process. A full collection walked all of it: 90-200 ms
+    with every request of the worker process stopped, which set the p99 latency at
+    50 submits/s. Frozen objects are never collected, so this is for a serving process
+    after startup only, not for an app built in a test.
+    """
+    gc.collect()
+    gc.freeze()
