@@ -44,10 +44,9 @@ from gateway.search.query import (
     TextValue,
     TokenValue,
 )
-from gateway.security.models import ResourceParty
 from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow
 from gateway.store.protection import BodyProtection
-from gateway.store.visibility import Visibility
+from gateway.store.visibility import Visibility, granted_to
 
 Blind = Callable[[str], str]
 Head = ResourceHead
@@ -243,11 +242,7 @@ def _visibility_condition(seen_by: str, slots: _Slots) -> ColumnElement[bool]:
         return true()
     if seen_by == "nothing":
         return false()
-    return exists().where(
-        ResourceParty.res_type == Head.res_type,
-        ResourceParty.res_id == Head.res_id,
-        ResourceParty.party == slots.next(),
-    )
+    return granted_to(Head.res_type, Head.res_id, slots.next())
 
 
 def _criterion_condition(resource_type: str, shape: Shape, slots: _Slots) -> ColumnElement[bool]:

@@ -7,8 +7,9 @@ reveals another party's resources.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, exists, false, true
+from sqlalchemy import BindParameter, ColumnElement, SQLColumnExpression, exists, false, true
 
 from gateway.security.models import ResourceParty
 
@@ -25,11 +26,21 @@ class Visibility:
             return true()
         if self.party is None:
             return false()
-        return exists().where(
-            ResourceParty.res_type == res_type,
-            ResourceParty.res_id == res_id,
-            ResourceParty.party == self.party,
-        )
+        return granted_to(res_type, res_id, self.party)
+
+
+def granted_to(
+    res_type: SQLColumnExpression[str],
+    res_id: SQLColumnExpression[str],
+    party: str | BindParameter[Any],
+) -> ColumnElement[bool]:
+    """The resource is granted to ``party`` (a value, or a bind parameter for statements
+    built once and run for any party)."""
+    return exists().where(
+        ResourceParty.res_type == res_type,
+        ResourceParty.res_id == res_id,
+        ResourceParty.party == party,
+    )
 
 
 EVERYTHING = Visibility(everything=True)
