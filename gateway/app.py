@@ -15,6 +15,7 @@ from gateway.api.access_log import AccessLogMiddleware
 from gateway.api.outcome import install_error_handlers
 from gateway.database import open_database
 from gateway.delivery.background import start_in_background
+from gateway.delivery.inbound import InboundApplier
 from gateway.delivery.outbox import RetryPolicy
 from gateway.delivery.poller import JournalPoller
 from gateway.delivery.registry import AdapterRegistry
@@ -116,7 +117,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         },
         RetryPolicy(max_attempts=settings.delivery_max_attempts),
     )
-    app.state.poller = JournalPoller(database.sessions, settings, app.state.registry)
+    app.state.inbound = InboundApplier(
+        database.sessions, settings, app.state.audit, app.state.validator, app.state.hooks
+    )
+    app.state.poller = JournalPoller(database.sessions, app.state.registry, app.state.inbound)
     app.state.started_at = utc_now().isoformat(timespec="seconds").replace("+00:00", "Z")
 
     install_error_handlers(app)

@@ -1,7 +1,7 @@
 """Applying what a vårdcentral's system reports: status changes and answers, inbound.
 
 Adapters that learn of a change at the unit's system (by polling it, or because it sent a
-message) describe it as an :class:`InboundUpdate` and hand it to :func:`apply_inbound`.
+message) describe it as an :class:`InboundUpdate` and hand it to :meth:`InboundApplier.apply`.
 The change then goes through the normal workflow, exactly as if the unit's own client had
 called the FHIR API: as a vårdcentral :class:`Caller` for the owning unit, through
 :class:`FhirInteractions` with its tenant rules, the workflow hooks (legal transitions,
@@ -38,13 +38,11 @@ from gateway.security.caller import Caller, PartyKind
 from gateway.settings import Settings
 from gateway.store.resources import ResourceStore
 from gateway.validation.conformance import DEFAULT_COMPILED_DIR
-from gateway.validation.factory import build_validator
 from gateway.validation.identifiers import SYSTEM_HSA_ID
 from gateway.validation.pipeline import ValidationPipeline
-from gateway.workflow.hooks import WORKFLOW_HOOKS
 from gateway.workflow.task_states import OPEN, Role, check_transition
 
-__all__ = ["INBOUND_SCOPES", "InboundResult", "InboundUpdate", "apply_inbound"]
+__all__ = ["INBOUND_SCOPES", "InboundApplier", "InboundResult", "InboundUpdate"]
 
 log = get_logger(__name__)
 
@@ -61,7 +59,7 @@ _ANSWER_DROPPED = ("id", "meta", "subject", "basedOn", "partOf", "encounter", "c
 
 @dataclass(frozen=True)
 class InboundResult:
-    """What :func:`apply_inbound` did with one update."""
+    """What :meth:`InboundApplier.apply` did with one update."""
 
     task_id: str
     changed: bool = False  # something was written
@@ -88,53 +86,55 @@ class InboundResult:
         return f"refused {self.error.status}: {reasons}"
 
 
-def apply_inbound(
-    sessions: sessionmaker[Session], settings: Settings, update: InboundUpdate, *, via: str
-) -> InboundResult:
-    """Apply ``update`` as the owning unit through the normal workflow, in one transaction.
+@dataclass(frozen=True)
+class InboundApplier:
+    """Applies inbound updates with the app's own parts: its sessions, settings, audit
+    log, validator and workflow hooks (the app builds one: ``app.state.inbound``)."""
 
-    ``via`` names the channel for the audit trail (``fhir-rest:poll``, ``rivta`` …); the
-    caller's client id is ``{via}:{unit HSA-id}``. Never raises for a refused update.
-    """
-    audit = AuditLog(settings.audit_chain_key.get_secret_value().encode())
-    trail = AuditTrail(None)
-    validator = build_validator(settings)
-    try:
-        with sessions() as session, session.begin():
-            result = _apply(session, settings, update, via, trail, validator, WORKFLOW_HOOKS)
-            audit.write_trail(session, trail)
-        return result
-    except FhirError as error:
-        _audit_failure(sessions, audit, trail, update, error.status)
-        log.info(
-            "inbound_refused", via=via, task=update.task_id, status=error.status, changed=False
-        )
-        return InboundResult(update.task_id, error=error)
-    except Exception as error:  # a broken update must not stop the poller or the adapter
-        # The type only: a traceback's locals or message may hold patient data.
-        log.error("inbound_failed", via=via, error_type=type(error).__name__)
-        _audit_failure(sessions, audit, trail, update, 500)
-        failure = FhirError.single(
-            500,
-            "exception",
-            "Ändringen från vårdcentralens system kunde inte tas emot på grund av ett fel i "
-            "tjänsten. Den prövas igen.",
-            diagnostics=f"internal error: {type(error).__name__}",
-        )
-        return InboundResult(update.task_id, error=failure)
+    sessions: sessionmaker[Session]
+    settings: Settings
+    audit: AuditLog
+    validator: ValidationPipeline
+    hooks: tuple[WriteHook, ...]
 
+    def apply(self, update: InboundUpdate, *, via: str) -> InboundResult:
+        """Apply ``update`` as the owning unit through the normal workflow, in one
+        transaction.
 
-def _audit_failure(
-    sessions: sessionmaker[Session],
-    audit: AuditLog,
-    trail: AuditTrail,
-    update: InboundUpdate,
-    status: int,
-) -> None:
-    if not trail.entries:  # refused before anything began: record the attempt itself
-        trail.begin("update", "Task", update.task_id if _plain_id(update.task_id) else None)
-    with sessions() as session, session.begin():
-        audit.write_trail(session, trail, failed_status=status)
+        ``via`` names the channel for the audit trail (``fhir-rest:poll``, ``rivta`` …);
+        the caller's client id is ``{via}:{unit HSA-id}``. Never raises for a refused
+        update.
+        """
+        trail = AuditTrail(None)
+        try:
+            with self.sessions() as session, session.begin():
+                result = _apply(session, self, update, via, trail)
+                self.audit.write_trail(session, trail)
+            return result
+        except FhirError as error:
+            self._audit_failure(trail, update, error.status)
+            log.info(
+                "inbound_refused", via=via, task=update.task_id, status=error.status, changed=False
+            )
+            return InboundResult(update.task_id, error=error)
+        except Exception as error:  # a broken update must not stop the poller or the adapter
+            # The type only: a traceback's locals or message may hold patient data.
+            log.error("inbound_failed", via=via, error_type=type(error).__name__)
+            self._audit_failure(trail, update, 500)
+            failure = FhirError.single(
+                500,
+                "exception",
+                "Ändringen från vårdcentralens system kunde inte tas emot på grund av ett fel "
+                "i tjänsten. Den prövas igen.",
+                diagnostics=f"internal error: {type(error).__name__}",
+            )
+            return InboundResult(update.task_id, error=failure)
+
+    def _audit_failure(self, trail: AuditTrail, update: InboundUpdate, status: int) -> None:
+        if not trail.entries:  # refused before anything began: record the attempt itself
+            trail.begin("update", "Task", update.task_id if _plain_id(update.task_id) else None)
+        with self.sessions() as session, session.begin():
+            self.audit.write_trail(session, trail, failed_status=status)
 
 
 def _plain_id(value: str) -> bool:
@@ -143,18 +143,16 @@ def _plain_id(value: str) -> bool:
 
 def _apply(
     session: Session,
-    settings: Settings,
+    parts: InboundApplier,
     update: InboundUpdate,
     via: str,
     trail: AuditTrail,
-    validator: ValidationPipeline,
-    hooks: tuple[WriteHook, ...],
 ) -> InboundResult:
     store = ResourceStore(session)
     check_id("Task", update.task_id)
     caller = _caller_for(store, update, via, trail)
     trail.caller = caller
-    fhir = FhirInteractions(store, validator, caller, settings, trail, hooks)
+    fhir = FhirInteractions(store, parts.validator, caller, parts.settings, trail, parts.hooks)
     task = fhir.read("Task", update.task_id)  # 404 unless the caller's unit may see it
     assert task.body is not None
     if update.remote_version is not None and _seen(session, update, via):

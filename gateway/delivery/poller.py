@@ -9,7 +9,7 @@ Who speaks for an update is decided here, never by the peer's payload: the unit 
 Endpoint the Task was delivered to, when that Endpoint is one of the polled peer's;
 otherwise the polled Endpoint's own unit, which the workflow then refuses (the Task is not
 its own) and the audit trail records. Each update goes through
-:func:`gateway.delivery.inbound.apply_inbound`. The mark moves on when the round is done,
+:meth:`gateway.delivery.inbound.InboundApplier.apply`. The mark moves on when the round is done,
 unless an update failed for a passing reason (then the same changes are fetched again and
 the applied ones are recognised and skipped).
 
@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.delivery.inbound import apply_inbound
+from gateway.delivery.inbound import InboundApplier
 from gateway.delivery.models import OutboxMessage
 from gateway.delivery.protocols import adapter_profile_of
 from gateway.delivery.registry import AdapterRegistry
@@ -37,7 +37,6 @@ from gateway.logging import get_logger
 from gateway.resources.references import references_in
 from gateway.routing.directory import hsa_id_of
 from gateway.search.query import parse_search
-from gateway.settings import Settings
 from gateway.store.resources import ResourceStore
 
 log = get_logger(__name__)
@@ -75,8 +74,8 @@ class PollReport:
 @dataclass
 class JournalPoller:
     sessions: sessionmaker[Session]
-    settings: Settings
     registry: AdapterRegistry
+    inbound: InboundApplier
 
     def run_once(self) -> PollReport:
         report = PollReport()
@@ -109,9 +108,7 @@ class JournalPoller:
             report.updates += 1
             with self.sessions() as session:
                 unit = _speaker(session, peer, update.task_id)
-            result = apply_inbound(
-                self.sessions,
-                self.settings,
+            result = self.inbound.apply(
                 dataclasses.replace(update, unit_hsa_id=unit),
                 via=f"{peer.connection_type}:poll",
             )

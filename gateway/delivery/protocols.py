@@ -4,7 +4,7 @@ Journal-system adapters (region side) deliver a request to a vårdcentral's syst
 the system is polled rather than calling back, fetch what changed there since the last
 poll; the Endpoint's connectionType picks the adapter, which is registered under the
 entry-point group ``kv_gateway.journal_adapters``. The core never imports a concrete
-adapter. What an adapter fetches is applied by :func:`gateway.delivery.inbound.apply_inbound`.
+adapter. What an adapter fetches is applied by :meth:`gateway.delivery.inbound.InboundApplier.apply`.
 """
 
 from __future__ import annotations

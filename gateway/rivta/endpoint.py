@@ -17,7 +17,7 @@ taken in this order, and the first check that fails ends it:
    this contract's namespace, the care unit in the message) for now. The logical-address
    column names the care unit the consumer may speak for, since the gateway is the only
    receiver of this contract.
-5. **The workflow**: :func:`gateway.delivery.inbound.apply_inbound` applies the change as
+5. **The workflow**: :meth:`gateway.delivery.inbound.InboundApplier.apply` applies the change as
    the care unit, which must own the Task; anything it refuses changes nothing.
 
 Steps 1-4 failing is a SOAP Fault (``soapenv:Client``, or ``soapenv:Server`` for a passing
@@ -38,7 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from gateway.delivery.inbound import InboundResult, apply_inbound
+from gateway.delivery.inbound import InboundApplier, InboundResult
 from gateway.delivery.protocols import InboundUpdate
 from gateway.logging import get_logger
 from gateway.rivta.contract import (
@@ -60,7 +60,6 @@ from gateway.rivta.contract import (
 from gateway.rivta.safe_xml import build_fault
 from gateway.rivta.soap import HEADER_CORRELATION_ID, HEADER_ORIGINAL_CONSUMER, SoapError, SoapFault
 from gateway.routing.routing_table import is_authorised
-from gateway.security.audit import AuditLog
 from gateway.security.certificates import CertificateRejectedError, hsa_id_from_header
 from gateway.settings import Settings
 
@@ -106,9 +105,8 @@ async def receive(service: str, request: Request) -> Response:
         if service != SERVICE_PATH:
             raise Refusal("Client", "KV104", "no such service at this gateway")
         body = await _body(request, MAX_MESSAGE_BYTES)
-        state = request.app.state
         handled: Response = await run_in_threadpool(
-            _handle, state.session_factory, state.settings, state.audit, request.headers, body
+            _handle, request.app.state.inbound, request.headers, body
         )
         return handled
     except Refusal as refusal:
@@ -182,13 +180,8 @@ def _authorise(
         )
 
 
-def _handle(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    audit: AuditLog,
-    headers: Headers,
-    body: bytes,
-) -> Response:
+def _handle(inbound: InboundApplier, headers: Headers, body: bytes) -> Response:
+    sessions, settings = inbound.sessions, inbound.settings
     correlation = headers.get(HEADER_CORRELATION_ID) or ""
     context: dict[str, Any] = {
         "correlation_id": correlation if _CORRELATION.fullmatch(correlation) else None
@@ -202,7 +195,7 @@ def _handle(
         _authorise(sessions, settings, consumer, message)
     except Refusal as refusal:
         with sessions() as session, session.begin():
-            audit.login(
+            inbound.audit.login(
                 session,
                 client_id=f"{VIA}:{consumer}" if consumer else None,
                 outcome_ok=False,
@@ -220,7 +213,7 @@ def _handle(
         )
         log.info("rivta_inbound_result", code=result.code, error_code=result.error_code, **context)
         return Response(update_response_envelope(result), media_type=XML)
-    result, task_status = _apply(sessions, settings, update)
+    result, task_status = _apply(inbound, update)
     log.info("rivta_inbound_result", code=result.code, error_code=result.error_code, **context)
     return Response(update_response_envelope(result, task_status), media_type=XML)
 
@@ -234,15 +227,11 @@ NOT_THE_UNITS = Result.error(
 UNCHANGED = Result.info("Ingen ändring: förfrågan var redan i det läget.")
 
 
-def _apply(
-    sessions: sessionmaker[Session], settings: Settings, update: MedicalStatementUpdate
-) -> tuple[Result, str | None]:
+def _apply(inbound: InboundApplier, update: MedicalStatementUpdate) -> tuple[Result, str | None]:
     """Step 5, and the ResultType for what the workflow did."""
     if update.status is None and update.business_status is None and update.answer is None:
         return NOTHING_TO_DO, None
-    outcome: InboundResult = apply_inbound(
-        sessions,
-        settings,
+    outcome: InboundResult = inbound.apply(
         InboundUpdate(
             task_id=update.task_id,
             unit_hsa_id=update.care_unit,

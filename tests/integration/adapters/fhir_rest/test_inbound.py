@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gateway.delivery.inbound import InboundUpdate, apply_inbound
+from gateway.delivery.inbound import InboundUpdate
 from gateway.routing.demo_directory import unit_hsa_id
 from gateway.security.models import AuditChainLink
 from gateway.store.resources import ResourceStore
@@ -33,8 +33,7 @@ def _answer() -> dict[str, Any]:
 
 
 def _apply(world: World, update: InboundUpdate) -> Any:
-    app = world.app
-    return apply_inbound(app.state.session_factory, app.state.settings, update, via="test")
+    return world.app.state.inbound.apply(update, via="test")
 
 
 def _delivered_task(world: World) -> dict[str, Any]:
