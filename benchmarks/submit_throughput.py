@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import io
 import json
 import os
@@ -1059,6 +1060,11 @@ def measure_backend(
     closed: dict[str, list[ThroughputRun]] = {"gateway": [], "baseline": []}
     fixed: dict[str, list[RateRun]] = {"gateway": [], "baseline": []}
     rate_total = max(1, round(args.rate * args.rate_seconds))
+    # The client's latency clock must not stop for its own garbage collector: this process
+    # imported and seeded the whole gateway, and a full collection over that heap took
+    # about 120 ms. The servers freeze theirs the same way (gateway.app).
+    gc.collect()
+    gc.freeze()
     for round_no in range(1, args.rounds + 1):
         refresh_statistics(run.engine)
         for target in (run.baseline, run.gateway):
