@@ -254,3 +254,28 @@ def test_sign_in_failure_is_announced_and_says_nothing_about_the_account(
     page.get_by_role("button", name="Logga in").click()
     expect(page.get_by_role("alert")).to_have_text(wrong_password)
     _shot(page, artifacts, "sign-in-failed")
+
+
+def test_the_open_list_is_paged_with_labelled_links(
+    live_inbox: LiveInbox, page: Page, artifacts: Path
+) -> None:
+    for case in ("2026-0601", "2026-0602", "2026-0603"):
+        live_inbox.submit_request(case)
+    live_inbox.app.state.inbox_page_size = 2  # type: ignore[attr-defined]
+    page.goto(f"{live_inbox.base_url}/inbox/logga-in")
+    page.get_by_label("Användarnamn").fill(USER)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_label("Lösenord").press("Enter")
+    expect(page).to_have_url(f"{live_inbox.base_url}/inbox/arenden")
+    expect(page.locator("#open-count")).to_have_text("Visar 1–2 av 3 öppna förfrågningar.")
+    expect(page.locator("#open-tasks tbody tr")).to_have_count(2)
+    pages = page.get_by_role("navigation", name="Sidor med öppna förfrågningar")
+    expect(pages.get_by_role("link", name="Föregående sida")).to_have_count(0)
+    _shot(page, artifacts, "list-page-1")
+    pages.get_by_role("link", name="Nästa sida").click()
+    expect(page).to_have_url(f"{live_inbox.base_url}/inbox/arenden?sida=2")
+    expect(page.locator("#open-count")).to_have_text("Visar 3–3 av 3 öppna förfrågningar.")
+    expect(page.locator("#open-tasks tbody tr")).to_have_count(1)
+    expect(pages.get_by_role("link", name="Nästa sida")).to_have_count(0)
+    pages.get_by_role("link", name="Föregående sida").click()
+    expect(page).to_have_url(f"{live_inbox.base_url}/inbox/arenden?sida=1")

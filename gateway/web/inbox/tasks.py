@@ -10,8 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from gateway.api.interactions import FhirInteractions
 from gateway.errors import FhirError
-from gateway.store.resources import utc_now
+from gateway.store.resources import StoredResource, utc_now
 from gateway.web.inbox.case import (
     CAN_HOLD,
     business_statuses,
@@ -34,13 +35,16 @@ from gateway.web.inbox.pages import (
     page,
     see_other,
 )
-from gateway.web.inbox.views import OPEN, Reader
+from gateway.web.inbox.views import OPEN, Reader, due_date
 
 router = APIRouter(prefix="/inbox", route_class=InboxRoute)
 
 OPEN_STATUSES = ",".join(sorted(OPEN))
 CLOSED_STATUSES = "cancelled,completed,failed,rejected"
 CLOSED_SHOWN = 50
+OPEN_PAGE_SIZE = 50  # rows per page of the open list (app.state.inbox_page_size overrides)
+OPEN_LISTED_AT_MOST = 5000  # a unit with more open requests is told so
+SEARCH_PAGE = 200
 NOTICES = {
     "accepterad": "Förfrågan är accepterad.",
     "avvisad": "Förfrågan är avvisad. Socialsekreteraren får besked.",
@@ -68,20 +72,21 @@ def form_catalog(request: Request) -> FormCatalog:
 def task_list(request: Request, visit: SignedIn) -> Response:
     codes = form_catalog(request).terminology
     today = utc_now().date()
+    size = _open_page_size(request)
     with interactions(request, visit.user) as fhir:
         owner = ("owner", visit.user.party)
-        _, open_tasks, _ = fhir.search(
-            "Task", [owner, ("status", OPEN_STATUSES), ("_count", "200")]
-        )
+        open_tasks = _open_in_answer_order(fhir, owner)
+        pages = max(1, -(-len(open_tasks) // size))
+        number = min(_page_number(request.query_params.get("sida")), pages)
+        shown = open_tasks[(number - 1) * size : number * size]
         _, closed_tasks, _ = fhir.search(
             "Task",
             [owner, ("status", CLOSED_STATUSES), ("_sort", "-modified"), ("_count", "50")],
         )
         reader = Reader(fhir, codes)
-        open_rows = [reader.row(stored, today) for stored in open_tasks]
+        open_rows = [reader.row(stored, today) for stored in shown]
         closed_rows = [reader.row(stored, today) for stored in closed_tasks]
         unit = reader.organization_name(visit.user.party)
-    open_rows.sort(key=lambda r: (r.due or "9999", r.authored))
     return page(
         request,
         "inbox/list.html",
@@ -89,10 +94,54 @@ def task_list(request: Request, visit: SignedIn) -> Response:
             "visit": visit,
             "unit": unit,
             "open_rows": open_rows,
+            "open_total": len(open_tasks),
+            "open_first": (number - 1) * size + 1,
+            "open_last": (number - 1) * size + len(shown),
+            "open_page": number,
+            "open_pages": pages,
+            "open_capped": len(open_tasks) >= OPEN_LISTED_AT_MOST,
             "closed_rows": closed_rows,
             "closed_shown": CLOSED_SHOWN,
         },
     )
+
+
+def _open_in_answer_order(fhir: FhirInteractions, owner: tuple[str, str]) -> list[StoredResource]:
+    """Every open request of the unit (up to OPEN_LISTED_AT_MOST), the one to answer first
+    first: by desired answer date, then by arrival. All of them, not a first page, so
+    that no request is left off the list, whatever its date."""
+    found: dict[str, StoredResource] = {}
+    while len(found) < OPEN_LISTED_AT_MOST:
+        _, batch, _ = fhir.search(
+            "Task",
+            [
+                owner,
+                ("status", OPEN_STATUSES),
+                ("_count", str(SEARCH_PAGE)),
+                ("_offset", str(len(found))),
+                ("_total", "none"),
+            ],
+        )
+        found.update((stored.id, stored) for stored in batch)
+        if len(batch) < SEARCH_PAGE:
+            break
+    return sorted(
+        found.values(),
+        key=lambda s: (
+            due_date(s.body or {})[:10] or "9999",
+            str((s.body or {}).get("authoredOn") or ""),
+        ),
+    )
+
+
+def _open_page_size(request: Request) -> int:
+    size = getattr(request.app.state, "inbox_page_size", OPEN_PAGE_SIZE)
+    return int(size)
+
+
+def _page_number(raw: str | None) -> int:
+    """``?sida=N``; anything but a positive number is the first page."""
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
 
 
 def task_page(
