@@ -69,38 +69,39 @@ Shape = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
-class SearchStatement:
-    """A statement to run with ``params``: ``session.execute(statement, params)``."""
+class SearchSql:
+    """The SQL of one search, split once: statements for its shape, values to bind."""
 
-    statement: Select[Any]
-    params: dict[str, Any]
+    shape: Shape
+    params: dict[str, Any]  # the criteria's and the party's values
+    count: int
+    offset: int
+
+    @property
+    def page(self) -> Select[Any]:
+        """One page of matches as their current versions, in the requested order, ties
+        broken by id: the page and its bodies in one statement.
+
+        The page is chosen on the heads alone (a subquery that numbers its rows); only
+        the page's versions are then read, so a broad search never touches bodies it
+        skips. Run it with :attr:`page_params`.
+        """
+        return _page_statement(self.shape)
+
+    @property
+    def page_params(self) -> dict[str, Any]:
+        return {**self.params, "page_count": self.count, "page_offset": self.offset}
+
+    @property
+    def total(self) -> Select[Any]:
+        """How many match, all pages together. Run it with :attr:`params`."""
+        return _count_statement(self.shape)
 
 
-def select_matches(
-    query: SearchQuery, protection: BodyProtection, visibility: Visibility
-) -> SearchStatement:
-    """One page of matches as their current versions, in the requested order, ties
-    broken by id: the page and its bodies in one statement.
-
-    The page is chosen on the heads alone (a subquery that numbers its rows); only the
-    page's versions are then read, so a broad search never touches bodies it skips.
-    """
+def search_sql(query: SearchQuery, protection: BodyProtection, visibility: Visibility) -> SearchSql:
     shape, values = _split(query, protection.blind, visibility)
-    params = _params(values)
-    params["page_count"] = query.count
-    params["page_offset"] = query.offset
-    return SearchStatement(_page_statement(shape), params)
-
-
-def count_matches(
-    query: SearchQuery, protection: BodyProtection, visibility: Visibility
-) -> SearchStatement:
-    shape, values = _split(query, protection.blind, visibility)
-    return SearchStatement(_count_statement(shape), _params(values))
-
-
-def _params(values: list[Any]) -> dict[str, Any]:
-    return {f"v{slot}": value for slot, value in enumerate(values)}
+    params = {f"v{slot}": value for slot, value in enumerate(values)}
+    return SearchSql(shape, params, query.count, query.offset)
 
 
 # ----- the split: shape and values ----------------------------------------------------

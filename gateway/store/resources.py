@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gateway.errors import gone, not_found, version_conflict
 from gateway.search.index import index_rows
 from gateway.search.query import SearchQuery
-from gateway.search.sql import count_matches, select_matches
+from gateway.search.sql import search_sql
 from gateway.security.models import ResourceParty
 from gateway.store.bulk_insert import insert_rows
 from gateway.store.directory_cache import CACHED_TYPES, cached, directory_changed
@@ -381,12 +381,9 @@ class ResourceStore:
         with_total: bool = True,
     ) -> tuple[list[StoredResource], int | None]:
         """Current, non-deleted, visible resources matching ``query``: one page and the total."""
-        page = select_matches(query, self.protection, visibility)
-        found = [self._stored(row) for row in self.session.scalars(page.statement, page.params)]
-        total = None
-        if with_total:
-            counted = count_matches(query, self.protection, visibility)
-            total = self.session.execute(counted.statement, counted.params).scalar_one()
+        sql = search_sql(query, self.protection, visibility)
+        found = [self._stored(row) for row in self.session.scalars(sql.page, sql.page_params)]
+        total = self.session.execute(sql.total, sql.params).scalar_one() if with_total else None
         return found, total
 
     # ----- internals ------------------------------------------------------------------
