@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from gateway.store.models import DirectoryGeneration
+from gateway.store.transaction_memo import transaction_memo
 from gateway.store.upsert import upsert_into
 
 # PractitionerRoles are not memoised: a kommun's submission carries its
@@ -73,32 +74,33 @@ class DirectoryCache:
             self._entries[key] = value
 
 
-@dataclass(frozen=True)
+@dataclass
 class _TransactionState:
-    transaction: SessionTransaction | None
-    token: str | None  # None: no token row (an emptied table) or not read
-    wrote: bool  # this transaction changed the directory
+    token: str | None = None  # None: no token row (an emptied table)
+    token_read: bool = False
+    wrote: bool = False  # this transaction changed the directory
 
 
-def _state(session: Session) -> _TransactionState | None:
-    """What this transaction has learnt so far, or None in a new transaction."""
-    state: _TransactionState | None = session.info.get(_STATE_KEY)
-    transaction = session.get_transaction()
-    if state is None or transaction is None or state.transaction is not transaction:
-        return None
+def _state(session: Session) -> _TransactionState:
+    """What this transaction has learnt so far (a new transaction begins, as the first
+    statement would begin it)."""
+    session.connection()
+    state = transaction_memo(session, _STATE_KEY, _TransactionState)
+    assert state is not None  # a transaction is open
     return state
 
 
 def _transaction_token(session: Session) -> str | None:
     """This transaction's generation token; None when it must not use the memo."""
     state = _state(session)
-    if state is not None:
-        return None if state.wrote else state.token
-    token = session.execute(
-        select(DirectoryGeneration.token).where(DirectoryGeneration.id == _ROW_ID)
-    ).scalar_one_or_none()
-    session.info[_STATE_KEY] = _TransactionState(session.get_transaction(), token, wrote=False)
-    return token
+    if state.wrote:
+        return None
+    if not state.token_read:
+        state.token = session.execute(
+            select(DirectoryGeneration.token).where(DirectoryGeneration.id == _ROW_ID)
+        ).scalar_one_or_none()
+        state.token_read = True
+    return state.token
 
 
 def cached(session: Session, key: Hashable, read: Callable[[], T]) -> T:
@@ -124,7 +126,7 @@ def directory_changed(session: Session) -> None:
     the same transaction find it replaced already.
     """
     state = _state(session)
-    if state is not None and state.wrote:
+    if state.wrote:
         return
     statement = upsert_into(session, DirectoryGeneration).values(id=_ROW_ID, token=uuid.uuid4().hex)
     session.execute(
@@ -132,4 +134,4 @@ def directory_changed(session: Session) -> None:
             index_elements=[DirectoryGeneration.id], set_={"token": statement.excluded.token}
         )
     )
-    session.info[_STATE_KEY] = _TransactionState(session.get_transaction(), None, wrote=True)
+    state.wrote = True

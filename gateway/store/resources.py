@@ -26,6 +26,7 @@ from gateway.store.bulk_insert import insert_rows
 from gateway.store.directory_cache import CACHED_TYPES, cached, directory_changed
 from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow, table_of
 from gateway.store.protection import protection_of
+from gateway.store.transaction_memo import transaction_memo
 from gateway.store.visibility import EVERYTHING, Visibility
 
 
@@ -396,16 +397,10 @@ class ResourceStore:
         if self.session.in_nested_transaction():
             self.session.info.pop(_WRITTEN_KEY, None)
             return None
-        transaction = self.session.get_transaction()
-        if transaction is None:
-            return None
-        memo: tuple[object, dict[tuple[str, str], _Frozen | None]] | None = self.session.info.get(
-            _WRITTEN_KEY
+        written: dict[tuple[str, str], _Frozen | None] | None = transaction_memo(
+            self.session, _WRITTEN_KEY, dict
         )
-        if memo is None or memo[0] is not transaction:
-            memo = (transaction, {})
-            self.session.info[_WRITTEN_KEY] = memo
-        return memo[1]
+        return written
 
     def _remember(self, stored: StoredResource, text: str | None) -> None:
         written = self._written()
