@@ -92,6 +92,8 @@ from starlette.responses import Response
 # the repository root is needed for ``gateway`` and ``tests.support``.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import cpu_time
+from benchmarks.cpu_time import CpuMeter, CpuSample, CpuShare, parent_of
 from gateway.app import create_app
 from gateway.logging import configure_logging
 from gateway.routing.demo_directory import PERSONS, UNITS, DemoPeers, seed_demo, unit_hsa_id
@@ -186,6 +188,7 @@ class Target:
     submissions: Submissions
     headers: Callable[[], dict[str, str]]  # current request headers (a fresh token)
     expect_task: bool
+    cpu: CpuMeter | None = None  # the server's and the database's CPU time (Linux)
 
     def submit(self, client: httpx.Client) -> None:
         body = self.submissions.body()
@@ -214,6 +217,7 @@ class ThroughputRun:
     submissions: int
     seconds: float
     latency_ms: list[float] = field(repr=False)
+    cpu: CpuShare | None = None
 
     @property
     def per_second(self) -> float:
@@ -272,7 +276,14 @@ def run_throughput(
     errors: list[BaseException] = []
     stop = threading.Event()
     started: list[float] = []
-    barrier = threading.Barrier(concurrency, action=lambda: started.append(time.perf_counter()))
+    cpu_at_start: list[CpuSample] = []
+
+    def start() -> None:
+        if target.cpu is not None:
+            cpu_at_start.append(target.cpu.sample())
+        started.append(time.perf_counter())
+
+    barrier = threading.Barrier(concurrency, action=start)
     warm_share = -(-warmup // concurrency) if warmup else 0
 
     def worker() -> None:
@@ -315,12 +326,18 @@ def run_throughput(
         barrier.abort()
     if errors:
         raise RuntimeError(f"{target.name} run failed: {errors[0]!r}") from errors[0]
+    cpu = (
+        CpuMeter.share(cpu_at_start[0], target.cpu.sample(), len(latency_ms))
+        if target.cpu is not None
+        else None
+    )
     return ThroughputRun(
         target=target.name,
         round=round_no,
         submissions=len(latency_ms),
         seconds=max(finished) - started[0],
         latency_ms=latency_ms,
+        cpu=cpu,
     )
 
 
@@ -538,9 +555,10 @@ def _clean_environment(extra: dict[str, str]) -> dict[str, str]:
 @contextmanager
 def server_process(
     name: str, argv: list[str], env: dict[str, str], port: int, ready_path: str
-) -> Iterator[str]:
-    """Run a server command until the block ends; yield its base URL once ``ready_path``
-    answers 200. The command's output goes to a temporary file, shown if it fails."""
+) -> Iterator[tuple[str, int]]:
+    """Run a server command until the block ends; yield its base URL and process id once
+    ``ready_path`` answers 200. The command's output goes to a temporary file, shown if it
+    fails."""
     url = f"http://{LOOPBACK}:{port}"
     with tempfile.TemporaryDirectory(prefix=f"kvgw-bench-{name}-") as folder:
         output = Path(folder) / "output.log"
@@ -551,7 +569,7 @@ def server_process(
             )
         try:
             _wait_until_ready(process, url + ready_path, output)
-            yield url
+            yield url, process.pid
         finally:
             process.terminate()
             try:
@@ -634,23 +652,34 @@ def servers(database_url: str, processes: int, pool_size: int) -> Iterator[Serve
                 _clean_environment(gateway_env),
                 port,
                 "/readyz",
-            ) as gateway_url,
+            ) as (gateway_url, gateway_pid),
             server_process(
                 "baseline",
                 _baseline_command(baseline_port, processes),
                 _clean_environment({BASELINE_DATABASE_ENV: database_url}),
                 baseline_port,
                 "/ping",
-            ) as baseline_url,
+            ) as (baseline_url, baseline_pid),
         ):
             tokens = TokenSource(gateway_url, settings.public_base_url, identity)
             tokens.refresh()
+            database_pid = database_server_pid(engine)
             yield Servers(
                 gateway=Target(
-                    "gateway", gateway_url, Submissions("gw", pool_size), tokens.headers, True
+                    "gateway",
+                    gateway_url,
+                    Submissions("gw", pool_size),
+                    tokens.headers,
+                    True,
+                    CpuMeter(gateway_pid, database_pid) if cpu_time.available() else None,
                 ),
                 baseline=Target(
-                    "baseline", baseline_url, Submissions("bl", pool_size), tokens.headers, False
+                    "baseline",
+                    baseline_url,
+                    Submissions("bl", pool_size),
+                    tokens.headers,
+                    False,
+                    CpuMeter(baseline_pid, database_pid) if cpu_time.available() else None,
                 ),
                 tokens=tokens,
                 engine=engine,
@@ -702,6 +731,16 @@ def postgres_database(info: dict[str, Any]) -> Iterator[str]:
         yield url
     finally:
         stop_cluster(cluster)
+
+
+def database_server_pid(engine: Engine) -> int | None:
+    """The PostgreSQL server's main process, parent of every backend; None for SQLite,
+    whose time is spent in the server processes themselves."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    return parent_of(int(backend))
 
 
 def refresh_statistics(engine: Engine) -> None:
@@ -761,17 +800,42 @@ def throughput_result(
     ratios = [g.per_second / b.per_second for g, b in zip(gateway, baseline, strict=True)]
 
     def side(runs: list[ThroughputRun]) -> dict[str, Any]:
-        return {
+        figures = {
             "submits_per_second": round(statistics.median(r.per_second for r in runs), 1),
             "submits_per_second_by_round": [round(r.per_second, 1) for r in runs],
             "latency_ms": percentiles([ms for r in runs for ms in r.latency_ms]),
         }
+        shares = [r.cpu for r in runs if r.cpu is not None]
+        if shares:
+            figures["cpu"] = cpu_result(shares)
+        return figures
 
     return {
         "gateway": side(gateway),
         "baseline": side(baseline),
         "ratio_by_round": [round(r, 4) for r in ratios],
         "ratio_median": round(statistics.median(ratios), 4),
+    }
+
+
+def cpu_result(shares: list[CpuShare]) -> dict[str, Any]:
+    """CPU ms per submission by part and the machine's busy share, medians over rounds;
+    the ceiling is what the usable cores would carry at the median total cost."""
+
+    def median(values: list[float]) -> float:
+        return round(statistics.median(values), 2)
+
+    total = median([share.total_ms for share in shares])
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "server_ms": median([share.server_ms for share in shares]),
+        "database_ms": median([share.database_ms for share in shares]),
+        "client_ms": median([share.client_ms for share in shares]),
+        "total_ms": total,
+        "total_ms_by_round": [round(share.total_ms, 2) for share in shares],
+        "machine_busy": median([share.machine_busy for share in shares]),
+        "cores": cores,
+        "ceiling_per_second": round((cores or 1) * 1000 / total, 1) if total else None,
     }
 
 
@@ -874,6 +938,42 @@ def _verdict(met: bool) -> str:
     return "[green]met[/]" if met else "[red]NOT met[/]"
 
 
+def print_cpu(results: dict[str, Any]) -> None:
+    measured = [
+        (backend, target, result["throughput"][target]["cpu"])
+        for backend, result in results.items()
+        for target in ("gateway", "baseline")
+        if "cpu" in result["throughput"][target]
+    ]
+    if not measured:
+        return
+    table = Table(title="CPU time per submission under max load, ms (median over rounds)")
+    for heading in ("Backend", "Server"):
+        table.add_column(heading)
+    for heading in ("server", "PostgreSQL", "client", "total", "machine busy", "ceiling"):
+        table.add_column(heading, justify="right")
+    for backend, target, cpu in measured:
+        table.add_row(
+            backend,
+            target,
+            f"{cpu['server_ms']:.2f}",
+            f"{cpu['database_ms']:.2f}" if backend == "postgresql" else "–",
+            f"{cpu['client_ms']:.2f}",
+            f"[bold]{cpu['total_ms']:.2f}[/]",
+            f"{100 * cpu['machine_busy']:.0f} %",
+            f"{cpu['ceiling_per_second']:.0f}/s",
+            end_section=target == "baseline",
+        )
+    console.print(table)
+    console.print(
+        "From /proc: the server's processes, the PostgreSQL cluster's processes and this "
+        "client process, from the barrier to the run's end, per measured submission. "
+        "machine busy: share of all cores' time in use. ceiling: usable cores × 1000 ÷ "
+        "total, the submits/s the cores would carry at this cost if nothing else ran.",
+        highlight=False,
+    )
+
+
 def print_results(results: dict[str, Any], config: dict[str, Any]) -> None:
     throughput = Table(
         title=f"$submit max throughput: {config['submissions']} submissions per run, "
@@ -901,6 +1001,7 @@ def print_results(results: dict[str, Any], config: dict[str, Any]) -> None:
         "submits/s: median over rounds. gateway/baseline: median of the per-round ratios.",
         highlight=False,
     )
+    print_cpu(results)
 
     closed = Table(title="Latency per submission under max load, ms (closed loop, rounds pooled)")
     closed.add_column("Backend")
