@@ -28,7 +28,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: schema migrations (Alembic) and the search index.", no_args_is_help=True
+)
 seed_app = typer.Typer(help="Seed data.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -162,6 +164,41 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
 
     _db_command(lambda url: downgrade(url, revision))
     typer.echo(f"database downgraded to {revision}")
+
+
+@db_app.command("reindex")
+def db_reindex(
+    resource_type: Annotated[
+        str | None, typer.Option("--type", help="Only this resource type, e.g. Patient")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 500,
+) -> None:
+    """Rebuild the search index from the stored resources, in batches, while serving.
+
+    Run it after changing KVGW_BLIND_INDEX_KEY, or when release notes say a search
+    parameter changed. Interrupted, it can simply be run again.
+    """
+    from rich.progress import Progress
+
+    from gateway.cli.security import database
+    from gateway.resources.types import SUPPORTED_TYPES
+    from gateway.store.reindex import count_resources, reindex
+
+    if resource_type is not None and resource_type not in SUPPORTED_TYPES:
+        fail(
+            f"unknown resource type {resource_type!r}; known: {', '.join(sorted(SUPPORTED_TYPES))}"
+        )
+    with database() as db, user_errors():
+        total = count_resources(db.sessions, resource_type)
+        with Progress(transient=True) as progress:
+            task = progress.add_task(f"reindexing {resource_type or 'all types'}", total=total)
+            report = reindex(
+                db.sessions,
+                res_type=resource_type,
+                batch_size=batch_size,
+                progress=lambda n: progress.advance(task, n),
+            )
+    typer.echo(f"reindexed {report.resources} resources ({report.rows} index rows)")
 
 
 @db_app.command("current")

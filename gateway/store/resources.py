@@ -474,11 +474,30 @@ class ResourceStore:
         ]
 
     def _reindex(self, res_type: str, res_id: str, body: dict[str, Any]) -> None:
+        self._replace_index(res_type, [res_id], self._index_rows(res_type, res_id, body))
+
+    def rebuild_index(self, res_type: str, res_ids: Sequence[str]) -> int:
+        """Derive the index rows of these resources anew from their current versions, none
+        for a deleted one (``gateway.store.reindex``); returns how many rows were written.
+
+        The directory memo is invalidated as by a write: it may hold what a search found
+        under the old index."""
+        self._touched({res_type})
+        rows = [
+            row
+            for stored in self._current_bodies([(res_type, res_id) for res_id in res_ids])
+            if stored.body is not None
+            for row in self._index_rows(res_type, stored.id, stored.body)
+        ]
+        self._replace_index(res_type, res_ids, rows)
+        return len(rows)
+
+    def _replace_index(
+        self, res_type: str, res_ids: Sequence[str], rows: list[dict[str, Any]]
+    ) -> None:
         self.session.execute(
             delete(SearchIndexRow).where(
-                SearchIndexRow.res_type == res_type, SearchIndexRow.res_id == res_id
+                SearchIndexRow.res_type == res_type, SearchIndexRow.res_id.in_(res_ids)
             )
         )
-        insert_rows(
-            self.session, table_of(SearchIndexRow), self._index_rows(res_type, res_id, body)
-        )
+        insert_rows(self.session, table_of(SearchIndexRow), rows)
