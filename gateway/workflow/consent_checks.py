@@ -10,7 +10,8 @@ from gateway.consent.evaluator import Decision
 from gateway.resources.references import references_in
 from gateway.search.index import split_reference
 from gateway.security.audit import AuditEvents
-from gateway.store.resources import ResourceStore
+from gateway.security.caller import Caller
+from gateway.store.resources import ResourceStore, StoredResource
 
 
 def organization_of(store: ResourceStore) -> Callable[[dict[str, Any]], str | None]:
@@ -30,6 +31,29 @@ def organization_of(store: ResourceStore) -> Callable[[dict[str, Any]], str | No
         return None
 
     return resolve
+
+
+def task_decision(
+    store: ResourceStore,
+    task: StoredResource,
+    permitted: bool,
+    code: str,
+    caller: Caller | None = None,
+) -> dict[str, Any]:
+    """The consent-decision AuditEvent of a check made for an existing Task: its person,
+    the kommun that asked (the recipient) and the unit that holds the answer (custodian).
+    ``caller`` is None when the gateway checks on its own (at dispatch)."""
+    body = task.body or {}
+    patients, owners = references_in(body.get("for")), references_in(body.get("owner"))
+    return AuditEvents().consent_decision(
+        caller,
+        permitted=permitted,
+        reason=code,
+        patient=patients[0] if patients else "",
+        consent=None,
+        recipient=organization_of(store)(body.get("requester") or {}) or "",
+        custodian=owners[0] if owners else "",
+    )
 
 
 def record_decision(

@@ -21,7 +21,7 @@ from gateway.resources.references import references_in
 from gateway.search.index import split_reference
 from gateway.security.audit import AuditLog
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
-from gateway.workflow.consent_checks import organization_of
+from gateway.workflow.consent_checks import organization_of, task_decision
 from gateway.workflow.subscriptions import notification_body
 from gateway.workflow.task_states import OPEN, Role
 from gateway.workflow.transitions import change_task, reason
@@ -107,14 +107,19 @@ class JournalRequestHandler(AdapterHandler):
             if task is None or task.body is None or task.body.get("status") not in OPEN:
                 return DeliveryResult.give_up("the Task is closed or gone")
             permitted, code = consent_still_permits(store, task)
-            if not permitted:
-                return DeliveryResult.give_up(f"consent no longer permits delivery ({code})")
+            decision = task_decision(store, task, permitted, code)
             endpoint = (
                 _current(store, message.target) if message.target.startswith("Endpoint/") else None
             )
-            if endpoint is None or endpoint.body is None:
-                return DeliveryResult.give_up("the unit has no usable Endpoint")
-            bundle = request_bundle(store, task)
+            bundle = request_bundle(store, task) if permitted else None
+        # Every check is audited, in a transaction of its own once the reading one is over
+        # (on SQLite a session holds the one write lock from its start).
+        with self.sessions() as session, session.begin():
+            self.audit.append(session, decision)
+        if bundle is None:
+            return DeliveryResult.give_up(f"consent no longer permits delivery ({code})")
+        if endpoint is None or endpoint.body is None:
+            return DeliveryResult.give_up("the unit has no usable Endpoint")
         return self._send(endpoint.body, task.id, bundle, message.idempotency_key)
 
     def on_delivered(self, session: Session, message: Message) -> None:

@@ -8,7 +8,6 @@ from urllib.parse import parse_qsl
 
 from gateway.api.interactions import FhirInteractions
 from gateway.canonical import CS_TASK_PARAMETER_TYPE
-from gateway.consent.evaluator import Decision
 from gateway.delivery.outbox import withhold
 from gateway.errors import FhirError
 from gateway.resources.references import references_in
@@ -17,7 +16,7 @@ from gateway.search.query import parse_search
 from gateway.security.caller import PartyKind
 from gateway.settings import Environment
 from gateway.store.resources import StoredResource, utc_now
-from gateway.workflow.consent_checks import organization_of, record_decision
+from gateway.workflow.consent_checks import organization_of, task_decision
 from gateway.workflow.dispatch import consent_still_permits
 from gateway.workflow.notices import queue_notice
 from gateway.workflow.subscriptions import NOTIFICATION, notify_subscribers
@@ -218,7 +217,9 @@ class QuestionnaireResponseHook(_Hook):
         request = fhir.store.current("ServiceRequest", split_reference(request_ref or "")[1])
         if request is None:
             return
-        permitted, code = consent_still_permits(fhir.store, self._task(fhir, request))
+        task = self._task(fhir, request)
+        permitted, code = consent_still_permits(fhir.store, task)
+        record_decision_for(fhir, task, permitted, code)
         if not permitted:
             raise _refuse(
                 403, "Samtycket gäller inte längre; utlåtandet lämnas inte ut.", f"consent ({code})"
@@ -236,15 +237,8 @@ class QuestionnaireResponseHook(_Hook):
 def record_decision_for(
     fhir: FhirInteractions, task: StoredResource, permitted: bool, code: str
 ) -> None:
-    body = task.body or {}
-    kommun = organization_of(fhir.store)(body.get("requester") or {}) or ""
-    record_decision(
-        fhir,
-        Decision(permitted, code, ""),
-        _first(body.get("for")) or "",
-        kommun,
-        _first(body.get("owner")) or "",
-    )
+    # Written and chained with the rest of the request's trail, whatever its fate.
+    fhir.trail.events.append(task_decision(fhir.store, task, permitted, code, fhir.caller))
 
 
 class ConsentHook(_Hook):

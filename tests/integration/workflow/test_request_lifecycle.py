@@ -277,3 +277,41 @@ def test_answer_invalid_against_the_questionnaire_is_refused(world: World) -> No
     still_open = world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()
     assert still_open["status"] == "received"
     assert world.as_kommun("GET", "/fhir/QuestionnaireResponse").json()["total"] == 0
+
+
+def test_every_consent_check_on_the_way_is_an_audit_event(world: World) -> None:
+    """Submit, dispatch, the answer's arrival and the kommun's read each decide on the
+    consent again, and each decision is a BALP consent-decision AuditEvent."""
+    operator = register_client(world.app, "Organization/operator", PartyKind.OPERATOR)
+    auditor = bearer(world.http, operator)
+
+    def decisions() -> list[dict[str, Any]]:
+        found = world.http.get(
+            "/fhir/AuditEvent", params={"subtype": "AuthZ-Consent", "_count": "50"}, headers=auditor
+        ).json()
+        events = [entry["resource"] for entry in found.get("entry", [])]
+        return sorted(events, key=lambda event: str(event["recorded"]))
+
+    task = world.submit(submission(ANNA.personnummer, GAVLE, case_id="audit-1")).json()
+    request_ref = task["focus"]["reference"]
+    assert len(decisions()) == 1
+    assert world.deliver() == 1
+    assert len(decisions()) == 2
+    task_url = f"/fhir/Task/{task['id']}"
+    received = world.as_unit("GET", task_url).json()
+    assert world.as_unit("PUT", task_url, {**received, "status": "accepted"}).status_code == 200
+    answered = world.as_unit("POST", "/fhir/QuestionnaireResponse", _answer(request_ref))
+    assert answered.status_code == 201, answered.text
+    assert len(decisions()) == 3
+    read = world.as_kommun("GET", f"/fhir/QuestionnaireResponse/{answered.json()['id']}")
+    assert read.status_code == 200
+
+    events = decisions()
+    assert len(events) == 4
+    for event in events:
+        assert event["outcome"] == "0"
+        assert event["outcomeDesc"] == "consent-permits"
+        assert {"reference": task["for"]["reference"]} in [e["what"] for e in event["entity"]]
+        who = {agent["who"].get("reference") for agent in event["agent"]}
+        assert who == {GAVLE, JONKOPING_VC}, "recipient and custodian"
+    assert ANNA.personnummer not in json.dumps(events)
