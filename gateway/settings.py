@@ -122,6 +122,11 @@ class Settings(BaseSettings):
         "URL-encoded). Unset: mutual TLS identity is off.",
     )
     rate_limit_per_minute: int = Field(default=600, ge=0, description="Per client; 0 = off.")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token /metrics asks for. Unset: /metrics is open, so restrict it "
+        "at the ingress (it holds no personal data, but tells how the service runs).",
+    )
     retention_days: int = Field(default=365, ge=1, description="Closed cases older are purged.")
     audit_retention_days: int = Field(default=3650, ge=1)
 

@@ -1,7 +1,8 @@
-"""ASGI middleware: a request id, an access-log line and security headers.
+"""ASGI middleware: a request id, an access-log line, the request metrics and security
+headers.
 
-The log line names the route template (``/fhir/{resource_type}/{res_id}``), never the raw
-path or query string, which may carry a personnummer.
+The log line and the metrics name the route template (``/fhir/{resource_type}/{res_id}``),
+never the raw path or query string, which may carry a personnummer.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.logging import get_logger
+from gateway.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 log = get_logger("gateway.access")
+
+# Anything else a client sends as a method is counted as "other": labels stay few.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
@@ -49,12 +54,17 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope.get("method")
+            label = method if method in _METHODS else "other"
+            HTTP_REQUESTS.labels(label, route, str(status_holder["status"])).inc()
+            HTTP_DURATION.labels(label, route).observe(seconds)
             log.info(
                 "request",
                 request_id=request_id,
-                method=scope.get("method"),
-                route=getattr(route, "path", "unmatched"),
+                method=method,
+                route=route,
                 status=status_holder["status"],
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )

@@ -8,6 +8,8 @@ from starlette.responses import Response
 from gateway.api.headers import location, version_headers
 from gateway.api.media import FhirResponse
 from gateway.api.routes import RESOURCE_BODY, Body, Fhir
+from gateway.errors import FhirError
+from gateway.metrics import SUBMISSIONS
 from gateway.routing.api import route_resolver
 from gateway.workflow.routing_adapter import ResolverRouter
 from gateway.workflow.submit import Submitted, SubmitWorkflow
@@ -18,7 +20,16 @@ router = APIRouter(prefix="/fhir", tags=["Workflow"])
 def submit_bundle(request: Request, fhir: Fhir, bundle: Body) -> Submitted:
     settings = request.app.state.settings
     workflow = SubmitWorkflow(fhir, ResolverRouter(route_resolver(request)), settings.answer_days)
-    return workflow.submit(bundle, request.headers.get("idempotency-key"))
+    try:
+        submitted = workflow.submit(bundle, request.headers.get("idempotency-key"))
+    except FhirError as refusal:
+        SUBMISSIONS.labels("refused", str(refusal.status)).inc()
+        raise
+    if submitted.created:
+        SUBMISSIONS.labels("created", "201").inc()
+    else:
+        SUBMISSIONS.labels("duplicate", "200").inc()
+    return submitted
 
 
 @router.post(

@@ -76,15 +76,25 @@ def worker(
             help="Also poll journal systems every KVGW_JOURNAL_POLL_SECONDS (one worker is enough)"
         ),
     ] = True,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve the worker's Prometheus metrics on this port (/metrics)"),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address the metrics listen on")] = "127.0.0.1",
 ) -> None:
     """Run a delivery worker (as many as needed beside the API replicas)."""
+    from prometheus_client import start_http_server
+
     from gateway.app import create_app
+    from gateway.metrics import REGISTRY
     from gateway.store.resources import ResourceStore
     from gateway.workflow.notices import queue_reminders
 
     settings = settings_or_fail()
     with user_errors():
         app = create_app(settings.model_copy(update={"delivery_worker_in_process": False}))
+        if metrics_port is not None:  # deliveries are counted here, not in the API pods
+            start_http_server(metrics_port, addr=metrics_host, registry=REGISTRY)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.delivery.models import OutboxMessage
@@ -192,3 +192,13 @@ def rerun(session: Session, message_id: str) -> bool:
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def depth(session: Session) -> list[tuple[tuple[str, str], float]]:
+    """How many messages there are of each (kind, status), for the metrics."""
+    rows = session.execute(
+        select(OutboxMessage.kind, OutboxMessage.status, func.count()).group_by(
+            OutboxMessage.kind, OutboxMessage.status
+        )
+    ).all()
+    return [((str(kind), str(status)), float(count)) for kind, status, count in rows]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.delivery.outbox import Message, RetryPolicy, claim, mark_delivered, mark_failed
 from gateway.delivery.protocols import DeliveryResult, Outcome
 from gateway.logging import get_logger
+from gateway.metrics import DELIVERIES
 
 log = get_logger(__name__)
 
@@ -68,6 +69,7 @@ class DeliveryWorker:
                 result = DeliveryResult.retry(f"handler error: {type(error).__name__}")
         with self.sessions() as session, session.begin():
             if result.outcome is Outcome.DELIVERED:
+                DELIVERIES.labels(message.kind, "delivered").inc()
                 mark_delivered(session, message.id)
                 if handler is not None:
                     handler.on_delivered(session, message)
@@ -82,6 +84,7 @@ class DeliveryWorker:
                 self.policy,
                 final=result.outcome is Outcome.GIVE_UP,
             )
+            DELIVERIES.labels(message.kind, "dead" if dead else "retry").inc()
             log.warning(
                 "delivery_failed",
                 kind=message.kind,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.logging import get_logger
+from gateway.metrics import ROUTING_EVENTS
 
 log = get_logger("gateway.routing.events")
 
@@ -59,6 +60,7 @@ def subscribe(listener: Listener) -> Callable[[], None]:
 def record(action: str, **fields: Any) -> None:
     """Announce ``action`` (e.g. ``directory.import``) with whitelisted fields."""
     clean = {k: v for k, v in fields.items() if k in ALLOWED_FIELDS}
+    ROUTING_EVENTS.labels(action, str(fields.get("outcome", ""))).inc()
     log.info("routing_event", action=action, **clean)
     for listener in list(_listeners):
         listener(action, dict(clean))

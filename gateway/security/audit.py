@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import FhirError
+from gateway.metrics import CONSENT_DECISIONS
 from gateway.security.caller import Caller
 from gateway.security.models import AuditChainLink
 from gateway.store.bulk_insert import insert_rows
@@ -250,6 +251,7 @@ class AuditEvents:
         custodian: str,
     ) -> dict[str, Any]:
         """An AuditEvent in the IHE BALP consent authorization decision pattern."""
+        CONSENT_DECISIONS.labels("permit" if permitted else "deny", reason).inc()
         agents = self._agents(caller)
         agents[0]["type"] = {
             "coding": [

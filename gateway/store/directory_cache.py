@@ -28,6 +28,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.metrics import DIRECTORY_MEMO
 from gateway.store.models import DirectoryGeneration
 from gateway.store.transaction_memo import transaction_memo
 from gateway.store.upsert import upsert_into
@@ -61,8 +62,10 @@ class DirectoryCache:
                 self._entries.clear()
             if key in self._entries:
                 self.hits += 1
+                DIRECTORY_MEMO.labels("hit").inc()
                 return True, self._entries[key]
             self.misses += 1
+            DIRECTORY_MEMO.labels("miss").inc()
             return False, None
 
     def put(self, token: str, key: Hashable, value: object) -> None:

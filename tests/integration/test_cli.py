@@ -17,11 +17,21 @@ from gateway.store.models import ResourceHead
 CLI = [sys.executable, "-m", "gateway.cli.main"]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without any KVGW_ setting, plus ``env``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KVGW_")}
     full_env.update(env or {})
+    return full_env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, *args], capture_output=True, text=True, env=full_env, timeout=120, check=False
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        env=cli_environment(env),
+        timeout=120,
+        check=False,
     )
 
 
