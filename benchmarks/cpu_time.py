@@ -21,7 +21,7 @@ PROC = Path("/proc")
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def available() -> bool:
+def proc_readable() -> bool:
     return (PROC / "stat").exists()
 
 
@@ -90,10 +90,6 @@ class CpuShare:
     @property
     def total_ms(self) -> float:
         return self.server_ms + self.database_ms + self.client_ms
-
-    def ceiling_per_second(self, cores: int) -> float:
-        """Requests per second that ``cores`` fully busy cores would carry at this cost."""
-        return cores * 1000 / self.total_ms if self.total_ms else float("inf")
 
 
 class CpuMeter:

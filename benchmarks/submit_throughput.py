@@ -92,8 +92,7 @@ from starlette.responses import Response
 # the repository root is needed for ``gateway`` and ``tests.support``.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import cpu_time
-from benchmarks.cpu_time import CpuMeter, CpuSample, CpuShare, parent_of
+from benchmarks.cpu_time import CpuMeter, CpuSample, CpuShare, parent_of, proc_readable
 from gateway.app import create_app
 from gateway.logging import configure_logging
 from gateway.routing.demo_directory import PERSONS, UNITS, DemoPeers, seed_demo, unit_hsa_id
@@ -671,7 +670,7 @@ def servers(database_url: str, processes: int, pool_size: int) -> Iterator[Serve
                     Submissions("gw", pool_size),
                     tokens.headers,
                     True,
-                    CpuMeter(gateway_pid, database_pid) if cpu_time.available() else None,
+                    CpuMeter(gateway_pid, database_pid) if proc_readable() else None,
                 ),
                 baseline=Target(
                     "baseline",
@@ -679,7 +678,7 @@ def servers(database_url: str, processes: int, pool_size: int) -> Iterator[Serve
                     Submissions("bl", pool_size),
                     tokens.headers,
                     False,
-                    CpuMeter(baseline_pid, database_pid) if cpu_time.available() else None,
+                    CpuMeter(baseline_pid, database_pid) if proc_readable() else None,
                 ),
                 tokens=tokens,
                 engine=engine,
@@ -826,7 +825,7 @@ def cpu_result(shares: list[CpuShare]) -> dict[str, Any]:
         return round(statistics.median(values), 2)
 
     total = median([share.total_ms for share in shares])
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     return {
         "server_ms": median([share.server_ms for share in shares]),
         "database_ms": median([share.database_ms for share in shares]),
@@ -835,7 +834,7 @@ def cpu_result(shares: list[CpuShare]) -> dict[str, Any]:
         "total_ms_by_round": [round(share.total_ms, 2) for share in shares],
         "machine_busy": median([share.machine_busy for share in shares]),
         "cores": cores,
-        "ceiling_per_second": round((cores or 1) * 1000 / total, 1) if total else None,
+        "ceiling_per_second": round(cores * 1000 / total, 1) if total else None,
     }
 
 
@@ -874,6 +873,12 @@ def _dist(name: str) -> str:
         return "not installed"
 
 
+def usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def machine_info() -> dict[str, Any]:
     cpu_model = "unknown"
     memory = "unknown"
@@ -888,7 +893,7 @@ def machine_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    usable = usable_cores()
     return {
         "hostname": platform.node(),
         "platform": platform.platform(),
