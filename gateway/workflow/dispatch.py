@@ -116,7 +116,7 @@ class JournalRequestHandler(AdapterHandler):
         # (on SQLite a session holds the one write lock from its start).
         with self.sessions() as session, session.begin():
             self.audit.append(session, decision)
-        if bundle is None:
+        if not permitted or bundle is None:
             return DeliveryResult.give_up(f"consent no longer permits delivery ({code})")
         if endpoint is None or endpoint.body is None:
             return DeliveryResult.give_up("the unit has no usable Endpoint")
