@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from gateway import __version__
 from gateway.api import health, routes, smart, validate, workflow_routes
 from gateway.api.access_log import AccessLogMiddleware
+from gateway.api.admission import AdmissionControl
 from gateway.api.outcome import install_error_handlers
 from gateway.database import open_database
 from gateway.delivery.background import start_in_background
@@ -124,7 +125,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.started_at = utc_now().isoformat(timespec="seconds").replace("+00:00", "Z")
 
     install_error_handlers(app)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(
+        AdmissionControl,
+        max_active=settings.max_active_requests,
+        max_queued=settings.max_queued_requests,
+        queue_timeout=settings.queue_timeout_seconds,
+    )
+    app.add_middleware(AccessLogMiddleware)  # outermost: refusals are logged and counted too
     app.include_router(health.router)
     app.include_router(smart.router)
     app.include_router(routing_api.router)  # before routes: /fhir/{type} would capture it

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     PlatformCollector,
     ProcessCollector,
@@ -42,6 +43,22 @@ HTTP_DURATION = Histogram(
     "Time from a request's arrival to the end of its answer, by method and route template.",
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+REQUESTS_ACTIVE = Gauge(
+    "kvgw_requests_active",
+    "Requests at work in this process (admission control; probes and metrics not counted).",
+    registry=REGISTRY,
+)
+REQUESTS_QUEUED = Gauge(
+    "kvgw_requests_queued",
+    "Requests waiting for a slot in this process.",
+    registry=REGISTRY,
+)
+REQUESTS_SHED = Counter(
+    "kvgw_requests_shed",
+    "Requests answered 503 by admission control, by reason (queue-full, queue-timeout).",
+    ["reason"],
     registry=REGISTRY,
 )
 SUBMISSIONS = Counter(

@@ -122,6 +122,18 @@ class Settings(BaseSettings):
         "URL-encoded). Unset: mutual TLS identity is off.",
     )
     rate_limit_per_minute: int = Field(default=600, ge=0, description="Per client; 0 = off.")
+    max_active_requests: int = Field(
+        default=24,
+        ge=0,
+        description="Requests at work at once per process; more wait in line (0 = no limit). "
+        "Keep it below the database pool (30 per process).",
+    )
+    max_queued_requests: int = Field(
+        default=256, ge=0, description="Requests waiting per process; more get 503 at once."
+    )
+    queue_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a request waits for a slot before 503."
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description="Bearer token /metrics asks for. Unset: /metrics is open, so restrict it "

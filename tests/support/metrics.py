@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 
-def scrape(http: TestClient, **headers: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+def scrape(
+    http: httpx.Client, **headers: str
+) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Every sample of ``/metrics``: (name, labels) -> value. Fails unless it is 200."""
     response = http.get("/metrics", headers=headers)
     assert response.status_code == 200, response.text
