@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -46,6 +48,8 @@ def outcome_response(error: FhirError, request: Request | None = None) -> Respon
         request=request,
     )
 
+
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 _HTTP_TEXTS: dict[int, tuple[str, str]] = {
     404: ("not-found", "Adressen finns inte på den här servern."),
@@ -106,8 +110,26 @@ async def _unexpected(request: Request, error: Exception) -> Response:
     )
 
 
+async def _database_unavailable(request: Request, error: Exception) -> Response:
+    # Unreachable, locked past the busy timeout, out of pooled connections: the database
+    # cannot serve now, which is the service being unavailable, not a fault in it.
+    log.error("database_unavailable", error_type=type(error).__name__)
+    return outcome_response(
+        FhirError.single(
+            503,
+            "transient",
+            "Tjänsten når inte sin databas just nu. Försök igen om en stund.",
+            diagnostics="the database did not answer in time",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        ),
+        request,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FhirError, _fhir_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _database_unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -159,3 +159,27 @@ def test_security_headers_and_request_id(client: TestClient) -> None:
     response = client.get("/fhir/metadata")
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-request-id"]
+
+
+def test_a_database_that_does_not_answer_is_503_not_500() -> None:
+    """The database down is the service unavailable: 503 with Retry-After, in Swedish."""
+    from tests.support.live_server import free_port
+
+    nowhere = f"postgresql+psycopg://kv:kv@127.0.0.1:{free_port()}/kv"  # nothing listens
+    app = create_app(
+        Settings(
+            database_url=nowhere,  # type: ignore[arg-type]
+            auth_mode=AuthMode.DEMO,
+            delivery_worker_in_process=False,
+            journal_poll_seconds=0,
+        )
+    )
+    with TestClient(app, raise_server_exceptions=False) as http:
+        for method, path in (("GET", "/fhir/Patient"), ("POST", "/fhir/Patient")):
+            response = http.request(method, path, json=patient(61), headers=FHIR_JSON)
+            issue = _outcome(response, 503)[0]
+            assert issue["code"] == "transient"
+            assert "databas" in issue["details"]["text"]
+            assert response.headers["retry-after"] == "5"
+            assert personnummer(61) not in response.text
+        assert http.get("/readyz").status_code == 503
