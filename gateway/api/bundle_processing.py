@@ -114,6 +114,16 @@ def _parse_entries(bundle: dict[str, Any], max_entries: int) -> tuple[str, list[
     return kind, entries
 
 
+def entry_response(base_url: str, stored: StoredResource, status: int) -> dict[str, Any]:
+    """A transaction-response entry's ``response`` for a stored resource."""
+    return {
+        "status": _STATUS_TEXT[status],
+        "location": location(base_url, stored),
+        "etag": stored.etag,
+        "lastModified": stored.last_updated.isoformat().replace("+00:00", "Z"),
+    }
+
+
 def _within_entry(issue: Issue, entry: _Entry) -> Issue:
     if not issue.expression:
         return issue.at(entry.where)
@@ -311,12 +321,7 @@ class BundleProcessor:
         return {"resource": stored.body, "response": self._response_meta(stored, 200)}
 
     def _response_meta(self, stored: StoredResource, status: int) -> dict[str, Any]:
-        return {
-            "status": _STATUS_TEXT[status],
-            "location": location(self.base_url, stored),
-            "etag": stored.etag,
-            "lastModified": stored.last_updated.isoformat().replace("+00:00", "Z"),
-        }
+        return entry_response(self.base_url, stored, status)
 
     def _write_response(self, result: WriteResult) -> dict[str, Any]:
         entry: dict[str, Any] = {

@@ -20,6 +20,7 @@ from gateway.api.headers import Preferences, location, preferences, version_head
 from gateway.api.interactions import FhirInteractions, WriteResult
 from gateway.api.media import FhirResponse, response_media_type
 from gateway.api.outcome import information
+from gateway.api.submission import is_kommun_submission, submit_transaction
 from gateway.errors import FhirError
 from gateway.search.dates import date_range
 from gateway.security.audit import AuditLog, AuditTrail, audited_transaction
@@ -159,6 +160,9 @@ def metadata(request: Request) -> Response:
 @router.post("", summary="Batch or transaction Bundle", openapi_extra=RESOURCE_BODY)
 def batch_or_transaction(request: Request, fhir: Fhir, bundle: Body) -> Response:
     settings = settings_of(request)
+    if is_kommun_submission(bundle, fhir.caller):  # a request, not a plain store
+        answer = submit_transaction(request, fhir, bundle, settings.fhir_base_url)
+        return FhirResponse(answer, request=request)
     processor = BundleProcessor(
         fhir,
         fhir.store.session,

@@ -8,28 +8,9 @@ from starlette.responses import Response
 from gateway.api.headers import location, version_headers
 from gateway.api.media import FhirResponse
 from gateway.api.routes import RESOURCE_BODY, Body, Fhir
-from gateway.errors import FhirError
-from gateway.metrics import SUBMISSIONS
-from gateway.routing.api import route_resolver
-from gateway.workflow.routing_adapter import ResolverRouter
-from gateway.workflow.submit import Submitted, SubmitWorkflow
+from gateway.api.submission import submit as submit_request
 
 router = APIRouter(prefix="/fhir", tags=["Workflow"])
-
-
-def submit_bundle(request: Request, fhir: Fhir, bundle: Body) -> Submitted:
-    settings = request.app.state.settings
-    workflow = SubmitWorkflow(fhir, ResolverRouter(route_resolver(request)), settings.answer_days)
-    try:
-        submitted = workflow.submit(bundle, request.headers.get("idempotency-key"))
-    except FhirError as refusal:
-        SUBMISSIONS.labels("refused", str(refusal.status)).inc()
-        raise
-    if submitted.created:
-        SUBMISSIONS.labels("created", "201").inc()
-    else:
-        SUBMISSIONS.labels("duplicate", "200").inc()
-    return submitted
 
 
 @router.post(
@@ -37,7 +18,9 @@ def submit_bundle(request: Request, fhir: Fhir, bundle: Body) -> Submitted:
 )
 def submit(request: Request, fhir: Fhir, bundle: Body) -> Response:
     """The kommun's request: validated, routed, consent-checked, stored; answers the Task."""
-    result = submit_bundle(request, fhir, bundle)
+    result = submit_request(
+        request, fhir, bundle, if_none_exist=request.headers.get("if-none-exist")
+    )
     headers = version_headers(result.task)
     headers["Location"] = location(request.app.state.settings.fhir_base_url, result.task)
     return FhirResponse(

@@ -32,13 +32,13 @@ Every other outcome is an OperationOutcome whose first issue carries the machine
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from gateway.api.app_state import route_resolver
 from gateway.api.media import FhirResponse
 from gateway.api.routes import RESOURCE_BODY, Body, _session
 from gateway.errors import FhirError
@@ -46,16 +46,12 @@ from gateway.routing.directory import CONNECTION_TYPE_SYSTEM
 from gateway.routing.person import PersonId, PersonIdError
 from gateway.routing.reference_data import kommun
 from gateway.routing.resolver import (
-    ListingResolver,
     RouteDecision,
     RouteOutcome,
-    RouteResolver,
     Step,
-    build_listing_resolver,
 )
 from gateway.security.audit import AuditTrail
 from gateway.security.caller import Caller, PartyKind, current_caller, require_scope
-from gateway.settings import Settings
 from gateway.validation.identifiers import SYSTEM_HSA_ID
 
 router = APIRouter(prefix="/fhir", tags=["Routing"])
@@ -109,25 +105,6 @@ _FAILURES: dict[RouteOutcome, tuple[int, str, str]] = {
         "Listningen kunde inte kontrolleras just nu. Försök igen om en stund.",
     ),
 }
-
-_lock = threading.Lock()
-
-
-def route_resolver(request: Request) -> RouteResolver:
-    """The app's resolver, built once from the settings (tests may set
-    ``app.state.listing_resolver`` first to plug in their own sources)."""
-    state = request.app.state
-    with _lock:
-        resolver: RouteResolver | None = getattr(state, "route_resolver", None)
-        if resolver is None:
-            settings: Settings = state.settings
-            listing: ListingResolver | None = getattr(state, "listing_resolver", None)
-            if listing is None:
-                listing = build_listing_resolver(settings, state.engine)
-                state.listing_resolver = listing
-            resolver = RouteResolver(listing, settings)
-            state.route_resolver = resolver
-    return resolver
 
 
 def _bad(text_sv: str, expression: str, diagnostics: str) -> FhirError:

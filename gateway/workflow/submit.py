@@ -44,7 +44,8 @@ CONTACT_ELEMENTS = ("address", "telecom", "contact", "photo")
 class Submitted:
     task: StoredResource
     created: bool
-    resources: dict[str, StoredResource]  # fullUrl (or type) -> what was stored
+    resources: dict[str, StoredResource]  # fullUrl -> what was stored (or found: existing)
+    existing: frozenset[str] = frozenset()  # fullUrls that named what was stored before
 
 
 def _refuse(
@@ -73,7 +74,17 @@ class SubmitWorkflow:
 
     # ----- entry point ----------------------------------------------------------------
 
-    def submit(self, bundle: dict[str, Any], idempotency_key: str | None = None) -> Submitted:
+    def submit(
+        self,
+        bundle: dict[str, Any],
+        idempotency_key: str | None = None,
+        *,
+        if_none_exist: str | None = None,
+    ) -> Submitted:
+        """Submit one request. ``if_none_exist``: conditional-create criteria for the
+        ServiceRequest (the If-None-Exist header, or its transaction entry's
+        ``ifNoneExist``); a request they find is answered with its Task, as a repeated
+        case identifier or Idempotency-Key is."""
         entries = self._entries(bundle)
         request = self._single(entries, "ServiceRequest")
         patient = self._single(entries, "Patient")
@@ -89,7 +100,7 @@ class SubmitWorkflow:
         for entry in entries:
             self._validate(entry)
 
-        existing = self._already_submitted(request.resource, idempotency_key)
+        existing = self._already_submitted(request.resource, idempotency_key, if_none_exist)
         if existing is not None:
             return Submitted(existing, created=False, resources={})
 
@@ -142,7 +153,12 @@ class SubmitWorkflow:
             idempotency_key=f"deliver:{task.reference}",
             task=task.reference,
         )
-        return Submitted(task, created=True, resources=stored)
+        return Submitted(
+            task,
+            created=True,
+            resources=stored,
+            existing=frozenset({patient.full_url}) if stored_patient else frozenset(),
+        )
 
     # ----- reading the submission -----------------------------------------------------
 
@@ -270,8 +286,12 @@ class SubmitWorkflow:
     # ----- idempotency ----------------------------------------------------------------
 
     def _already_submitted(
-        self, request: dict[str, Any], idempotency_key: str | None
+        self, request: dict[str, Any], idempotency_key: str | None, if_none_exist: str | None
     ) -> StoredResource | None:
+        if if_none_exist:
+            found = self.fhir.find_one_for_condition("ServiceRequest", if_none_exist)
+            if found is not None:
+                return self.fhir.find_one_for_condition("Task", f"focus={found.reference}")
         if idempotency_key:
             token = f"{IDEMPOTENCY_KEY_SYSTEM}|{self.fhir.caller.party}:{idempotency_key}"
             task = self.fhir.find_one_for_condition("Task", f"identifier={token}")
