@@ -125,6 +125,8 @@ class FhirInteractions:
         self.rules = TenantRules(caller, store)
         # Set by a workflow that writes on the caller's behalf (a Task made by $submit).
         self.workflow_internal = False
+        # Set while $submit stores a submission's resources (its ServiceRequest, say).
+        self.submitting = False
         self.hooks: dict[str, list[WriteHook]] = {}
         for hook in hooks:
             self.hooks.setdefault(hook.resource_type, []).append(hook)

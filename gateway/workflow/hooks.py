@@ -1,5 +1,6 @@
-"""The workflow's steps around writes and reads of Task, QuestionnaireResponse, Consent,
-Communication and Subscription (plugged into the FHIR interactions)."""
+"""The workflow's steps around writes and reads of ServiceRequest, Task,
+QuestionnaireResponse, Consent, Communication and Subscription (plugged into the FHIR
+interactions)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,29 @@ class _Hook:
 
     def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> None:
         return None
+
+
+class ServiceRequestHook(_Hook):
+    """A kommun's request is submitted, never created alone: a ServiceRequest stored
+    without routing, consent decision and Task would reach no vårdcentral, while the
+    kommun took it as sent."""
+
+    resource_type = "ServiceRequest"
+
+    def before_write(
+        self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
+    ) -> dict[str, Any]:
+        if existing is None and fhir.caller.party_kind is PartyKind.KOMMUN and not fhir.submitting:
+            raise _refuse(
+                422,
+                "En förfrågan skickas med ServiceRequest/$submit, eller som en transaktion "
+                "tillsammans med personens samtycke. En ensam ServiceRequest når ingen "
+                "vårdcentral.",
+                "a kommun's ServiceRequest is created by submitting it ($submit or a "
+                "transaction Bundle with its Consent)",
+                "ServiceRequest",
+            )
+        return body
 
 
 class TaskHook(_Hook):
@@ -416,6 +440,7 @@ class SubscriptionHook(_Hook):
 
 
 WORKFLOW_HOOKS = (
+    ServiceRequestHook(),
     TaskHook(),
     QuestionnaireResponseHook(),
     ConsentHook(),

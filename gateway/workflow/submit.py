@@ -339,12 +339,16 @@ class SubmitWorkflow:
             # The kommun comes from the directory, not from the submission.
             and entry.type != "Organization"
         ]
-        created = self.fhir.create_all(
-            [(e.resource, split_reference(ids[e.full_url])[1]) for e in new],
-            validated=True,
-            # The unit sees the person, the request and the consent it is asked about.
-            visible_to=frozenset({unit.organization}),
-        )
+        self.fhir.submitting = True
+        try:
+            created = self.fhir.create_all(
+                [(e.resource, split_reference(ids[e.full_url])[1]) for e in new],
+                validated=True,
+                # The unit sees the person, the request and the consent it is asked about.
+                visible_to=frozenset({unit.organization}),
+            )
+        finally:
+            self.fhir.submitting = False
         by_url = {entry.full_url: s for entry, s in zip(new, created, strict=True)}
         if stored_patient is not None:
             by_url[patient.full_url] = stored_patient

@@ -87,3 +87,30 @@ def test_a_refused_transaction_stores_nothing_and_says_why(world: World) -> None
     assert "POST" in issue["details"]["text"]
     assert world.as_kommun("GET", "/fhir/ServiceRequest").json()["total"] == 0
     assert world.as_kommun("GET", "/fhir/Task").json()["total"] == 0
+
+
+def test_a_lone_service_request_from_a_kommun_is_refused_not_stored(world: World) -> None:
+    sent = submission(ANNA.personnummer, GAVLE, case_id="alone-1")
+    index = [e["fullUrl"] for e in sent["entry"]].index(REQUEST)
+    lone = dict(sent["entry"][index]["resource"])
+    lone.pop("supportingInfo")
+    lone["subject"] = {"reference": "Patient/anna"}
+    lone.pop("requester")
+
+    refused = world.as_kommun("POST", "/fhir/ServiceRequest", lone)
+    assert refused.status_code == 422, refused.text
+    issue = refused.json()["issue"][0]
+    assert "$submit" in issue["details"]["text"]
+    assert issue["expression"] == ["ServiceRequest"]
+
+    batch = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"resource": lone, "request": {"method": "POST", "url": "ServiceRequest"}}],
+    }
+    answered = world.as_kommun("POST", "/fhir", batch)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["entry"][0]["response"]["status"].startswith("422")
+    assert world.as_kommun("GET", "/fhir/ServiceRequest").json()["total"] == 0
+    # The way that works still does.
+    assert world.submit(sent).status_code == 201
