@@ -95,19 +95,12 @@ def submit_transaction(
         "resourceType": "Bundle",
         "id": new_id(),
         "type": "transaction-response",
-        "entry": [
-            _entry_answer(fhir, entry, submitted, base_url, index)
-            for index, entry in enumerate(entries)
-        ],
+        "entry": [_entry_answer(fhir, entry, submitted, base_url) for entry in entries],
     }
 
 
 def _entry_answer(
-    fhir: FhirInteractions,
-    entry: dict[str, Any],
-    submitted: Submitted,
-    base_url: str,
-    index: int,
+    fhir: FhirInteractions, entry: dict[str, Any], submitted: Submitted, base_url: str
 ) -> dict[str, Any]:
     full_url = entry.get("fullUrl") or ""
     stored = submitted.resources.get(full_url) or _known(fhir, _type_of(entry), submitted.task)
