@@ -224,11 +224,7 @@ class ResourceStore:
             raise gone(res_type, res_id)
         deleted = StoredResource(res_type, res_id, version, now, True, "DELETE", None)
         self._write_version(deleted)
-        self.session.execute(
-            delete(SearchIndexRow).where(
-                SearchIndexRow.res_type == res_type, SearchIndexRow.res_id == res_id
-            )
-        )
+        self._replace_index(res_type, [res_id], [])  # a deleted resource is found by no search
         return deleted
 
     def parties(self, res_type: str, res_id: str) -> set[str]:
