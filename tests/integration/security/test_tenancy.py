@@ -44,8 +44,9 @@ CASE_RESOURCES: dict[str, dict[str, Any]] = {
 }
 
 
-# Tasks and answers are made by the workflow, not by a plain create: seed them directly.
-WORKFLOW_MADE = {"Task", "QuestionnaireResponse", "Communication"}
+# Requests, Tasks and answers are made by the workflow, not by a kommun's plain create:
+# seed them directly.
+WORKFLOW_MADE = {"ServiceRequest", "Task", "QuestionnaireResponse", "Communication"}
 
 
 def seed(app: FastAPI, body: dict[str, Any], parties: set[str]) -> dict[str, Any]:
