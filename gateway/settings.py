@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         default=SecretStr(DEV_BLIND_INDEX_KEY),
         description="HMAC key for searchable identifiers (blind indexes).",
     )
+    blind_index_previous_key: SecretStr | None = Field(
+        default=None,
+        description="During a rotation of the blind-index key, the key before: searches "
+        "match identifiers indexed under either until `db reindex` has moved them all.",
+    )
     audit_chain_key: SecretStr = Field(
         default=SecretStr(DEV_AUDIT_CHAIN_KEY),
         description="HMAC key of the audit hash chain.",

@@ -48,12 +48,12 @@ from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow
 from gateway.store.protection import BodyProtection
 from gateway.store.visibility import Visibility, granted_to
 
-Blind = Callable[[str], str]
+Blind = Callable[[str], list[str]]  # an identifier's blind values, as it may be indexed
 Head = ResourceHead
 Idx = SearchIndexRow
 
 # Value shapes. Each names the value slots it takes, in order.
-_TOKEN = "token"  # (kind, has code, system: "any" | "none" | "given"): code?, system?
+_TOKEN = "token"  # (kind, how many codes, system: "any" | "none" | "given"): codes, system?
 _REFERENCE = "reference"  # (kind, has type): type?, id
 _DATE = "date"  # (kind, prefix): start, end
 _TEXT = "text"  # (kind, "contains" | "startswith" | "exact"): the LIKE pattern or text
@@ -99,7 +99,7 @@ class SearchSql:
 
 
 def search_sql(query: SearchQuery, protection: BodyProtection, visibility: Visibility) -> SearchSql:
-    shape, values = _split(query, protection.blind, visibility)
+    shape, values = _split(query, protection.blind_candidates, visibility)
     params = {f"v{slot}": value for slot, value in enumerate(values)}
     return SearchSql(shape, params, query.count, query.offset)
 
@@ -141,12 +141,12 @@ def _criterion_shape(criterion: Criterion, blind: Blind, values: list[Any]) -> S
 
 def _value_shape(criterion: Criterion, value: object, blind: Blind, values: list[Any]) -> Shape:
     if isinstance(value, TokenValue):
-        if value.code is not None:
-            values.append(blind(value.code) if criterion.blind else value.code)
+        codes = [] if value.code is None else blind(value.code) if criterion.blind else [value.code]
+        values.extend(codes)
         system = "any" if value.system is None else "none" if value.system == "" else "given"
         if system == "given":
             values.append(value.system)
-        return (_TOKEN, value.code is not None, system)
+        return (_TOKEN, len(codes), system)
     if isinstance(value, ReferenceValue):
         if value.type is not None:
             values.append(value.type)
@@ -267,10 +267,12 @@ def _criterion_condition(resource_type: str, shape: Shape, slots: _Slots) -> Col
 def _value_condition(shape: Shape, slots: _Slots) -> ColumnElement[bool]:
     kind = shape[0]
     if kind == _TOKEN:
-        _, has_code, system = shape
+        _, codes, system = shape
         parts: list[ColumnElement[bool]] = []
-        if has_code:
+        if codes == 1:
             parts.append(Idx.value == slots.next())
+        elif codes > 1:  # a blind value under either key, while the key rotates
+            parts.append(Idx.value.in_([slots.next() for _ in range(codes)]))
         if system == "none":
             parts.append(Idx.system.is_(None))
         elif system == "given":

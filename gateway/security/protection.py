@@ -61,6 +61,7 @@ class DataProtection:
     keys: dict[str, bytes]
     active_kid: str
     blind_key: bytes
+    previous_blind_key: bytes | None = None  # set while the blind-index key rotates
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DataProtection:
@@ -69,10 +70,12 @@ class DataProtection:
             raise KeyConfigurationError(
                 f"the active encryption key {settings.encryption_active_key!r} is not configured"
             )
+        previous = settings.blind_index_previous_key
         return cls(
             keys,
             settings.encryption_active_key,
             settings.blind_index_key.get_secret_value().encode(),
+            previous.get_secret_value().encode() if previous else None,
         )
 
     def encrypt(self, plaintext: str) -> str:
@@ -104,5 +107,17 @@ class DataProtection:
 
     def blind(self, value: str) -> str:
         """Keyed, deterministic, irreversible stand-in for a searchable identifier."""
-        digest = hmac.new(self.blind_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
-        return f"bi:{digest}"
+        return _blind(self.blind_key, value)
+
+    def blind_candidates(self, value: str) -> list[str]:
+        """What an identifier may be indexed as: under the key, and while the key rotates
+        (until ``db reindex`` is done) under the previous one too."""
+        found = [self.blind(value)]
+        if self.previous_blind_key is not None:
+            found.append(_blind(self.previous_blind_key, value))
+        return found
+
+
+def _blind(key: bytes, value: str) -> str:
+    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"bi:{digest}"

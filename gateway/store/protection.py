@@ -18,6 +18,8 @@ class BodyProtection(Protocol):
 
     def blind(self, value: str) -> str: ...
 
+    def blind_candidates(self, value: str) -> list[str]: ...
+
 
 def protection_of(session: Session) -> BodyProtection:
     protection = session.info.get("protection")

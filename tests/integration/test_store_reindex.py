@@ -174,3 +174,41 @@ def test_db_reindex_command(client: TestClient, database_url: str, engine: Engin
     unknown = run_cli("db", "reindex", "--type", "Patientt", env=env)
     assert unknown.returncode == 1
     assert "unknown resource type 'Patientt'" in unknown.stderr
+
+
+def test_a_blind_index_key_rotates_with_the_previous_key_beside_it(
+    settings: Settings, client: TestClient, engine: Engine
+) -> None:
+    """While the key rotates, searches match either key: a conditional create still finds
+    the person, and nothing is missed before `db reindex` has moved every row."""
+    created = _create(client, patient(41))
+    rotating = settings.model_copy(
+        update={
+            "blind_index_key": SecretStr("den-nya-nyckeln-2027"),
+            "blind_index_previous_key": settings.blind_index_key,
+        }
+    )
+    renewed: FastAPI = create_app(rotating, engine=engine)
+    with TestClient(renewed) as http:
+        operator = register_client(renewed, "Organization/operator-3", PartyKind.OPERATOR)
+        http.headers.update({**bearer(http, operator), "accept": "application/fhir+json"})
+        assert _found(http, 41) == [created]  # indexed under the previous key
+        again = http.post(
+            "/fhir/Patient",
+            json=patient(41),
+            headers={
+                **FHIR_JSON,
+                "if-none-exist": f"identifier={patient(41)['identifier'][0]['system']}|{personnummer(41)}",
+            },
+        )
+        assert again.status_code == 200, again.text  # found, not stored twice
+        assert again.json()["id"] == created
+
+        reindex(open_database(rotating, engine).sessions)
+
+    done = rotating.model_copy(update={"blind_index_previous_key": None})
+    finished: FastAPI = create_app(done, engine=engine)
+    with TestClient(finished) as http:
+        operator = register_client(finished, "Organization/operator-4", PartyKind.OPERATOR)
+        http.headers.update({**bearer(http, operator), "accept": "application/fhir+json"})
+        assert _found(http, 41) == [created]  # every row under the new key now
