@@ -85,6 +85,10 @@ def _core(resource: str, name: str) -> str:
     return f"http://hl7.org/fhir/SearchParameter/{resource}-{name}"
 
 
+def _kv(code: str) -> str:
+    return f"https://kv-gateway.se/fhir/SearchParameter/{code}"
+
+
 def _p(
     resource: str,
     name: str,
@@ -94,6 +98,7 @@ def _p(
     *targets: str,
     core_name: str | None = None,
     blind: bool = False,
+    definition: str | None = None,  # the gateway's own (the IG's), not a core parameter
 ) -> SearchParameter:
     return SearchParameter(
         resource_type=resource,
@@ -101,7 +106,7 @@ def _p(
         type=type_,
         expression=expression,
         documentation=documentation,
-        definition=_core(resource, core_name or name),
+        definition=definition or _core(resource, core_name or name),
         targets=targets,
         blind=blind,
     )
@@ -166,12 +171,22 @@ _DECLARED: tuple[SearchParameter, ...] = (
     _p("Task", "modified", D, "Task.lastModified", "Last modification"),
     _p("Task", "based-on", R, "Task.basedOn", "Request fulfilled", "ServiceRequest"),
     _p("Task", "patient", R, "Task.for", "The person", "Patient"),
+    _p("Task", "authored-on", D, "Task.authoredOn", "When the request arrived"),
     _p(
         "Task",
         "restriction-period",
         D,
         "Task.restriction.period",
-        "Desired answer date; overdue open Tasks: restriction-period=lt<today>",
+        "When the answer is wanted; overdue open Tasks: restriction-period=lt<today>",
+        definition=_kv("kv-task-restriction-period"),
+    ),
+    _p(
+        "Task",
+        "due",
+        D,
+        "Task.restriction.period.end",
+        "Desired answer date; the inbox lists open Tasks by _sort=due,authored-on",
+        definition=_kv("kv-task-due"),
     ),
     # QuestionnaireResponse: the answer
     _p(

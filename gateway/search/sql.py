@@ -191,7 +191,9 @@ def _page_statement(shape: Shape) -> Select[Any]:
     order: list[Any] = []
     for name, descending, is_date in sort:
         expression = _sort_expression(resource_type, name, descending, is_date)
-        order.append(expression.desc() if descending else expression.asc())
+        # A resource without the parameter comes last either way, on both backends
+        # (PostgreSQL would put it first when descending, SQLite first when ascending).
+        order.append((expression.desc() if descending else expression.asc()).nulls_last())
     if not sort:
         order.append(Head.last_updated.asc())
     order.append(Head.res_id.asc())

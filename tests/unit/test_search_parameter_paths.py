@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gateway.search.parameters import SearchParameter, parameters_for
+from gateway.search.parameters import SEARCH_PARAMETERS, SearchParameter, parameters_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "profiles" / "compiled"
 
@@ -72,3 +72,26 @@ def test_a_union_keeps_the_order_of_its_parts() -> None:
         "N",
         "A",
     ]
+
+
+def test_every_parameter_of_the_gateways_own_is_defined_in_the_ig() -> None:
+    """A parameter whose definition is the gateway's must be published, with the same
+    code, base, type and expression; the CapabilityStatement points clients there."""
+    published = {
+        body["url"]: body
+        for body in (json.loads(p.read_text()) for p in EXAMPLES.glob("SearchParameter-*.json"))
+    }
+    own = [
+        p
+        for by_name in SEARCH_PARAMETERS.values()
+        for p in by_name.values()
+        if p.definition and p.definition.startswith("https://kv-gateway.se/")
+    ]
+    assert {p.name for p in own} >= {"due", "restriction-period"}
+    for parameter in own:
+        definition = published.get(parameter.definition or "")
+        assert definition is not None, f"{parameter.definition} is not in the IG"
+        assert definition["code"] == parameter.name
+        assert definition["base"] == [parameter.resource_type]
+        assert definition["type"] == parameter.type.value
+        assert definition["expression"] == parameter.expression

@@ -35,7 +35,7 @@ from gateway.web.inbox.pages import (
     page,
     see_other,
 )
-from gateway.web.inbox.views import OPEN, Reader, due_date
+from gateway.web.inbox.views import OPEN, Reader
 
 router = APIRouter(prefix="/inbox", route_class=InboxRoute)
 
@@ -43,8 +43,6 @@ OPEN_STATUSES = ",".join(sorted(OPEN))
 CLOSED_STATUSES = "cancelled,completed,failed,rejected"
 CLOSED_SHOWN = 50
 OPEN_PAGE_SIZE = 50  # rows per page of the open list (app.state.inbox_page_size overrides)
-OPEN_LISTED_AT_MOST = 5000  # a unit with more open requests is told so
-SEARCH_PAGE = 200
 NOTICES = {
     "accepterad": "Förfrågan är accepterad.",
     "avvisad": "Förfrågan är avvisad. Socialsekreteraren får besked.",
@@ -75,10 +73,12 @@ def task_list(request: Request, visit: SignedIn) -> Response:
     size = _open_page_size(request)
     with interactions(request, visit.user) as fhir:
         owner = ("owner", visit.user.party)
-        open_tasks = _open_in_answer_order(fhir, owner)
-        pages = max(1, -(-len(open_tasks) // size))
-        number = min(_page_number(request.query_params.get("sida")), pages)
-        shown = open_tasks[(number - 1) * size : number * size]
+        number = _page_number(request.query_params.get("sida"))
+        shown, total = _open_in_answer_order(fhir, owner, number, size)
+        pages = max(1, -(-total // size))
+        if number > pages:  # past the end: the last page
+            number = pages
+            shown, total = _open_in_answer_order(fhir, owner, number, size)
         _, closed_tasks, _ = fhir.search(
             "Task",
             [owner, ("status", CLOSED_STATUSES), ("_sort", "-modified"), ("_count", "50")],
@@ -94,44 +94,35 @@ def task_list(request: Request, visit: SignedIn) -> Response:
             "visit": visit,
             "unit": unit,
             "open_rows": open_rows,
-            "open_total": len(open_tasks),
+            "open_total": total,
             "open_first": (number - 1) * size + 1,
             "open_last": (number - 1) * size + len(shown),
             "open_page": number,
             "open_pages": pages,
-            "open_capped": len(open_tasks) >= OPEN_LISTED_AT_MOST,
             "closed_rows": closed_rows,
             "closed_shown": CLOSED_SHOWN,
         },
     )
 
 
-def _open_in_answer_order(fhir: FhirInteractions, owner: tuple[str, str]) -> list[StoredResource]:
-    """Every open request of the unit (up to OPEN_LISTED_AT_MOST), the one to answer first
-    first: by desired answer date, then by arrival. All of them, not a first page, so
-    that no request is left off the list, whatever its date."""
-    found: dict[str, StoredResource] = {}
-    while len(found) < OPEN_LISTED_AT_MOST:
-        _, batch, _ = fhir.search(
-            "Task",
-            [
-                owner,
-                ("status", OPEN_STATUSES),
-                ("_count", str(SEARCH_PAGE)),
-                ("_offset", str(len(found))),
-                ("_total", "none"),
-            ],
-        )
-        found.update((stored.id, stored) for stored in batch)
-        if len(batch) < SEARCH_PAGE:
-            break
-    return sorted(
-        found.values(),
-        key=lambda s: (
-            due_date(s.body or {})[:10] or "9999",
-            str((s.body or {}).get("authoredOn") or ""),
-        ),
+def _open_in_answer_order(
+    fhir: FhirInteractions, owner: tuple[str, str], number: int, size: int
+) -> tuple[list[StoredResource], int]:
+    """Page ``number`` of the unit's open requests, the one to answer first first (by
+    desired answer date, then by arrival), and how many there are: sorted and counted
+    by the database, so every request is listed, however many."""
+    _, found, total = fhir.search(
+        "Task",
+        [
+            owner,
+            ("status", OPEN_STATUSES),
+            ("_sort", "due,authored-on"),
+            ("_count", str(size)),
+            ("_offset", str((number - 1) * size)),
+            ("_total", "accurate"),
+        ],
     )
+    return found, total or 0
 
 
 def _open_page_size(request: Request) -> int:

@@ -61,3 +61,51 @@ Description: "Söker ServiceRequest på tillägget Önskat svarsdatum."
 * comparator[+] = #le
 * comparator[+] = #gt
 * comparator[+] = #ge
+
+Instance: kv-task-restriction-period
+InstanceOf: SearchParameter
+Usage: #definition
+Title: "Sök uppgift på tidsram"
+Description: "Söker Task på restriction.period, tiden då svaret önskas."
+* url = "https://kv-gateway.se/fhir/SearchParameter/kv-task-restriction-period"
+* language = #sv
+* version = "0.1.0"
+* name = "KvTaskRestrictionPeriod"
+* status = #draft
+* experimental = false
+* publisher = "kv-gateway"
+* description = "Söker uppgifter på tidsramen för svaret; försenade öppna uppgifter: restriction-period=lt<idag>."
+* code = #restriction-period
+* base = #Task
+* type = #date
+* expression = "Task.restriction.period"
+* xpathUsage = #normal
+* comparator[+] = #eq
+* comparator[+] = #lt
+* comparator[+] = #le
+* comparator[+] = #gt
+* comparator[+] = #ge
+
+Instance: kv-task-due
+InstanceOf: SearchParameter
+Usage: #definition
+Title: "Sök och sortera uppgift på önskat svarsdatum"
+Description: "Söker och sorterar Task på slutet av restriction.period: dagen då svaret senast önskas."
+* url = "https://kv-gateway.se/fhir/SearchParameter/kv-task-due"
+* language = #sv
+* version = "0.1.0"
+* name = "KvTaskDue"
+* status = #draft
+* experimental = false
+* publisher = "kv-gateway"
+* description = "Söker och sorterar uppgifter på önskat svarsdatum (restriction.period.end); inkorgen sorterar med _sort=due."
+* code = #due
+* base = #Task
+* type = #date
+* expression = "Task.restriction.period.end"
+* xpathUsage = #normal
+* comparator[+] = #eq
+* comparator[+] = #lt
+* comparator[+] = #le
+* comparator[+] = #gt
+* comparator[+] = #ge

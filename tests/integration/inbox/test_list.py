@@ -79,13 +79,28 @@ def test_a_page_number_out_of_range_shows_the_nearest_page(
     assert _listed(page) == five_requests[(shown - 1) * 2 : shown * 2]
 
 
-def test_more_requests_than_one_search_page_are_all_listed(
-    inbox: Inbox, five_requests: list[str], monkeypatch: pytest.MonkeyPatch
+def test_requests_that_fit_on_one_page_are_listed_without_page_links(
+    inbox: Inbox, five_requests: list[str]
 ) -> None:
-    """The list reads the unit's open requests in several searches, not only the first."""
-    monkeypatch.setattr("gateway.web.inbox.tasks.SEARCH_PAGE", 2)
     inbox.world.app.state.inbox_page_size = 10
     page = inbox.signed_in().get("/inbox/arenden")
     assert _listed(page) == five_requests
     assert not page.dom.has(id="open-pages"), "one page: no page links"
     assert "5 öppna förfrågningar." in page.dom.by_id("open-count").text
+
+
+def test_requests_due_the_same_day_are_listed_in_the_order_they_arrived(inbox: Inbox) -> None:
+    arrived = [_request_due(inbox, f"samma-dag-{n}", "2027-05-05") for n in range(3)]
+    earlier = _request_due(inbox, "tidigare", "2027-05-04")
+    assert _listed(inbox.signed_in().get("/inbox/arenden")) == [earlier, *arrived]
+
+
+def test_due_is_a_search_parameter_of_the_gateways_own(inbox: Inbox) -> None:
+    statement = inbox.world.http.get("/fhir/metadata").json()
+    task = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Task")
+    declared = {p["name"]: p.get("definition") for p in task["searchParam"]}
+    assert declared["due"] == "https://kv-gateway.se/fhir/SearchParameter/kv-task-due"
+    assert declared["restriction-period"] == (
+        "https://kv-gateway.se/fhir/SearchParameter/kv-task-restriction-period"
+    )
+    assert declared["authored-on"] == "http://hl7.org/fhir/SearchParameter/Task-authored-on"
