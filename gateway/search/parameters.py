@@ -7,6 +7,7 @@ way to make it searchable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from fhirpathpy import compile as compile_fhirpath
+from fhirpathpy.models import models as fhirpath_models
 
 
 class ParamType(StrEnum):
@@ -22,6 +24,9 @@ class ParamType(StrEnum):
     DATE = "date"
     STRING = "string"
     URI = "uri"
+
+
+R4_MODEL = fhirpath_models["r4"]
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,11 @@ class SearchParameter:
 
     @cached_property
     def evaluate(self) -> Callable[[Mapping[str, Any], Mapping[str, Any] | None], list[Any]]:
-        """The expression compiled once (fhirpathpy), called as ``evaluate(resource, None)``."""
-        return compile_fhirpath(self.expression, None)
+        """The expression compiled once (fhirpathpy), called as ``evaluate(resource, None)``.
+        With the R4 model, so that ``value`` finds ``valueCodeableConcept``, as in the
+        IG's own SearchParameters. (Their expressions say ``extension.where(url=…)``:
+        fhirpathpy's ``extension('url')`` returns only the first of several matches.)"""
+        return compile_fhirpath(self.expression, R4_MODEL)
 
     @cached_property
     def _paths(self) -> tuple[tuple[str, ...], ...] | None:
@@ -54,9 +62,25 @@ class SearchParameter:
             paths.append(tuple(steps[1:]))
         return tuple(paths)
 
+    @cached_property
+    def _extension_chain(self) -> tuple[str, ...] | None:
+        """``Type.extension.where(url='a').extension.where(url='b').value`` as its urls
+        (a and b), or None when the expression is something else."""
+        head, tail = f"{self.resource_type}", ".value"
+        if not self.expression.startswith(head) or not self.expression.endswith(tail):
+            return None
+        middle = self.expression[len(head) : -len(tail)]
+        urls = tuple(_EXTENSION_STEP.findall(middle))
+        if not urls or "".join(f".extension.where(url='{url}')" for url in urls) != middle:
+            return None
+        return urls
+
     def values(self, resource: dict[str, Any]) -> list[Any]:
-        """What the expression selects in ``resource``: plain element paths are walked
-        directly (the index is filled on every write), anything else goes to fhirpathpy."""
+        """What the expression selects in ``resource``: plain element paths and extension
+        chains are walked directly (the index is filled on every write), anything else
+        goes to fhirpathpy."""
+        if resource.get("resourceType") == self.resource_type and self._extension_chain:
+            return _extension_values(resource, self._extension_chain)
         paths = self._paths
         if paths is None or resource.get("resourceType") != self.resource_type:
             return list(self.evaluate(resource, None))
@@ -64,6 +88,27 @@ class SearchParameter:
         for path in paths:
             found.extend(_walk(resource, path))
         return found
+
+
+_EXTENSION_STEP = re.compile(r"\.extension\.where\(url='([^']+)'\)")
+
+
+def _extension_values(resource: dict[str, Any], urls: tuple[str, ...]) -> list[Any]:
+    """The ``value[x]`` of the extensions at the end of a chain of urls, every match."""
+    nodes: list[Any] = [resource]
+    for url in urls:
+        nodes = [
+            extension
+            for node in nodes
+            for extension in (node.get("extension") or [] if isinstance(node, dict) else [])
+            if isinstance(extension, dict) and extension.get("url") == url
+        ]
+    return [
+        value
+        for node in nodes
+        for key, value in node.items()
+        if key.startswith("value") and value is not None
+    ]
 
 
 def _walk(resource: dict[str, Any], path: tuple[str, ...]) -> list[Any]:
@@ -87,6 +132,9 @@ def _core(resource: str, name: str) -> str:
 
 def _kv(code: str) -> str:
     return f"https://kv-gateway.se/fhir/SearchParameter/{code}"
+
+
+_EXT = "https://kv-gateway.se/fhir/StructureDefinition/"
 
 
 def _p(
@@ -144,6 +192,31 @@ _DECLARED: tuple[SearchParameter, ...] = (
         "PractitionerRole",
     ),
     _p("ServiceRequest", "status", T, "ServiceRequest.status", "Request status"),
+    _p(
+        "ServiceRequest",
+        "planned-activity-type",
+        T,
+        f"ServiceRequest.extension.where(url='{_EXT}kv-planned-activity')"
+        ".extension.where(url='type').value",
+        "Type of planned activity (praktik, arbetsträning, SFI …)",
+        definition=_kv("kv-servicerequest-planned-activity-type"),
+    ),
+    _p(
+        "ServiceRequest",
+        "mix-need-group",
+        T,
+        f"ServiceRequest.extension.where(url='{_EXT}kv-mix-need-group').value",
+        "Need group according to MIX (AM1–AM3, RH1–RH3)",
+        definition=_kv("kv-servicerequest-mix-need-group"),
+    ),
+    _p(
+        "ServiceRequest",
+        "desired-answer-date",
+        D,
+        f"ServiceRequest.extension.where(url='{_EXT}kv-desired-answer-date').value",
+        "The kommun's desired answer date",
+        definition=_kv("kv-servicerequest-desired-answer-date"),
+    ),
     _p("ServiceRequest", "authored", D, "ServiceRequest.authoredOn", "When it was written"),
     _p(
         "ServiceRequest",

@@ -12,6 +12,7 @@ import pytest
 from gateway.search.parameters import SEARCH_PARAMETERS, SearchParameter, parameters_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "profiles" / "compiled"
+EXT = "https://kv-gateway.se/fhir/StructureDefinition/"
 
 
 def _examples() -> list[dict[str, Any]]:
@@ -43,6 +44,24 @@ CRAFTED: list[dict[str, Any]] = [
     {"resourceType": "Organization", "identifier": [], "partOf": {}},
     {"resourceType": "Task", "status": "requested", "restriction": {"period": {"end": "2026"}}},
     {"resourceType": "Task", "owner": {"display": "utan referens"}, "basedOn": []},
+    # extension chains: several matches, no value, other urls, an empty list
+    {
+        "resourceType": "ServiceRequest",
+        "extension": [
+            {
+                "url": f"{EXT}kv-planned-activity",
+                "extension": [
+                    {"url": "type"},
+                    {"url": "type", "valueCodeableConcept": {"text": "x"}},
+                ],
+            },
+            {"url": f"{EXT}kv-planned-activity", "extension": []},
+            {"url": f"{EXT}kv-mix-need-group"},
+            {"url": f"{EXT}kv-desired-answer-date", "valueDate": "2027-01-01"},
+            {"url": "http://example.org/annat", "valueString": "y"},
+        ],
+    },
+    {"resourceType": "ServiceRequest", "extension": [], "status": "active"},
 ]
 
 

@@ -16,7 +16,7 @@ Description: "Söker ServiceRequest på typen i tillägget Planerad aktivitet."
 * code = #planned-activity-type
 * base = #ServiceRequest
 * type = #token
-* expression = "ServiceRequest.extension('https://kv-gateway.se/fhir/StructureDefinition/kv-planned-activity').extension('type').value"
+* expression = "ServiceRequest.extension.where(url='https://kv-gateway.se/fhir/StructureDefinition/kv-planned-activity').extension.where(url='type').value"
 * xpathUsage = #normal
 
 Instance: kv-servicerequest-mix-need-group
@@ -35,7 +35,7 @@ Description: "Söker ServiceRequest på tillägget Behovsgrupp enligt MIX."
 * code = #mix-need-group
 * base = #ServiceRequest
 * type = #token
-* expression = "ServiceRequest.extension('https://kv-gateway.se/fhir/StructureDefinition/kv-mix-need-group').value"
+* expression = "ServiceRequest.extension.where(url='https://kv-gateway.se/fhir/StructureDefinition/kv-mix-need-group').value"
 * xpathUsage = #normal
 
 Instance: kv-servicerequest-desired-answer-date
@@ -54,7 +54,7 @@ Description: "Söker ServiceRequest på tillägget Önskat svarsdatum."
 * code = #desired-answer-date
 * base = #ServiceRequest
 * type = #date
-* expression = "ServiceRequest.extension('https://kv-gateway.se/fhir/StructureDefinition/kv-desired-answer-date').value"
+* expression = "ServiceRequest.extension.where(url='https://kv-gateway.se/fhir/StructureDefinition/kv-desired-answer-date').value"
 * xpathUsage = #normal
 * comparator[+] = #eq
 * comparator[+] = #lt
