@@ -6,13 +6,16 @@ identifier or a name. The metrics live in one registry of their own, served at
 ``/metrics`` (``gateway.api.health``) together with gauges read at each scrape (the
 outbox's depth, from the database).
 
-Counts are per process. Run one process per container and let Prometheus scrape every
-one (the Helm chart's pods do); under ``serve --workers N`` a scrape reaches whichever
-worker accepts it.
+Counts are per process, except under ``serve --workers N``: there the workers count into
+files in ``PROMETHEUS_MULTIPROC_DIR`` (``serve`` makes one), and a scrape, whichever
+worker answers it, sums them all (prometheus-client's multiprocess mode; the process_*
+metrics are left out there, as they would describe only the worker that answered). In
+containers, run one process each and let Prometheus scrape every pod.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 
 from prometheus_client import (
@@ -24,6 +27,7 @@ from prometheus_client import (
     ProcessCollector,
     disable_created_metrics,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
 
@@ -47,13 +51,15 @@ HTTP_DURATION = Histogram(
 )
 REQUESTS_ACTIVE = Gauge(
     "kvgw_requests_active",
-    "Requests at work in this process (admission control; probes and metrics not counted).",
+    "Requests at work (admission control; probes and metrics not counted).",
     registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 REQUESTS_QUEUED = Gauge(
     "kvgw_requests_queued",
-    "Requests waiting for a slot in this process.",
+    "Requests waiting for a slot.",
     registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 REQUESTS_SHED = Counter(
     "kvgw_requests_shed",
@@ -121,4 +127,9 @@ def exposition(*scraped: ScrapedGauge) -> bytes:
     scrape = CollectorRegistry()
     for gauge in scraped:
         scrape.register(gauge)
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if shared:  # several worker processes: what all of them counted
+        every_worker = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_worker, path=shared)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker) + generate_latest(scrape)
     return generate_latest(REGISTRY) + generate_latest(scrape)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import tempfile
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -42,5 +45,15 @@ def serve_app(app: str, *, host: str, port: int, workers: int = 1) -> bool:
         server = uvicorn.Server(config)
         server.run()
         return server.started
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    # The workers count into shared files, so that a scrape of /metrics, whichever worker
+    # answers it, reports all of them (gateway.metrics). They are spawned, so they read
+    # the variable when they import the metrics; an operator's own directory is kept.
+    own = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    if own:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kvgw-metrics-")
+    try:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    finally:
+        if own:
+            shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)
     return True

@@ -15,6 +15,7 @@ import httpx
 
 from gateway.cli.serving import TcpConfig
 from tests.support.live_server import free_port
+from tests.support.metrics import sample, scrape
 
 
 def test_connections_on_the_shared_socket_are_sent_without_delay() -> None:
@@ -71,6 +72,18 @@ def test_serve_with_two_workers_answers_and_stops_on_sigterm(tmp_path: Path) -> 
                     time.sleep(0.2)
         assert answered is not None, "serve --workers 2 never answered"
         assert answered.status_code == 200
+        # Metrics count across the workers: every scrape, whichever worker answers it,
+        # reports all 21 probes (each request on a connection of its own, so the kernel
+        # spreads them over both workers).
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(20):
+            assert httpx.get(f"{base}/healthz", trust_env=False, timeout=5).status_code == 200
+        probes = {"method": "GET", "route": "/healthz", "status": "200"}
+        seen = []
+        for _ in range(6):  # a new connection each: any worker may answer
+            with httpx.Client(base_url=base, trust_env=False, timeout=5) as fresh:
+                seen.append(sample(scrape(fresh), "kvgw_http_requests_total", **probes))
+        assert seen == [21.0] * 6
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
