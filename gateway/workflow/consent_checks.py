@@ -1,14 +1,18 @@
-"""Consent checks inside the workflow: resolving actors, and auditing every decision."""
+"""Consent checks inside the workflow: resolving actors, later Consents that withdraw an
+earlier one, and auditing every decision."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.api.interactions import FhirInteractions
-from gateway.consent.evaluator import Decision
+from gateway.consent.evaluator import Decision, Disclosure, evaluate
 from gateway.resources.references import references_in
+from gateway.search.dates import date_range
 from gateway.search.index import split_reference
+from gateway.search.query import parse_search
 from gateway.security.audit import AuditEvents
 from gateway.security.caller import Caller
 from gateway.store.resources import ResourceStore, StoredResource
@@ -71,3 +75,47 @@ def record_decision(
             custodian=custodian,
         )
     )
+
+
+def withdrawn_since(
+    store: ResourceStore, consent_id: str | None, since: datetime, disclosure: Disclosure
+) -> bool:
+    """Whether a Consent of the disclosure's person recorded after ``since`` (other than
+    ``consent_id``) withdraws what a consent given then permitted."""
+    if not disclosure.subject:
+        return False
+    query = parse_search("Consent", [("patient", disclosure.subject), ("_count", "200")])
+    later, _ = store.search(query, with_total=False)
+    return any(
+        _withdraws(store, other, disclosure)
+        for other in later
+        if other.id != consent_id and recorded(other) > since
+    )
+
+
+def _withdraws(store: ResourceStore, consent: StoredResource, disclosure: Disclosure) -> bool:
+    """A Consent of this kind, for this person, that is inactive or rejected, or that
+    denies this exchange. A draft, a proposal or an entry in error says nothing yet."""
+    body = consent.body or {}
+    status = body.get("status")
+    if status not in ("active", "inactive", "rejected"):
+        return False
+    # Judged as if active: the evaluator stops at the status before person and kind.
+    code = evaluate({**body, "status": "active"}, disclosure, organization_of(store)).code
+    if code in ("consent-wrong-person", "consent-wrong-kind"):
+        return False
+    return status != "active" or code == "consent-denies"
+
+
+def recorded(consent: StoredResource) -> datetime:
+    """When the person gave it (Consent.dateTime, naive UTC), or else when it was stored."""
+    return given_at(consent.body or {}, consent.last_updated)
+
+
+def given_at(consent: dict[str, Any], otherwise: datetime) -> datetime:
+    """Consent.dateTime as naive UTC, or ``otherwise`` (aware) when it has none."""
+    given = consent.get("dateTime")
+    span = date_range(given) if isinstance(given, str) else None
+    if span is not None:
+        return span[0]
+    return otherwise.astimezone(UTC).replace(tzinfo=None)

@@ -21,7 +21,12 @@ from gateway.resources.references import references_in
 from gateway.search.index import split_reference
 from gateway.security.audit import AuditLog
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
-from gateway.workflow.consent_checks import organization_of, task_decision
+from gateway.workflow.consent_checks import (
+    organization_of,
+    recorded,
+    task_decision,
+    withdrawn_since,
+)
 from gateway.workflow.subscriptions import notification_body
 from gateway.workflow.task_states import OPEN, Role
 from gateway.workflow.transitions import change_task, reason
@@ -73,6 +78,10 @@ def request_bundle(store: ResourceStore, task: StoredResource) -> dict[str, Any]
 
 
 def consent_still_permits(store: ResourceStore, task: StoredResource) -> tuple[bool, str]:
+    """Whether the request's consent still permits the disclosure, and why (a reason code).
+
+    A consent sent with the request must permit it, and no Consent of the person recorded
+    after it may withdraw it: the newest word of the person counts."""
     body = task.body or {}
     request = _current(store, references_in(body.get("focus"))[0]) if body.get("focus") else None
     if request is None or request.body is None:
@@ -93,6 +102,8 @@ def consent_still_permits(store: ResourceStore, task: StoredResource) -> tuple[b
     for consent in consents:
         decision = evaluate(consent.body, disclosure, organization_of(store))
         if decision.permitted:
+            if withdrawn_since(store, consent.id, recorded(consent), disclosure):
+                return False, "consent-withdrawn"
             return True, decision.code
     return False, "consent-missing" if not consents else "consent-refused"
 

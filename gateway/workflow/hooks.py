@@ -266,8 +266,9 @@ def record_decision_for(
 
 
 class ConsentHook(_Hook):
-    """Revocation (inactive or rejected) cancels open Tasks, withholds their answers and
-    tells the vårdcentral."""
+    """Revocation cancels open Tasks, withholds their answers and tells the vårdcentral.
+    A Consent is revoked by setting it inactive or rejected, or by a newer Consent of the
+    person that withdraws it (``dispatch.consent_still_permits``)."""
 
     resource_type = "Consent"
 
@@ -283,34 +284,53 @@ class ConsentHook(_Hook):
     def after_write(
         self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
     ) -> None:
-        if existing is None or (stored.body or {}).get("status") not in ("inactive", "rejected"):
-            return
+        body = stored.body or {}
+        if existing is not None and body.get("status") in ("inactive", "rejected"):
+            for task in self._tasks_resting_on(fhir, stored):
+                self._revoke(fhir, task)
+        elif existing is None:  # a newer Consent of the person may withdraw an earlier one
+            for task in self._tasks_of(fhir, _first(body.get("patient"))):
+                permitted, code = consent_still_permits(fhir.store, task)
+                if not permitted and code == "consent-withdrawn":
+                    self._revoke(fhir, task)
+
+    @staticmethod
+    def _tasks_resting_on(fhir: FhirInteractions, consent: StoredResource) -> list[StoredResource]:
         requests = parse_search(
-            "ServiceRequest", [("supporting-info", stored.reference), ("_count", "200")]
+            "ServiceRequest", [("supporting-info", consent.reference), ("_count", "200")]
         )
         found, _ = fhir.store.search(requests, with_total=False)
+        tasks: list[StoredResource] = []
         for request in found:
-            tasks, _ = fhir.store.search(
-                parse_search("Task", [("focus", request.reference)]), with_total=False
+            query = parse_search("Task", [("focus", request.reference)])
+            tasks.extend(fhir.store.search(query, with_total=False)[0])
+        return tasks
+
+    @staticmethod
+    def _tasks_of(fhir: FhirInteractions, patient: str | None) -> list[StoredResource]:
+        if not patient:
+            return []
+        query = parse_search("Task", [("patient", patient), ("_count", "200")])
+        return fhir.store.search(query, with_total=False)[0]
+
+    def _revoke(self, fhir: FhirInteractions, task: StoredResource) -> None:
+        body = task.body or {}
+        kommun = organization_of(fhir.store)(body.get("requester") or {})
+        if body.get("status") in OPEN:
+            cancelled = change_task(
+                fhir.store,
+                task.id,
+                "cancelled",
+                Role.GATEWAY,
+                reason=reason("Personen har återkallat sitt samtycke."),
             )
-            for task in tasks:
-                body = task.body or {}
-                kommun = organization_of(fhir.store)(body.get("requester") or {})
-                if body.get("status") in OPEN:
-                    cancelled = change_task(
-                        fhir.store,
-                        task.id,
-                        "cancelled",
-                        Role.GATEWAY,
-                        reason=reason("Personen har återkallat sitt samtycke."),
-                    )
-                    self._tell_the_unit(fhir, cancelled)
-                withhold(fhir.store.session, task.reference, ("journal-request", NOTIFICATION))
-                for output in body.get("output", []):
-                    answer = (output.get("valueReference") or {}).get("reference", "")
-                    answer_type, answer_id = split_reference(answer)
-                    if answer_type and kommun:
-                        fhir.store.revoke(answer_type, answer_id, {kommun})
+            self._tell_the_unit(fhir, cancelled)
+        withhold(fhir.store.session, task.reference, ("journal-request", NOTIFICATION))
+        for output in body.get("output", []):
+            answer = (output.get("valueReference") or {}).get("reference", "")
+            answer_type, answer_id = split_reference(answer)
+            if answer_type and kommun:
+                fhir.store.revoke(answer_type, answer_id, {kommun})
 
 
 class CommunicationHook(_Hook):

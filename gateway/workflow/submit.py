@@ -24,7 +24,7 @@ from gateway.canonical import (
     SECURITY_LABEL_SYSTEM,
     profile,
 )
-from gateway.consent.evaluator import Action, Disclosure, evaluate
+from gateway.consent.evaluator import Action, Decision, Disclosure, evaluate
 from gateway.delivery.outbox import enqueue
 from gateway.errors import FhirError
 from gateway.resources.references import references_in, walk_references
@@ -33,7 +33,12 @@ from gateway.search.index import split_reference
 from gateway.security.caller import PartyKind
 from gateway.store.resources import StoredResource, new_id, utc_now
 from gateway.validation.identifiers import SYSTEM_KOMMUNKOD
-from gateway.workflow.consent_checks import organization_of, record_decision
+from gateway.workflow.consent_checks import (
+    given_at,
+    organization_of,
+    record_decision,
+    withdrawn_since,
+)
 from gateway.workflow.routing_port import RoutedUnit, UnitRouter
 
 JOURNAL_REQUEST = "journal-request"
@@ -117,17 +122,25 @@ class SubmitWorkflow:
             self._rewrite(entry, ids)
 
         consent = consents[0].resource
-        decision = evaluate(
-            {**consent, "id": split_reference(ids[consents[0].full_url])[1]},
-            Disclosure(
-                subject=ids[patient.full_url],
-                discloser=unit.organization,
-                recipient=kommun,
-                action=Action.DISCLOSE,
-                at=utc_now(),
-            ),
-            organization_of(self.store),
+        disclosure = Disclosure(
+            subject=ids[patient.full_url],
+            discloser=unit.organization,
+            recipient=kommun,
+            action=Action.DISCLOSE,
+            at=utc_now(),
         )
+        consent_id = split_reference(ids[consents[0].full_url])[1]
+        decision = evaluate({**consent, "id": consent_id}, disclosure, organization_of(self.store))
+        if (
+            decision.permitted
+            and stored_patient is not None  # a person new here has said nothing else yet
+            and withdrawn_since(self.store, None, given_at(consent, utc_now()), disclosure)
+        ):
+            decision = Decision.deny(
+                "consent-withdrawn",
+                "Personen har senare återkallat sitt samtycke. Ett nytt samtycke behövs.",
+                f"Consent/{consent_id}",
+            )
         record_decision(self.fhir, decision, ids[patient.full_url], kommun, unit.organization)
         if not decision.permitted:
             raise _refuse(

@@ -16,6 +16,7 @@ from gateway.security.caller import PartyKind
 from gateway.workflow import subscriptions
 from tests.integration.workflow.conftest import ANNA, FREDRIK, GAVLE, JONKOPING_VC, World
 from tests.support.auth import bearer, register_client
+from tests.support.consent_data import consent
 from tests.support.fhir_data import FHIR_JSON
 from tests.support.submissions import submission
 
@@ -315,3 +316,59 @@ def test_every_consent_check_on_the_way_is_an_audit_event(world: World) -> None:
         who = {agent["who"].get("reference") for agent in event["agent"]}
         assert who == {GAVLE, JONKOPING_VC}, "recipient and custodian"
     assert ANNA.personnummer not in json.dumps(events)
+
+
+def test_a_newer_consent_that_withdraws_cancels_and_withholds(world: World) -> None:
+    """Revocation by a newer Consent of the person, not only by the old one's status."""
+    task = world.submit(submission(ANNA.personnummer, GAVLE, case_id="nyare-1")).json()
+    world.deliver()
+    person = task["for"]["reference"]
+    task_url = f"/fhir/Task/{task['id']}"
+
+    def later(**changes: Any) -> dict[str, Any]:
+        body = consent(person, kommun=GAVLE, unit=JONKOPING_VC, **changes)
+        body.pop("id")
+        body["dateTime"] = "2026-11-20T09:00:00+01:00"  # after the one sent with the request
+        return body
+
+    not_yet = world.as_kommun("POST", "/fhir/Consent", later(status="draft"))
+    assert not_yet.status_code == 201, not_yet.text
+    someone_else = later()
+    someone_else["patient"] = {"reference": "Patient/nagon-annan"}
+    someone_else["provision"]["type"] = "deny"
+    stored = world.as_kommun("POST", "/fhir/Consent", someone_else)
+    assert stored.status_code == 201, stored.text
+    unchanged = world.as_kommun("GET", task_url).json()["status"]
+    assert unchanged == "received", "neither a draft nor another person's denial withdraws"
+
+    denying = later()
+    denying["provision"]["type"] = "deny"
+    withdrawn = world.as_kommun("POST", "/fhir/Consent", denying)
+    assert withdrawn.status_code == 201, withdrawn.text
+
+    cancelled = world.as_kommun("GET", task_url).json()
+    assert cancelled["status"] == "cancelled"
+    assert "samtycke" in cancelled["statusReason"]["text"]
+    world.deliver()
+    assert "återkallat sitt samtycke" in str(world.peer.received[-1].body)
+    answer = world.as_unit(
+        "POST", "/fhir/QuestionnaireResponse", _answer(task["focus"]["reference"])
+    )
+    assert answer.status_code in (409, 422)
+
+
+def test_a_submission_with_a_consent_older_than_a_withdrawal_is_refused(world: World) -> None:
+    first = world.submit(submission(ANNA.personnummer, GAVLE, case_id="efter-1")).json()
+    person = first["for"]["reference"]
+    withdrawal = consent(person, kommun=GAVLE, unit=JONKOPING_VC, status="inactive")
+    withdrawal.pop("id")
+    withdrawal["dateTime"] = "2026-06-01T09:00:00+02:00"
+    assert world.as_kommun("POST", "/fhir/Consent", withdrawal).status_code == 201
+
+    stale = world.submit(submission(ANNA.personnummer, GAVLE, case_id="efter-2"))
+    assert "återkallat" in _refused(stale, 422)
+    renewed = submission(ANNA.personnummer, GAVLE, case_id="efter-3")
+    for entry in renewed["entry"]:
+        if entry["resource"]["resourceType"] == "Consent":
+            entry["resource"]["dateTime"] = "2026-11-01T09:00:00+01:00"  # given again, later
+    assert world.submit(renewed).status_code == 201
