@@ -18,12 +18,12 @@ what an operator wants to see.
 from __future__ import annotations
 
 import asyncio
-import json
 
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.api.outcome import operation_outcome
-from gateway.errors import Issue, Severity
+from gateway.api.outcome import outcome_response
+from gateway.errors import FhirError
 from gateway.metrics import REQUESTS_ACTIVE, REQUESTS_QUEUED, REQUESTS_SHED
 
 ALWAYS_ADMITTED = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -54,10 +54,10 @@ class AdmissionControl:
         slots = self._slots
         if slots.locked():
             if self._queued >= self.max_queued:
-                await self._refuse(scope, send, "queue-full")
+                await self._refuse(scope, receive, send, "queue-full")
                 return
             if not await self._wait(slots):
-                await self._refuse(scope, send, "queue-timeout")
+                await self._refuse(scope, receive, send, "queue-timeout")
                 return
         else:
             await slots.acquire()
@@ -81,35 +81,22 @@ class AdmissionControl:
             REQUESTS_QUEUED.dec()
         return True
 
-    async def _refuse(self, scope: Scope, send: Send, reason: str) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, reason: str) -> None:
         REQUESTS_SHED.labels(reason).inc()
-        outcome = operation_outcome(
-            [
-                Issue(
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        response: Response
+        if str(scope["path"]).startswith("/inbox"):  # a person in a browser
+            page = f'<!doctype html><html lang="sv"><p>{BUSY_TEXT}</p></html>'
+            response = HTMLResponse(page, status_code=503, headers=retry)
+        else:
+            response = outcome_response(
+                FhirError.single(
+                    503,
                     "throttled",
                     BUSY_TEXT,
-                    Severity.ERROR,
-                    (),
-                    f"over capacity ({reason}): {self.max_active} requests at work per process, "
-                    f"{self.max_queued} waiting at most {self.queue_timeout:g} s",
+                    diagnostics=f"over capacity ({reason}): {self.max_active} requests at work "
+                    f"per process, {self.max_queued} waiting at most {self.queue_timeout:g} s",
+                    headers=retry,
                 )
-            ]
-        )
-        if str(scope["path"]).startswith("/inbox"):  # a person in a browser
-            body = f'<!doctype html><html lang="sv"><p>{BUSY_TEXT}</p></html>'.encode()
-            media = b"text/html; charset=utf-8"
-        else:
-            body = json.dumps(outcome, ensure_ascii=False).encode()
-            media = b"application/fhir+json; charset=utf-8"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", media),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+            )
+        await response(scope, receive, send)
