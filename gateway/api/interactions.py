@@ -8,7 +8,8 @@ resource type is served, the interaction is allowed on it, the caller holds the 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -127,9 +128,24 @@ class FhirInteractions:
         self.workflow_internal = False
         # Set while $submit stores a submission's resources (its ServiceRequest, say).
         self.submitting = False
+        # Both only for a block: see writing_as.
         self.hooks: dict[str, list[WriteHook]] = {}
         for hook in hooks:
             self.hooks.setdefault(hook.resource_type, []).append(hook)
+
+    @contextmanager
+    def writing_as(
+        self, *, workflow_internal: bool = False, submitting: bool = False
+    ) -> Iterator[None]:
+        """Mark the writes of a block as the workflow's own or as a submission's; the
+        marks are as before once the block ends, however it ends."""
+        before = (self.workflow_internal, self.submitting)
+        self.workflow_internal = self.workflow_internal or workflow_internal
+        self.submitting = self.submitting or submitting
+        try:
+            yield
+        finally:
+            self.workflow_internal, self.submitting = before
 
     def _before_write(
         self, body: dict[str, Any], existing: StoredResource | None

@@ -352,16 +352,13 @@ class SubmitWorkflow:
             # The kommun comes from the directory, not from the submission.
             and entry.type != "Organization"
         ]
-        self.fhir.submitting = True
-        try:
+        with self.fhir.writing_as(submitting=True):
             created = self.fhir.create_all(
                 [(e.resource, split_reference(ids[e.full_url])[1]) for e in new],
                 validated=True,
                 # The unit sees the person, the request and the consent it is asked about.
                 visible_to=frozenset({unit.organization}),
             )
-        finally:
-            self.fhir.submitting = False
         by_url = {entry.full_url: s for entry, s in zip(new, created, strict=True)}
         if stored_patient is not None:
             by_url[patient.full_url] = stored_patient
@@ -420,11 +417,8 @@ class SubmitWorkflow:
             task["meta"]["security"] = [
                 {"system": SECURITY_LABEL_SYSTEM, "code": "skyddadFolkbokforing"}
             ]
-        self.fhir.workflow_internal = True
-        try:
+        with self.fhir.writing_as(workflow_internal=True):
             return self.fhir.create("Task", task).stored
-        finally:
-            self.fhir.workflow_internal = False
 
 
 def _is_protected(patient: dict[str, Any]) -> bool:
