@@ -93,6 +93,20 @@ def withdrawn_since(
     )
 
 
+def may_withdraw(consent: dict[str, Any]) -> bool:
+    """Whether a Consent could withdraw anything at all: it is inactive or rejected, or
+    it has a deny provision. A plain permit never does, so it needs no search."""
+    if consent.get("status") in ("inactive", "rejected"):
+        return True
+    provisions = [consent.get("provision") or {}]
+    while provisions:
+        provision = provisions.pop()
+        if provision.get("type") == "deny":
+            return True
+        provisions.extend(p for p in provision.get("provision", []) if isinstance(p, dict))
+    return False
+
+
 def _withdraws(store: ResourceStore, consent: StoredResource, disclosure: Disclosure) -> bool:
     """A Consent of this kind, for this person, that is inactive or rejected, or that
     denies this exchange. A draft, a proposal or an entry in error says nothing yet."""

@@ -17,7 +17,7 @@ from gateway.search.query import parse_search
 from gateway.security.caller import PartyKind
 from gateway.settings import Environment
 from gateway.store.resources import StoredResource, utc_now
-from gateway.workflow.consent_checks import organization_of, task_decision
+from gateway.workflow.consent_checks import may_withdraw, organization_of, task_decision
 from gateway.workflow.dispatch import consent_still_permits
 from gateway.workflow.notices import queue_notice
 from gateway.workflow.subscriptions import NOTIFICATION, notify_subscribers
@@ -288,7 +288,7 @@ class ConsentHook(_Hook):
         if existing is not None and body.get("status") in ("inactive", "rejected"):
             for task in self._tasks_resting_on(fhir, stored):
                 self._revoke(fhir, task)
-        elif existing is None:  # a newer Consent of the person may withdraw an earlier one
+        elif existing is None and may_withdraw(body):  # a newer Consent may withdraw
             for task in self._tasks_of(fhir, _first(body.get("patient"))):
                 permitted, code = consent_still_permits(fhir.store, task)
                 if not permitted and code == "consent-withdrawn":
