@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
@@ -279,8 +280,9 @@ class FhirInteractions:
             if existing is not None:
                 entry.succeed(existing.reference, *_patients(existing))
                 return WriteResult(200, existing, created=False)
-        stored = self.store.create(self._checked_new(body, validated), res_id=res_id)
-        self._created(entry, stored)
+        body = self._checked_new(body, validated)
+        stored = self.store.create(body, res_id=res_id, parties=self.rules.parties_of_new)
+        self._hooked_and_audited(entry, stored)
         return WriteResult(201, stored, created=True)
 
     def create_all(
@@ -303,8 +305,11 @@ class FhirInteractions:
             resource_type = str(body.get("resourceType"))
             entries.append(self.trail.begin("create", resource_type))
             bodies.append(self._checked_new(self._creatable(resource_type, body), validated))
-        stored = self.store.create_many(bodies, res_ids=[res_id for _, res_id in items])
-        self.rules.record_writes(stored, visible_to)
+        stored = self.store.create_many(
+            bodies,
+            res_ids=[res_id for _, res_id in items],
+            parties=partial(self.rules.parties_of_new, visible_to=visible_to),
+        )
         for entry, created in zip(entries, stored, strict=True):
             self._hooked_and_audited(entry, created)
         return stored
@@ -320,10 +325,6 @@ class FhirInteractions:
         if not validated:
             self.validator.check(body)
         return body
-
-    def _created(self, entry: AuditEntry, stored: StoredResource) -> None:
-        self.rules.record_write(stored)
-        self._hooked_and_audited(entry, stored)
 
     def _hooked_and_audited(self, entry: AuditEntry, stored: StoredResource) -> None:
         self._after_write(stored, None)

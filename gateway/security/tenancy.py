@@ -17,7 +17,6 @@ things it can see but not change are 403.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from gateway.errors import FhirError, not_found
@@ -122,27 +121,24 @@ class TenantRules:
                     parties.add(organization)
         return parties
 
-    def record_write(self, stored: StoredResource) -> None:
-        self.record_writes([stored])
+    def parties_of_new(
+        self, created: StoredResource, visible_to: frozenset[str] = frozenset()
+    ) -> set[str]:
+        """Who may see a resource being created (the store grants it in the same write):
+        the parties it names, and for case data ``visible_to`` besides (a directory
+        Practitioner stays its registrar's to change). No grants for a shared resource:
+        every party sees those."""
+        if created.body is None or created.resource_type in _SHARED:
+            return set()
+        parties = self.parties_for(created.body)
+        if created.resource_type not in DIRECTORY_TYPES:
+            parties |= visible_to
+        return parties
 
-    def record_writes(
-        self, written: Sequence[StoredResource], visible_to: frozenset[str] = frozenset()
-    ) -> None:
-        """Record who may see each written resource: the parties it names, and for case
-        data ``visible_to`` besides (a directory Practitioner stays its registrar's to
-        change). New resources get their grants in one statement."""
-        fresh: list[tuple[str, str, set[str]]] = []
-        for stored in written:
-            if stored.body is None or stored.resource_type in _SHARED:
-                continue
-            parties = self.parties_for(stored.body)
-            if stored.resource_type not in DIRECTORY_TYPES:
-                parties |= visible_to
-            if stored.method == "POST" and stored.version_id == 1:
-                fresh.append((stored.resource_type, stored.id, parties))
-            else:
-                self.store.grant(stored.resource_type, stored.id, parties)
-        self.store.grant_new(fresh)
+    def record_write(self, stored: StoredResource) -> None:
+        """After an update: the parties the new version names may see the resource too."""
+        if stored.body is not None and stored.resource_type not in _SHARED:
+            self.store.grant(stored.resource_type, stored.id, self.parties_for(stored.body))
 
     # ----- internals --------------------------------------------------------------------
 

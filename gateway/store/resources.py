@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ from gateway.search.index import index_rows
 from gateway.search.query import SearchQuery
 from gateway.search.sql import search_sql
 from gateway.security.models import ResourceParty
-from gateway.store.bulk_insert import insert_rows
+from gateway.store.bulk_insert import insert_into_tables, insert_rows
 from gateway.store.directory_cache import CACHED_TYPES, cached, directory_changed
 from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow, table_of
 from gateway.store.protection import protection_of
@@ -84,6 +84,13 @@ _Frozen = tuple[StoredResource, str | None]
 _WRITTEN_KEY = "store.written"
 
 
+Readers = Callable[["StoredResource"], Collection[str]]
+
+
+def _party_rows(res_type: str, res_id: str, parties: Collection[str]) -> list[dict[str, Any]]:
+    return [{"res_type": res_type, "res_id": res_id, "party": party} for party in sorted(parties)]
+
+
 def _json(body: dict[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
@@ -126,18 +133,32 @@ class ResourceStore:
 
     # ----- writes ---------------------------------------------------------------------
 
-    def create(self, body: dict[str, Any], *, res_id: str | None = None) -> StoredResource:
-        """Store a new resource under a server id (or ``res_id``, for trusted internal use)."""
-        return self.create_many([body], res_ids=[res_id])[0]
+    def create(
+        self,
+        body: dict[str, Any],
+        *,
+        res_id: str | None = None,
+        parties: Readers | None = None,
+    ) -> StoredResource:
+        """Store a new resource under a server id (or ``res_id``, for trusted internal use);
+        ``parties`` as for :meth:`create_many`."""
+        return self.create_many([body], res_ids=[res_id], parties=parties)[0]
 
     def create_many(
-        self, bodies: Sequence[dict[str, Any]], *, res_ids: Sequence[str | None] | None = None
+        self,
+        bodies: Sequence[dict[str, Any]],
+        *,
+        res_ids: Sequence[str | None] | None = None,
+        parties: Readers | None = None,
     ) -> list[StoredResource]:
-        """Store new resources with one statement per table, however many there are.
+        """Store new resources in one statement on PostgreSQL, however many there are.
 
-        The heads, the first versions and the search-index rows each go in as one
-        statement (``insert_rows``), so a request that writes several resources at once
-        (its audit events, for one) pays for three statements, not three per resource.
+        The heads, the first versions, the search-index rows and the party grants go in
+        together (``insert_into_tables``; on SQLite one executemany per table), so a
+        request that writes several resources at once (its audit events, for one) pays
+        for one statement, not four per resource. ``parties`` names who may see each new
+        resource (``grant``); it is asked once all of them are in this transaction's
+        memo, so it may read one that refers to another.
         """
         now = utc_now()
         heads: list[dict[str, Any]] = []
@@ -164,9 +185,20 @@ class ResourceStore:
         if not stored:
             return []
         self._touched({res.resource_type for res in stored})
-        insert_rows(self.session, table_of(ResourceHead), heads)
-        insert_rows(self.session, table_of(ResourceVersion), versions)
-        insert_rows(self.session, table_of(SearchIndexRow), index)
+        grants = (
+            [row for new in stored for row in _party_rows(new.resource_type, new.id, parties(new))]
+            if parties is not None
+            else []
+        )
+        insert_into_tables(
+            self.session,
+            [
+                (table_of(ResourceHead), heads),
+                (table_of(ResourceVersion), versions),
+                (table_of(SearchIndexRow), index),
+                (table_of(ResourceParty), grants),
+            ],
+        )
         return stored
 
     def update(
@@ -238,17 +270,8 @@ class ResourceStore:
 
     def grant(self, res_type: str, res_id: str, parties: set[str]) -> None:
         """Let ``parties`` see the resource (in addition to those that already do)."""
-        self.grant_new([(res_type, res_id, parties - self.parties(res_type, res_id))])
-
-    def grant_new(self, grants: Sequence[tuple[str, str, set[str]]]) -> None:
-        """Grants for resources that have none yet (created in this transaction): each
-        (type, id, parties), all in one statement."""
-        rows = [
-            {"res_type": res_type, "res_id": res_id, "party": party}
-            for res_type, res_id, parties in grants
-            for party in sorted(parties)
-        ]
-        insert_rows(self.session, table_of(ResourceParty), rows)
+        new = parties - self.parties(res_type, res_id)
+        insert_rows(self.session, table_of(ResourceParty), _party_rows(res_type, res_id, new))
 
     def purge(self, res_type: str, res_id: str) -> bool:
         """Remove a resource with every version, index row and party grant (retention)."""

@@ -10,11 +10,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.security.models import AuditChainLink
-from gateway.store.bulk_insert import insert_rows
-from gateway.store.models import ResourceHead, SearchIndexRow, table_of
+from gateway.security.models import AuditChainLink, ResourceParty
+from gateway.store.bulk_insert import insert_into_tables, insert_rows
+from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow, table_of
 from gateway.store.resources import ResourceStore
 
 
@@ -104,6 +105,65 @@ def test_audit_links_are_numbered_in_list_order(engine: Engine) -> None:
     with Session(engine) as session:
         in_sequence = session.scalars(select(AuditChainLink.event_id).order_by(AuditChainLink.seq))
         assert list(in_sequence) == ["e9", "e3", "e7", "e1", "e5"]
+
+
+def _version(res_id: str) -> dict[str, Any]:
+    return {
+        "res_type": "Task",
+        "res_id": res_id,
+        "version_id": 1,
+        "last_updated": datetime(2026, 11, 23, tzinfo=UTC),
+        "deleted": False,
+        "method": "POST",
+        "body": None,
+    }
+
+
+def _head(res_id: str) -> dict[str, Any]:
+    return {
+        "res_type": "Task",
+        "res_id": res_id,
+        "version_id": 1,
+        "last_updated": datetime(2026, 11, 23, tzinfo=UTC),
+        "deleted": False,
+    }
+
+
+def test_several_tables_go_in_with_one_statement(
+    engine: Engine, statements: list[str], database_url: str
+) -> None:
+    """Versions refer to heads written by the same statement: the foreign key holds."""
+    with Session(engine) as session, session.begin():
+        insert_into_tables(
+            session,
+            [
+                (table_of(ResourceHead), [_head("a"), _head("b")]),
+                (table_of(SearchIndexRow), []),  # nothing: no part of the statement
+                (table_of(ResourceVersion), [_version("a"), _version("b")]),
+                (table_of(ResourceParty), [{"res_type": "Task", "res_id": "a", "party": "p"}]),
+            ],
+        )
+    written = [s for s in statements if "INSERT" in s.upper()]
+    assert not [s for s in written if "fhir_search_index" in s]
+    # One statement on PostgreSQL; the DBAPI's executemany per table, in order, on SQLite.
+    assert len(written) == (1 if database_url.startswith("postgresql") else 3)
+    with Session(engine) as session:
+        versions = session.scalars(select(ResourceVersion.res_id).order_by(ResourceVersion.res_id))
+        assert list(versions) == ["a", "b"]
+        assert session.scalars(select(ResourceParty.party)).all() == ["p"]
+
+
+def test_a_broken_foreign_key_fails_the_whole_statement(engine: Engine) -> None:
+    with pytest.raises(IntegrityError), Session(engine) as session, session.begin():
+        insert_into_tables(
+            session,
+            [
+                (table_of(ResourceHead), [_head("a")]),
+                (table_of(ResourceVersion), [_version("a"), _version("no-such-head")]),
+            ],
+        )
+    with Session(engine) as session:
+        assert session.scalars(select(ResourceHead.res_id)).all() == []
 
 
 def test_nothing_to_insert_runs_no_statement(engine: Engine, statements: list[str]) -> None:
