@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,19 +10,30 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from gateway.store.directory_cache import SESSION_KEY, DirectoryCache
 from gateway.store.protection import BodyProtection
 
 IMMEDIATE_OPTION = "kvgw_sqlite_immediate"
+# A pooled connection idle longer than this is pinged before it is handed out (below).
+IDLE_BEFORE_CHECK_SECONDS = 1.0
+_LAST_USED = "kvgw_last_used"
 
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 10_000, echo: bool = False) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    sqlite_busy_timeout_ms: int = 10_000,
+    echo: bool = False,
+    idle_check_seconds: float = IDLE_BEFORE_CHECK_SECONDS,
+) -> Engine:
     """An engine with the settings each backend needs for the store's write pattern.
 
     SQLite: the file's folder is created, WAL journal, foreign keys on. Sessions (the
@@ -40,7 +52,39 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 10_000, echo: bool = 
         )
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    _check_idle_connections(engine, idle_check_seconds)
+    return engine
+
+
+def _check_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before handing it out only if it sat idle for
+    ``idle_seconds``; a dead one is replaced by a new connection (the pool retries a
+    checkout that raises DisconnectionError).
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: a round trip for every
+    request, two for an authenticated one. Under load connections are back in use within
+    milliseconds and those pings find nothing; a connection the server or a proxy closed
+    has sat idle (HikariCP skips its check for connections used within 500 ms, likewise).
+    A connection that dies while in use fails its request, which is answered 503.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError("an idle pooled connection no longer answers") from error
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
