@@ -57,6 +57,8 @@ class SmartAuthenticator:
         except InvalidAccessTokenError:
             raise self._refuse(None, "invalid_token") from None
         with self.sessions() as session:
+            # One read, no transaction: no BEGIN and ROLLBACK round trips around it.
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             client = find(session, access.client_id)
             usable = client is not None and client.enabled
         if not usable:
