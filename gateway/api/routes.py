@@ -31,13 +31,16 @@ router = APIRouter(prefix="/fhir", tags=["FHIR"])
 
 
 def _session(request: Request) -> Iterator[Session]:
-    """One database transaction per request, committed if the route returns normally.
+    """One database transaction per request of an authenticated caller, committed if the
+    route returns normally.
 
+    The caller is authenticated here (``current_caller``), not by a dependency of its own:
+    FastAPI runs every plain-function dependency in its thread pool, a hand-over each.
     The request's audit events are written in the same transaction; if the request fails,
     they are written as failures in a transaction of their own after the rollback.
     """
+    trail = AuditTrail(current_caller(request))
     response_media_type(request)  # refuse unacceptable formats before doing any work
-    trail = AuditTrail(getattr(request.state, "caller", None))
     request.state.audit_trail = trail
     factory = request.app.state.session_factory
     audit: AuditLog = request.app.state.audit
@@ -45,18 +48,23 @@ def _session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _interactions(
-    request: Request,
-    caller: Annotated[Caller, Depends(current_caller)],
-    session: Annotated[Session, Depends(_session, scope="function")],
-) -> FhirInteractions:
-    trail: AuditTrail = request.state.audit_trail
-    trail.caller = caller
-    return interactions_for(request, session, caller, trail)
-
-
 # scope="function": the transaction commits when the route returns, before the response
 # is sent, so a client never sees a success that was not stored.
+Transaction = Annotated[Session, Depends(_session, scope="function")]
+
+
+def caller_of(request: Request) -> Caller:
+    """Who is calling, once a :data:`Transaction` dependency has authenticated them."""
+    caller: Caller = request.state.caller
+    return caller
+
+
+async def _interactions(request: Request, session: Transaction) -> FhirInteractions:
+    # async: it only builds objects, so it runs in the event loop, not the thread pool.
+    trail: AuditTrail = request.state.audit_trail
+    return interactions_for(request, session, caller_of(request), trail)
+
+
 Fhir = Annotated[FhirInteractions, Depends(_interactions, scope="function")]
 
 

@@ -32,15 +32,14 @@ Every other outcome is an OperationOutcome whose first issue carries the machine
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from gateway.api.app_state import route_resolver
 from gateway.api.media import FhirResponse
-from gateway.api.routes import RESOURCE_BODY, Body, _session
+from gateway.api.routes import RESOURCE_BODY, Body, Transaction, caller_of
 from gateway.errors import FhirError
 from gateway.routing.directory import CONNECTION_TYPE_SYSTEM
 from gateway.routing.person import PersonId, PersonIdError
@@ -51,7 +50,7 @@ from gateway.routing.resolver import (
     Step,
 )
 from gateway.security.audit import AuditTrail
-from gateway.security.caller import Caller, PartyKind, current_caller, require_scope
+from gateway.security.caller import PartyKind, require_scope
 from gateway.validation.identifiers import SYSTEM_HSA_ID
 
 router = APIRouter(prefix="/fhir", tags=["Routing"])
@@ -287,14 +286,9 @@ def _failure(decision: RouteDecision) -> tuple[int, dict[str, Any], dict[str, st
     summary="Resolve where a request for a person would be routed, and why",
     openapi_extra=RESOURCE_BODY,
 )
-def resolve_route(
-    request: Request,
-    caller: Annotated[Caller, Depends(current_caller)],
-    session: Annotated[Session, Depends(_session, scope="function")],
-    body: Body,
-) -> Response:
+def resolve_route(request: Request, session: Transaction, body: Body) -> Response:
+    caller = caller_of(request)
     trail: AuditTrail = request.state.audit_trail
-    trail.caller = caller
     entry = trail.begin("operation", "Parameters")
     if caller.party_kind not in ALLOWED_PARTIES:
         raise FhirError.single(
