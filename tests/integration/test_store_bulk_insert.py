@@ -107,18 +107,6 @@ def test_audit_links_are_numbered_in_list_order(engine: Engine) -> None:
         assert list(in_sequence) == ["e9", "e3", "e7", "e1", "e5"]
 
 
-def _version(res_id: str) -> dict[str, Any]:
-    return {
-        "res_type": "Task",
-        "res_id": res_id,
-        "version_id": 1,
-        "last_updated": datetime(2026, 11, 23, tzinfo=UTC),
-        "deleted": False,
-        "method": "POST",
-        "body": None,
-    }
-
-
 def _head(res_id: str) -> dict[str, Any]:
     return {
         "res_type": "Task",
@@ -127,6 +115,10 @@ def _head(res_id: str) -> dict[str, Any]:
         "last_updated": datetime(2026, 11, 23, tzinfo=UTC),
         "deleted": False,
     }
+
+
+def _version(res_id: str) -> dict[str, Any]:
+    return {**_head(res_id), "method": "POST", "body": None}
 
 
 def test_several_tables_go_in_with_one_statement(
