@@ -208,6 +208,13 @@ class ProfileChecker:
                 self._choice(node, child, expr, walk)
                 continue
             raw = node.get(child.name)
+            if (
+                (raw is None or raw == [])
+                and not child.min
+                and not child.slices
+                and not (top and walk.local and child.must_support)
+            ):
+                continue  # absent and optional: nothing to check (most elements, most times)
             values = raw if isinstance(raw, list) else ([] if raw is None else [raw])
             self._cardinality(child, len(values), f"{expr}.{child.name}", walk)
             if not values and top and walk.local and child.must_support:
