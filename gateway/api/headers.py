@@ -1,13 +1,20 @@
-"""HTTP headers of FHIR responses (ETag, Last-Modified, Location) and the Prefer header."""
+"""HTTP headers of FHIR responses (ETag, Last-Modified, Location), and the Prefer and
+Idempotency-Key headers of requests."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.utils import format_datetime
 
 from starlette.requests import Request
 
+from gateway.errors import FhirError
 from gateway.store.resources import StoredResource
+
+IDEMPOTENCY_KEY_MAX = 255
+# Visible ASCII and inner spaces: what an HTTP header carries unchanged, and a FHIR string.
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,25 @@ def preferences(request: Request) -> Preferences:
         elif key == "handling":
             lenient = value == "lenient"
     return Preferences(return_, lenient)
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key``, or None without one; 400 when it is not 1 to 255
+    visible ASCII characters. It becomes part of the Task's identifier."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    key = key.strip()
+    if len(key) > IDEMPOTENCY_KEY_MAX or not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Idempotency-Key ska vara 1–255 tecken: bokstäver a–z, siffror och vanliga tecken,"
+            " utan å, ä och ö.",
+            expression="http.Idempotency-Key",
+            diagnostics=f"Idempotency-Key must be 1-{IDEMPOTENCY_KEY_MAX} visible ASCII characters",
+        )
+    return key
 
 
 def location(base_url: str, stored: StoredResource) -> str:

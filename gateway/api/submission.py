@@ -16,6 +16,7 @@ from fastapi import Request
 
 from gateway.api.app_state import route_resolver
 from gateway.api.bundle_processing import entry_response
+from gateway.api.headers import idempotency_key
 from gateway.api.interactions import FhirInteractions
 from gateway.api.outcome import information
 from gateway.errors import FhirError
@@ -39,9 +40,7 @@ def submit(
     settings = request.app.state.settings
     workflow = SubmitWorkflow(fhir, ResolverRouter(route_resolver(request)), settings.answer_days)
     try:
-        submitted = workflow.submit(
-            bundle, request.headers.get("idempotency-key"), if_none_exist=if_none_exist
-        )
+        submitted = workflow.submit(bundle, idempotency_key(request), if_none_exist=if_none_exist)
     except FhirError as refusal:
         SUBMISSIONS.labels("refused", str(refusal.status)).inc()
         raise

@@ -9,21 +9,10 @@ Task of the first submission and creates nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from gateway.api.interactions import FhirInteractions
-from gateway.canonical import (
-    CS_REQUEST_TYPE,
-    CS_TASK_PARAMETER_TYPE,
-    EXT_DESIRED_ANSWER_DATE,
-    IDEMPOTENCY_KEY_SYSTEM,
-    PROTECTED_IDENTITY_CODES,
-    QUESTIONNAIRE,
-    QUESTIONNAIRE_VERSION,
-    SECURITY_LABEL_SYSTEM,
-    profile,
-)
+from gateway.canonical import IDEMPOTENCY_KEY_SYSTEM, PROTECTED_IDENTITY_CODES
 from gateway.consent.evaluator import Action, Decision, Disclosure, evaluate
 from gateway.delivery.outbox import enqueue
 from gateway.errors import FhirError
@@ -39,6 +28,7 @@ from gateway.workflow.consent_checks import (
     record_decision,
     withdrawn_since,
 )
+from gateway.workflow.new_task import requested_task
 from gateway.workflow.routing_port import RoutedUnit, UnitRouter
 
 JOURNAL_REQUEST = "journal-request"
@@ -305,9 +295,10 @@ class SubmitWorkflow:
             found = self.fhir.find_one_for_condition("ServiceRequest", if_none_exist)
             if found is not None:
                 return self.fhir.find_one_for_condition("Task", f"focus={found.reference}")
-        if idempotency_key:
-            token = f"{IDEMPOTENCY_KEY_SYSTEM}|{self.fhir.caller.party}:{idempotency_key}"
-            task = self.fhir.find_one_for_condition("Task", f"identifier={token}")
+        token = self._idempotency_token(idempotency_key)
+        if token:
+            criteria = f"identifier={IDEMPOTENCY_KEY_SYSTEM}|{token}"
+            task = self.fhir.find_one_for_condition("Task", criteria)
             if task is not None:
                 return task
         for identifier in request.get("identifier", []):
@@ -372,62 +363,26 @@ class SubmitWorkflow:
         idempotency_key: str | None,
         protected: bool,
     ) -> StoredResource:
-        body = request.body or {}
-        now = utc_now()
-        due = (
-            _desired_answer_date(body)
-            or (now + timedelta(days=self.answer_days)).date().isoformat()
+        task = requested_task(
+            request.body or {},
+            request.reference,
+            patient=patient,
+            owner=unit.organization,
+            now=utc_now(),
+            answer_days=self.answer_days,
+            idempotency_token=self._idempotency_token(idempotency_key),
+            protected=protected,
         )
-        task: dict[str, Any] = {
-            "resourceType": "Task",
-            "meta": {"profile": [profile("kv-task")]},
-            "basedOn": [{"reference": request.reference}],
-            "status": "requested",
-            "intent": "order",
-            "code": {
-                "coding": [
-                    {"system": CS_REQUEST_TYPE, "code": "medicinskt-utlatande-aktivitetsformaga"}
-                ]
-            },
-            "focus": {"reference": request.reference},
-            "for": {"reference": patient},
-            "authoredOn": now.isoformat().replace("+00:00", "Z"),
-            "lastModified": now.isoformat().replace("+00:00", "Z"),
-            "owner": {"reference": unit.organization},
-            "restriction": {"period": {"end": due}},
-            "input": [
-                {
-                    "type": {
-                        "coding": [{"system": CS_TASK_PARAMETER_TYPE, "code": "questionnaire"}]
-                    },
-                    "valueCanonical": f"{QUESTIONNAIRE}|{QUESTIONNAIRE_VERSION}",
-                }
-            ],
-        }
-        if body.get("requester"):
-            task["requester"] = body["requester"]
-        if idempotency_key:
-            task["identifier"] = [
-                {
-                    "system": IDEMPOTENCY_KEY_SYSTEM,
-                    "value": f"{self.fhir.caller.party}:{idempotency_key}",
-                }
-            ]
-        if protected:
-            task["meta"]["security"] = [
-                {"system": SECURITY_LABEL_SYSTEM, "code": "skyddadFolkbokforing"}
-            ]
         with self.fhir.writing_as(workflow_internal=True):
-            return self.fhir.create("Task", task).stored
+            # Built here from the validated request (gateway.workflow.new_task).
+            return self.fhir.create("Task", task, validated=True).stored
+
+    def _idempotency_token(self, idempotency_key: str | None) -> str | None:
+        """The Task identifier that makes a repeated Idempotency-Key find the first Task:
+        the key is the caller's own, so another party's equal key is another request."""
+        return f"{self.fhir.caller.party}:{idempotency_key}" if idempotency_key else None
 
 
 def _is_protected(patient: dict[str, Any]) -> bool:
     labels = (patient.get("meta") or {}).get("security") or []
     return any(label.get("code") in PROTECTED_IDENTITY_CODES for label in labels)
-
-
-def _desired_answer_date(request: dict[str, Any]) -> str | None:
-    for extension in request.get("extension", []):
-        if extension.get("url") == EXT_DESIRED_ANSWER_DATE and extension.get("valueDate"):
-            return str(extension["valueDate"])
-    return None

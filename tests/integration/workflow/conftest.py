@@ -35,7 +35,7 @@ class World:
     webhook: WebhookReceiver
     webhook_url: str
 
-    def submit(self, bundle: dict[str, Any], **headers: str) -> Any:
+    def submit(self, bundle: dict[str, Any], **headers: str | bytes) -> Any:
         return self.http.post(
             "/fhir/ServiceRequest/$submit",
             json=bundle,

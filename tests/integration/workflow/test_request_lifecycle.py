@@ -158,6 +158,23 @@ def test_duplicate_submission_returns_the_first_task(world: World) -> None:
     assert world.as_kommun("GET", "/fhir/Task").json()["total"] == 2
 
 
+def test_an_unusable_idempotency_key_is_refused_before_anything_is_stored(world: World) -> None:
+    for key in ("a" * 256, "   ", "nyckel\u00e4".encode("latin-1")):
+        answer = world.submit(
+            submission(ANNA.personnummer, GAVLE, case_id="k-bad"), **{"idempotency-key": key}
+        )
+        assert answer.status_code == 400, answer.text
+        issue = answer.json()["issue"][0]
+        assert issue["expression"] == ["http.Idempotency-Key"]
+        assert "Idempotency-Key" in issue["details"]["text"]
+    assert world.as_kommun("GET", "/fhir/ServiceRequest").json()["total"] == 0
+    longest = world.submit(
+        submission(ANNA.personnummer, GAVLE, case_id="k-long"), **{"idempotency-key": "k" * 255}
+    )
+    assert longest.status_code == 201, longest.text
+    assert longest.json()["identifier"][0]["value"].endswith(":" + "k" * 255)
+
+
 def _refused(response: Any, status: int) -> str:
     assert response.status_code == status, response.text
     issue = response.json()["issue"][0]
