@@ -27,7 +27,7 @@ from gateway.errors import FhirError
 from gateway.metrics import CONSENT_DECISIONS
 from gateway.security.caller import Caller
 from gateway.security.models import AuditChainLink
-from gateway.store.bulk_insert import insert_rows
+from gateway.store.bulk_insert import Batch
 from gateway.store.models import ResourceHead, table_of
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
 
@@ -369,36 +369,32 @@ class AuditLog(AuditEvents):
 
     def append_all(self, session: Session, events: list[dict[str, Any]]) -> list[StoredResource]:
         """Store events and link them into the chain in order: one chain lock, one read of
-        the chain's head, however many events the request produced."""
+        the chain's head and one write, however many events the request produced."""
         if not events:
             return []
-        stored = ResourceStore(session).create_many(events)
-        if session.get_bind().dialect.name == "postgresql":
-            # Taken last and held to commit: the chain serialises only the link inserts.
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-        prev = (
-            session.execute(
-                select(AuditChainLink.hash).order_by(AuditChainLink.seq.desc()).limit(1)
-            ).scalar_one_or_none()
-            or GENESIS
-        )
-        links: list[dict[str, Any]] = []
-        for event in stored:
-            assert event.body is not None
-            link = self._link_hash(prev, event.body)
-            links.append(
-                {
-                    "event_id": event.id,
-                    "prev_hash": prev,
-                    "hash": link,
-                    "recorded": event.last_updated,
-                    "key_version": 1,
-                }
-            )
-            prev = link
-        # In order, one statement: seq follows the list, so the chain reads back as linked.
-        insert_rows(session, table_of(AuditChainLink), links)
-        return stored
+        # Held to commit: appends to the chain are serialised from here.
+        prev = _locked_chain_head(session)
+
+        def links(stored: list[StoredResource]) -> list[Batch]:
+            rows: list[dict[str, Any]] = []
+            link_prev = prev
+            for event in stored:
+                assert event.body is not None
+                link = self._link_hash(link_prev, event.body)
+                rows.append(
+                    {
+                        "event_id": event.id,
+                        "prev_hash": link_prev,
+                        "hash": link,
+                        "recorded": event.last_updated,
+                        "key_version": 1,
+                    }
+                )
+                link_prev = link
+            # In order, after the events: seq follows the list, so the chain reads back linked.
+            return [(table_of(AuditChainLink), rows)]
+
+        return ResourceStore(session).create_many(events, companions=links)
 
     def _link_hash(self, prev: str, body: dict[str, Any]) -> str:
         return hmac.new(
@@ -457,6 +453,21 @@ class AuditLog(AuditEvents):
             if len(rows) < batch:
                 return
             last_seq = rows[-1].seq
+
+
+_CHAIN_HEAD = text("SELECT audit_chain_head(:key)")  # migration 0009: lock, then read
+
+
+def _locked_chain_head(session: Session) -> str:
+    """The last link's hash (GENESIS for an empty chain), read under the chain's lock on
+    PostgreSQL; SQLite transactions already run one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        head = session.execute(_CHAIN_HEAD, {"key": CHAIN_LOCK_KEY}).scalar_one()
+    else:
+        head = session.execute(
+            select(AuditChainLink.hash).order_by(AuditChainLink.seq.desc()).limit(1)
+        ).scalar_one_or_none()
+    return str(head) if head is not None else GENESIS
 
 
 @contextmanager

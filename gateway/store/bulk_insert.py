@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 _BindProcessor = Callable[[Any], Any]
 _Column = tuple[str, str, _BindProcessor | None]  # name, parameter, bind processing
 Rows = Sequence[dict[str, Any]]
+Batch = tuple[Table, Rows]
 
 
 def insert_rows(session: Session, table: Table, rows: Rows) -> None:
@@ -36,7 +37,7 @@ def insert_rows(session: Session, table: Table, rows: Rows) -> None:
     insert_into_tables(session, [(table, rows)])
 
 
-def insert_into_tables(session: Session, batches: Sequence[tuple[Table, Rows]]) -> None:
+def insert_into_tables(session: Session, batches: Sequence[Batch]) -> None:
     """Insert each batch's rows (as :func:`insert_rows`) into its table; on PostgreSQL
     all of them in one statement. Batches without rows are skipped. SQLite inserts the
     batches in the order given, so a table that others refer to comes first."""

@@ -22,7 +22,7 @@ from gateway.search.index import index_rows
 from gateway.search.query import SearchQuery
 from gateway.search.sql import search_sql
 from gateway.security.models import ResourceParty
-from gateway.store.bulk_insert import insert_into_tables, insert_rows
+from gateway.store.bulk_insert import Batch, insert_into_tables, insert_rows
 from gateway.store.directory_cache import CACHED_TYPES, cached, directory_changed
 from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow, table_of
 from gateway.store.protection import protection_of
@@ -85,6 +85,8 @@ _WRITTEN_KEY = "store.written"
 
 
 Readers = Callable[["StoredResource"], Collection[str]]
+# Rows of other tables that go in with new resources, made from them as stored.
+Companions = Callable[[list["StoredResource"]], Sequence[Batch]]
 
 
 def _party_rows(res_type: str, res_id: str, parties: Collection[str]) -> list[dict[str, Any]]:
@@ -150,6 +152,7 @@ class ResourceStore:
         *,
         res_ids: Sequence[str | None] | None = None,
         parties: Readers | None = None,
+        companions: Companions | None = None,
     ) -> list[StoredResource]:
         """Store new resources in one statement on PostgreSQL, however many there are.
 
@@ -158,7 +161,9 @@ class ResourceStore:
         request that writes several resources at once (its audit events, for one) pays
         for one statement, not four per resource. ``parties`` names who may see each new
         resource (``grant``); it is asked once all of them are in this transaction's
-        memo, so it may read one that refers to another.
+        memo, so it may read one that refers to another. ``companions`` makes rows of
+        other tables from the stored resources (the audit chain's links), which go in
+        with them, after them.
         """
         now = utc_now()
         heads: list[dict[str, Any]] = []
@@ -197,6 +202,7 @@ class ResourceStore:
                 (table_of(ResourceVersion), versions),
                 (table_of(SearchIndexRow), index),
                 (table_of(ResourceParty), grants),
+                *(companions(stored) if companions is not None else ()),
             ],
         )
         return stored

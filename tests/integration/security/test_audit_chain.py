@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from fastapi import FastAPI
@@ -162,3 +163,35 @@ def test_audit_verify_command(app: FastAPI, client: TestClient, database_url: st
     result = run_cli("audit", "verify", env={"KVGW_DATABASE_URL": database_url})
     assert result.returncode == 0, result.stderr
     assert "intact" in result.stdout
+
+
+def test_concurrent_appends_keep_one_unbroken_chain(app: FastAPI, settings: Settings) -> None:
+    """Transactions that append at once wait for the chain, each reading the head the one
+    before it left: no two links follow the same link."""
+    audit = AuditLog(settings.audit_chain_key.get_secret_value().encode())
+    sessions = app.state.session_factory
+    before = _verify(app, settings).checked
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def append_some() -> None:
+        try:
+            start.wait()
+            for _ in range(12):
+                with sessions() as session, session.begin():
+                    audit.append_all(session, [audit.delivery("Task/t", "x", ok=True)] * 2)
+        except BaseException as error:  # reported below, in the test's own thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=append_some) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = _verify(app, settings)
+    assert report.intact, report.problems[:5]
+    assert report.checked == before + 8 * 12 * 2
+    with sessions() as session:
+        prevs = session.scalars(select(AuditChainLink.prev_hash)).all()
+    assert len(prevs) == len(set(prevs))
