@@ -23,7 +23,7 @@ from gateway.security.audit import AuditEntry, AuditTrail
 from gateway.security.caller import Caller, require_scope
 from gateway.security.tenancy import TenantRules
 from gateway.settings import Settings
-from gateway.store.resources import ResourceStore, StoredResource
+from gateway.store.resources import Companions, ResourceStore, StoredResource
 from gateway.validation.pipeline import ValidationPipeline
 
 RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -38,6 +38,15 @@ _SCOPE_FOR: dict[Interaction, str] = {
     Interaction.DELETE: "d",
     Interaction.SEARCH_TYPE: "s",
 }
+
+
+@dataclass(frozen=True)
+class NewResource:
+    """A resource checked for creation and not yet stored (``FhirInteractions.check_new``)."""
+
+    entry: AuditEntry
+    body: dict[str, Any]
+    res_id: str | None
 
 
 @dataclass(frozen=True)
@@ -299,19 +308,37 @@ class FhirInteractions:
         checks do not depend on one another (the entries of one submission).
         ``visible_to``: parties that may see the case resources besides those they name.
         """
-        entries: list[AuditEntry] = []
-        bodies: list[dict[str, Any]] = []
-        for body, _ in items:
-            resource_type = str(body.get("resourceType"))
-            entries.append(self.trail.begin("create", resource_type))
-            bodies.append(self._checked_new(self._creatable(resource_type, body), validated))
+        pending = [self.check_new(body, res_id, validated=validated) for body, res_id in items]
+        return self.store_new(pending, visible_to=visible_to)
+
+    def check_new(
+        self, body: dict[str, Any], res_id: str | None = None, *, validated: bool = False
+    ) -> NewResource:
+        """The first half of a create: audited as begun, permitted, checked and hooked,
+        not yet stored (:meth:`store_new`). ``validated`` as for :meth:`create`."""
+        resource_type = str(body.get("resourceType"))
+        entry = self.trail.begin("create", resource_type)
+        checked = self._checked_new(self._creatable(resource_type, body), validated)
+        return NewResource(entry, checked, res_id)
+
+    def store_new(
+        self,
+        pending: Sequence[NewResource],
+        *,
+        visible_to: frozenset[str] = frozenset(),
+        companions: Companions | None = None,
+    ) -> list[StoredResource]:
+        """The second half: store checked resources in one write (with ``companions``,
+        rows of other tables made from them, as ``ResourceStore.create_many`` takes),
+        then record, hook and audit each."""
         stored = self.store.create_many(
-            bodies,
-            res_ids=[res_id for _, res_id in items],
+            [new.body for new in pending],
+            res_ids=[new.res_id for new in pending],
             parties=partial(self.rules.parties_of_new, visible_to=visible_to),
+            companions=companions,
         )
-        for entry, created in zip(entries, stored, strict=True):
-            self._hooked_and_audited(entry, created)
+        for new, created in zip(pending, stored, strict=True):
+            self._hooked_and_audited(new.entry, created)
         return stored
 
     def _creatable(self, resource_type: str, body: dict[str, Any]) -> dict[str, Any]:

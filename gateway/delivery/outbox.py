@@ -57,6 +57,33 @@ def queued_before(session: Session, idempotency_key: str) -> bool:
     return found is not None
 
 
+def outbox_row(
+    session: Session,
+    *,
+    kind: str,
+    target: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    task: str | None = None,
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    """A pending message as an ``outbox_message`` row, its payload encrypted."""
+    now = utc_now()
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": kind,
+        "target": target,
+        "task": task,
+        "payload": protection_of(session).encrypt(json.dumps(payload, ensure_ascii=False)),
+        "idempotency_key": idempotency_key,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def enqueue(
     session: Session,
     *,
@@ -71,23 +98,21 @@ def enqueue(
 
     One statement, INSERT … ON CONFLICT DO NOTHING on the key: of two transactions that
     queue the same message at once, one inserts and the other is told it was queued.
+    A message whose key cannot have been used yet (it names a resource this transaction
+    creates) may instead go in with that resource: :func:`outbox_row`.
     """
-    now = utc_now()
+    row = outbox_row(
+        session,
+        kind=kind,
+        target=target,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        task=task,
+        not_before=not_before,
+    )
     inserted = session.execute(
         upsert_into(session, OutboxMessage)
-        .values(
-            id=str(uuid.uuid4()),
-            kind=kind,
-            target=target,
-            task=task,
-            payload=protection_of(session).encrypt(json.dumps(payload, ensure_ascii=False)),
-            idempotency_key=idempotency_key,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=not_before or now,
-            created_at=now,
-            updated_at=now,
-        )
+        .values(row)
         .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
         .returning(OutboxMessage.id)
     ).first()

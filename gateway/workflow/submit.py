@@ -14,12 +14,14 @@ from typing import Any
 from gateway.api.interactions import FhirInteractions
 from gateway.canonical import IDEMPOTENCY_KEY_SYSTEM, PROTECTED_IDENTITY_CODES
 from gateway.consent.evaluator import Action, Decision, Disclosure, evaluate
-from gateway.delivery.outbox import enqueue
+from gateway.delivery.models import OutboxMessage
+from gateway.delivery.outbox import outbox_row
 from gateway.errors import FhirError
 from gateway.resources.references import references_in, walk_references
 from gateway.routing.person import CANONICAL_SYSTEM
 from gateway.search.index import split_reference
 from gateway.security.caller import PartyKind
+from gateway.store.models import table_of
 from gateway.store.resources import StoredResource, new_id, utc_now
 from gateway.validation.identifiers import SYSTEM_KOMMUNKOD
 from gateway.workflow.consent_checks import (
@@ -142,20 +144,11 @@ class SubmitWorkflow:
             )
 
         protected = _is_protected(patient.resource) or unit.protected_identity
-        stored = self._store(entries, ids, patient, stored_patient, request, unit, protected)
-        task = self._create_task(
-            stored[request.full_url], ids[patient.full_url], unit, idempotency_key, protected
+        stored, task = self._store(
+            entries, ids, patient, stored_patient, request, unit, protected, idempotency_key
         )
         if stored_patient is not None:  # the unit sees the person it is asked about
             self.store.grant("Patient", stored_patient.id, {unit.organization})
-        enqueue(
-            self.store.session,
-            kind=JOURNAL_REQUEST,
-            target=unit.endpoint or unit.organization,
-            payload={"task": task.reference, "unit": unit.organization},
-            idempotency_key=f"deliver:{task.reference}",
-            task=task.reference,
-        )
         return Submitted(
             task,
             created=True,
@@ -331,7 +324,10 @@ class SubmitWorkflow:
         request: _Entry,
         unit: RoutedUnit,
         protected: bool,
-    ) -> dict[str, StoredResource]:
+        idempotency_key: str | None,
+    ) -> tuple[dict[str, StoredResource], StoredResource]:
+        """Store the submission's new resources, its Task and the Task's delivery
+        message in one write; answer what each entry stands for, and the Task."""
         request.resource["performer"] = [{"reference": unit.organization}]
         if protected:  # address and contact data of a protected person are never passed on
             for element in CONTACT_ELEMENTS:
@@ -344,29 +340,16 @@ class SubmitWorkflow:
             and entry.type != "Organization"
         ]
         with self.fhir.writing_as(submitting=True):
-            created = self.fhir.create_all(
-                [(e.resource, split_reference(ids[e.full_url])[1]) for e in new],
-                validated=True,
-                # The unit sees the person, the request and the consent it is asked about.
-                visible_to=frozenset({unit.organization}),
-            )
-        by_url = {entry.full_url: s for entry, s in zip(new, created, strict=True)}
-        if stored_patient is not None:
-            by_url[patient.full_url] = stored_patient
-        return {e.full_url: by_url[e.full_url] for e in entries if e.full_url in by_url}
-
-    def _create_task(
-        self,
-        request: StoredResource,
-        patient: str,
-        unit: RoutedUnit,
-        idempotency_key: str | None,
-        protected: bool,
-    ) -> StoredResource:
+            pending = [
+                self.fhir.check_new(e.resource, split_reference(ids[e.full_url])[1], validated=True)
+                for e in new
+            ]
+        checked_request = next(p for e, p in zip(new, pending, strict=True) if e is request)
+        task_id = new_id()
         task = requested_task(
-            request.body or {},
-            request.reference,
-            patient=patient,
+            checked_request.body,
+            ids[request.full_url],
+            patient=ids[patient.full_url],
             owner=unit.organization,
             now=utc_now(),
             answer_days=self.answer_days,
@@ -375,7 +358,27 @@ class SubmitWorkflow:
         )
         with self.fhir.writing_as(workflow_internal=True):
             # Built here from the validated request (gateway.workflow.new_task).
-            return self.fhir.create("Task", task, validated=True).stored
+            pending.append(self.fhir.check_new(task, task_id, validated=True))
+        delivery = outbox_row(
+            self.store.session,
+            kind=JOURNAL_REQUEST,
+            target=unit.endpoint or unit.organization,
+            payload={"task": f"Task/{task_id}", "unit": unit.organization},
+            # Its key names the new Task, so no message can hold it yet: a plain insert.
+            idempotency_key=f"deliver:Task/{task_id}",
+            task=f"Task/{task_id}",
+        )
+        *created, stored_task = self.fhir.store_new(
+            pending,
+            # The unit sees the person, the request and the consent it is asked about.
+            visible_to=frozenset({unit.organization}),
+            companions=lambda _: [(table_of(OutboxMessage), [delivery])],
+        )
+        by_url = {entry.full_url: s for entry, s in zip(new, created, strict=True)}
+        if stored_patient is not None:
+            by_url[patient.full_url] = stored_patient
+        resources = {e.full_url: by_url[e.full_url] for e in entries if e.full_url in by_url}
+        return resources, stored_task
 
     def _idempotency_token(self, idempotency_key: str | None) -> str | None:
         """The Task identifier that makes a repeated Idempotency-Key find the first Task:

@@ -1,0 +1,43 @@
+"""What one submission sends to PostgreSQL: its writes go in together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, select
+
+from gateway.delivery.models import OutboxMessage
+from tests.integration.workflow.conftest import ANNA, GAVLE, World
+from tests.support.submissions import submission
+
+
+def test_resources_task_and_delivery_go_in_with_one_statement(world: World) -> None:
+    engine: Engine = world.app.state.session_factory.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite inserts table by table (executemany), by design")
+    inserts: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "INSERT" in statement.upper():
+            inserts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        answer = world.submit(submission(ANNA.personnummer, GAVLE, case_id="one-write"))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert answer.status_code == 201, answer.text
+    task = answer.json()
+    # The submission's resources with the Task and its delivery message; then the audit
+    # events with their chain links.
+    assert len(inserts) == 2, inserts
+    assert "INSERT INTO outbox_message" in inserts[0]
+    assert "INSERT INTO audit_chain" in inserts[1]
+    with world.app.state.session_factory() as session:
+        queued = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.task == f"Task/{task['id']}")
+        ).all()
+    assert [(m.kind, m.idempotency_key) for m in queued] == [
+        ("journal-request", f"deliver:Task/{task['id']}")
+    ]
