@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from fastapi import Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import FhirError
 from gateway.security.audit import AuditLog
 from gateway.security.caller import Caller, PartyKind
 from gateway.security.certificates import CertificateRejectedError, hsa_id_from_header
-from gateway.security.clients import find, find_by_certificate
+from gateway.security.clients import find_by_certificate, is_enabled
 from gateway.security.models import AuthClient
 from gateway.security.rate_limit import RateLimiter
 from gateway.security.tokens import InvalidAccessTokenError, verify
@@ -36,6 +37,7 @@ class SmartAuthenticator:
     ) -> None:
         self.settings = settings
         self.sessions = sessions
+        self._reads: Engine = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
         self.audit = audit
         self.limiter = limiter
 
@@ -56,11 +58,9 @@ class SmartAuthenticator:
             access = verify(self.settings, token)
         except InvalidAccessTokenError:
             raise self._refuse(None, "invalid_token") from None
-        with self.sessions() as session:
-            # One read, no transaction: no BEGIN and ROLLBACK round trips around it.
-            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            client = find(session, access.client_id)
-            usable = client is not None and client.enabled
+        # One read on a pooled connection in autocommit: no session, no BEGIN and ROLLBACK.
+        with self._reads.connect() as connection:
+            usable = is_enabled(connection, access.client_id)
         if not usable:
             raise self._refuse(access.client_id, "invalid_token")
         return Caller(

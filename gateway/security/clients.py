@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from joserfc.jwk import KeySet
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.security.caller import PartyKind
@@ -87,6 +87,15 @@ def register(session: Session, spec: ClientSpec) -> AuthClient:
 
 def find(session: Session, client_id: str) -> AuthClient | None:
     return session.get(AuthClient, client_id)
+
+
+_ENABLED = select(AuthClient.enabled).where(AuthClient.client_id == bindparam("client_id"))
+
+
+def is_enabled(connection: Connection, client_id: str) -> bool:
+    """Whether the client is registered and enabled: the check of every API call, one
+    column through a plain connection (no ORM object, no session)."""
+    return connection.execute(_ENABLED, {"client_id": client_id}).scalar() is True
 
 
 def find_by_certificate(session: Session, hsa_id: str) -> AuthClient | None:

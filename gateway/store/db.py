@@ -39,7 +39,8 @@ def make_engine(
     SQLite: the file's folder is created, WAL journal, foreign keys on. Sessions (the
     request's unit of work) begin IMMEDIATE, so concurrent writers queue instead of failing
     with 'database is locked' at commit; plain connections begin DEFERRED and so can read
-    beside a writer (the listing lookup inside a request, the readiness probe).
+    beside a writer (the listing lookup inside a request, the readiness probe), and
+    connections in AUTOCOMMIT begin nothing (the client check of every API call).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -101,8 +102,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get(IMMEDIATE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement its own transaction, as asked: no BEGIN, no write lock
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE_OPTION) else "BEGIN")
 
 
 def make_session_factory(engine: Engine, protection: BodyProtection) -> sessionmaker[Session]:
