@@ -210,13 +210,14 @@ def _page_statement(shape: Shape) -> Select[Any]:
         .offset(bindparam("page_offset", type_=Integer))
         .subquery("page")
     )
+    versions = ResourceVersion.__table__  # Core rows: a page is read, never changed
     return (
-        select(ResourceVersion)
+        select(versions)
         .join(
             page,
-            (page.c.res_type == ResourceVersion.res_type)
-            & (page.c.res_id == ResourceVersion.res_id)
-            & (page.c.version_id == ResourceVersion.version_id),
+            (page.c.res_type == versions.c.res_type)
+            & (page.c.res_id == versions.c.res_id)
+            & (page.c.version_id == versions.c.version_id),
         )
         .order_by(page.c.position)
     )

@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from gateway.errors import gone, not_found, version_conflict
@@ -111,6 +111,44 @@ def _thaw(frozen: _Frozen | None) -> StoredResource | None:
     return stored if text is None else replace(stored, body=json.loads(text))
 
 
+class VersionColumns(Protocol):
+    """A version as read: an ORM object, or a Core row of the version table's columns."""
+
+    @property
+    def res_type(self) -> str: ...
+    @property
+    def res_id(self) -> str: ...
+    @property
+    def version_id(self) -> int: ...
+    @property
+    def last_updated(self) -> datetime: ...
+    @property
+    def deleted(self) -> bool: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def body(self) -> str | None: ...
+
+
+_VERSIONS = table_of(ResourceVersion)
+_HEADS = table_of(ResourceHead)
+# The current, not deleted versions of some resources of one type.
+_CURRENT_VERSIONS = (
+    select(_VERSIONS)
+    .join(
+        _HEADS,
+        (_HEADS.c.res_type == _VERSIONS.c.res_type)
+        & (_HEADS.c.res_id == _VERSIONS.c.res_id)
+        & (_HEADS.c.version_id == _VERSIONS.c.version_id),
+    )
+    .where(
+        _VERSIONS.c.res_type == bindparam("res_type"),
+        _VERSIONS.c.res_id.in_(bindparam("ids", expanding=True)),
+        _HEADS.c.deleted.is_(False),
+    )
+)
+
+
 class ResourceStore:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -122,7 +160,7 @@ class ResourceStore:
         loaded: dict[str, Any] = json.loads(self.protection.decrypt(stored))
         return loaded
 
-    def _stored(self, row: ResourceVersion) -> StoredResource:
+    def _stored(self, row: VersionColumns) -> StoredResource:
         return StoredResource(
             resource_type=row.res_type,
             id=row.res_id,
@@ -408,7 +446,9 @@ class ResourceStore:
     ) -> tuple[list[StoredResource], int | None]:
         """Current, non-deleted, visible resources matching ``query``: one page and the total."""
         sql = search_sql(query, self.protection, visibility)
-        found = [self._stored(row) for row in self.session.scalars(sql.page, sql.page_params)]
+        # Core rows on the session's connection: no ORM objects for a read-only page.
+        rows = self.session.connection().execute(sql.page, sql.page_params)
+        found = [self._stored(row) for row in rows]
         total = self.session.execute(sql.total, sql.params).scalar_one() if with_total else None
         return found, total
 
@@ -449,20 +489,9 @@ class ResourceStore:
             return []
         res_type = keys[0][0]
         ids = [res_id for _, res_id in keys]
-        rows = self.session.execute(
-            select(ResourceVersion)
-            .join(
-                ResourceHead,
-                (ResourceHead.res_type == ResourceVersion.res_type)
-                & (ResourceHead.res_id == ResourceVersion.res_id)
-                & (ResourceHead.version_id == ResourceVersion.version_id),
-            )
-            .where(
-                ResourceVersion.res_type == res_type,
-                ResourceVersion.res_id.in_(ids),
-                ResourceHead.deleted.is_(False),
-            )
-        ).scalars()
+        rows = self.session.connection().execute(
+            _CURRENT_VERSIONS, {"res_type": res_type, "ids": ids}
+        )
         by_id = {row.res_id: self._stored(row) for row in rows}
         return [by_id[res_id] for res_id in ids if res_id in by_id]
 
