@@ -14,7 +14,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -57,43 +57,39 @@ def queued_before(session: Session, idempotency_key: str) -> bool:
     return found is not None
 
 
-def outbox_row(
-    session: Session,
-    *,
-    kind: str,
-    target: str,
-    payload: dict[str, Any],
-    idempotency_key: str,
-    task: str | None = None,
-    not_before: datetime | None = None,
-) -> dict[str, Any]:
+class NewMessage(TypedDict):
+    """What a message to another system is: its kind, where it goes, what it carries, and
+    the key that makes queueing it twice queue it once."""
+
+    kind: str
+    target: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    task: NotRequired[str | None]
+    not_before: NotRequired[datetime | None]
+
+
+def outbox_row(session: Session, **message: Unpack[NewMessage]) -> dict[str, Any]:
     """A pending message as an ``outbox_message`` row, its payload encrypted."""
     now = utc_now()
     return {
         "id": str(uuid.uuid4()),
-        "kind": kind,
-        "target": target,
-        "task": task,
-        "payload": protection_of(session).encrypt(json.dumps(payload, ensure_ascii=False)),
-        "idempotency_key": idempotency_key,
+        "kind": message["kind"],
+        "target": message["target"],
+        "task": message.get("task"),
+        "payload": protection_of(session).encrypt(
+            json.dumps(message["payload"], ensure_ascii=False)
+        ),
+        "idempotency_key": message["idempotency_key"],
         "status": PENDING,
         "attempts": 0,
-        "next_attempt_at": not_before or now,
+        "next_attempt_at": message.get("not_before") or now,
         "created_at": now,
         "updated_at": now,
     }
 
 
-def enqueue(
-    session: Session,
-    *,
-    kind: str,
-    target: str,
-    payload: dict[str, Any],
-    idempotency_key: str,
-    task: str | None = None,
-    not_before: datetime | None = None,
-) -> bool:
+def enqueue(session: Session, **message: Unpack[NewMessage]) -> bool:
     """Queue a message unless one with the same key exists; True when newly queued.
 
     One statement, INSERT … ON CONFLICT DO NOTHING on the key: of two transactions that
@@ -101,18 +97,9 @@ def enqueue(
     A message whose key cannot have been used yet (it names a resource this transaction
     creates) may instead go in with that resource: :func:`outbox_row`.
     """
-    row = outbox_row(
-        session,
-        kind=kind,
-        target=target,
-        payload=payload,
-        idempotency_key=idempotency_key,
-        task=task,
-        not_before=not_before,
-    )
     inserted = session.execute(
         upsert_into(session, OutboxMessage)
-        .values(row)
+        .values(outbox_row(session, **message))
         .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
         .returning(OutboxMessage.id)
     ).first()

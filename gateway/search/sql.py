@@ -44,7 +44,7 @@ from gateway.search.query import (
     TextValue,
     TokenValue,
 )
-from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow
+from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow, same_version
 from gateway.store.protection import BodyProtection
 from gateway.store.visibility import Visibility, granted_to
 
@@ -211,16 +211,7 @@ def _page_statement(shape: Shape) -> Select[Any]:
         .subquery("page")
     )
     versions = ResourceVersion.__table__  # Core rows: a page is read, never changed
-    return (
-        select(versions)
-        .join(
-            page,
-            (page.c.res_type == versions.c.res_type)
-            & (page.c.res_id == versions.c.res_id)
-            & (page.c.version_id == versions.c.version_id),
-        )
-        .order_by(page.c.position)
-    )
+    return select(versions).join(page, same_version(page, versions)).order_by(page.c.position)
 
 
 @lru_cache(maxsize=512)

@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     DateTime,
     ForeignKeyConstraint,
+    FromClause,
     Index,
     Integer,
     MetaData,
@@ -69,6 +71,16 @@ def table_of(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+def same_version(left: FromClause, right: FromClause) -> ColumnElement[bool]:
+    """The join condition of two row sources that each name one version of a resource
+    (a head and its version, a page of heads and the versions it reads)."""
+    return (
+        (left.c.res_type == right.c.res_type)
+        & (left.c.res_id == right.c.res_id)
+        & (left.c.version_id == right.c.version_id)
+    )
 
 
 class ResourceHead(Base):

@@ -24,7 +24,13 @@ from gateway.search.sql import search_sql
 from gateway.security.models import ResourceParty
 from gateway.store.bulk_insert import Batch, insert_into_tables, insert_rows
 from gateway.store.directory_cache import CACHED_TYPES, cached, directory_changed
-from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow, table_of
+from gateway.store.models import (
+    ResourceHead,
+    ResourceVersion,
+    SearchIndexRow,
+    same_version,
+    table_of,
+)
 from gateway.store.protection import protection_of
 from gateway.store.transaction_memo import transaction_memo
 from gateway.store.visibility import EVERYTHING, Visibility
@@ -135,12 +141,7 @@ _HEADS = table_of(ResourceHead)
 # The current, not deleted versions of some resources of one type.
 _CURRENT_VERSIONS = (
     select(_VERSIONS)
-    .join(
-        _HEADS,
-        (_HEADS.c.res_type == _VERSIONS.c.res_type)
-        & (_HEADS.c.res_id == _VERSIONS.c.res_id)
-        & (_HEADS.c.version_id == _VERSIONS.c.version_id),
-    )
+    .join(_HEADS, same_version(_HEADS, _VERSIONS))
     .where(
         _VERSIONS.c.res_type == bindparam("res_type"),
         _VERSIONS.c.res_id.in_(bindparam("ids", expanding=True)),
