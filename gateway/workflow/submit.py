@@ -306,6 +306,11 @@ class SubmitWorkflow:
         system, value = self._person(patient)
         return self.fhir.find_one_for_condition("Patient", f"identifier={system}|{value}")
 
+    def _idempotency_token(self, idempotency_key: str | None) -> str | None:
+        """The Task identifier that makes a repeated Idempotency-Key find the first Task:
+        the key is the caller's own, so another party's equal key is another request."""
+        return f"{self.fhir.caller.party}:{idempotency_key}" if idempotency_key else None
+
     # ----- storing --------------------------------------------------------------------
 
     def _rewrite(self, entry: _Entry, ids: dict[str, str]) -> None:
@@ -359,14 +364,15 @@ class SubmitWorkflow:
         with self.fhir.writing_as(workflow_internal=True):
             # Built here from the validated request (gateway.workflow.new_task).
             pending.append(self.fhir.check_new(task, task_id, validated=True))
+        task_reference = f"Task/{task_id}"
         delivery = outbox_row(
             self.store.session,
             kind=JOURNAL_REQUEST,
             target=unit.endpoint or unit.organization,
-            payload={"task": f"Task/{task_id}", "unit": unit.organization},
+            payload={"task": task_reference, "unit": unit.organization},
             # Its key names the new Task, so no message can hold it yet: a plain insert.
-            idempotency_key=f"deliver:Task/{task_id}",
-            task=f"Task/{task_id}",
+            idempotency_key=f"deliver:{task_reference}",
+            task=task_reference,
         )
         *created, stored_task = self.fhir.store_new(
             pending,
@@ -379,11 +385,6 @@ class SubmitWorkflow:
             by_url[patient.full_url] = stored_patient
         resources = {e.full_url: by_url[e.full_url] for e in entries if e.full_url in by_url}
         return resources, stored_task
-
-    def _idempotency_token(self, idempotency_key: str | None) -> str | None:
-        """The Task identifier that makes a repeated Idempotency-Key find the first Task:
-        the key is the caller's own, so another party's equal key is another request."""
-        return f"{self.fhir.caller.party}:{idempotency_key}" if idempotency_key else None
 
 
 def _is_protected(patient: dict[str, Any]) -> bool:
