@@ -136,8 +136,10 @@ class VersionColumns(Protocol):
     def body(self) -> str | None: ...
 
 
-_VERSIONS = table_of(ResourceVersion)
 _HEADS = table_of(ResourceHead)
+_VERSIONS = table_of(ResourceVersion)
+_INDEX = table_of(SearchIndexRow)
+_PARTIES = table_of(ResourceParty)
 # The current, not deleted versions of some resources of one type.
 _CURRENT_VERSIONS = (
     select(_VERSIONS)
@@ -237,10 +239,10 @@ class ResourceStore:
         insert_into_tables(
             self.session,
             [
-                (table_of(ResourceHead), heads),
-                (table_of(ResourceVersion), versions),
-                (table_of(SearchIndexRow), index),
-                (table_of(ResourceParty), grants),
+                (_HEADS, heads),
+                (_VERSIONS, versions),
+                (_INDEX, index),
+                (_PARTIES, grants),
                 *(companions(stored) if companions is not None else ()),
             ],
         )
@@ -316,7 +318,7 @@ class ResourceStore:
     def grant(self, res_type: str, res_id: str, parties: set[str]) -> None:
         """Let ``parties`` see the resource (in addition to those that already do)."""
         new = parties - self.parties(res_type, res_id)
-        insert_rows(self.session, table_of(ResourceParty), _party_rows(res_type, res_id, new))
+        insert_rows(self.session, _PARTIES, _party_rows(res_type, res_id, new))
 
     def purge(self, res_type: str, res_id: str) -> bool:
         """Remove a resource with every version, index row and party grant (retention)."""
@@ -512,7 +514,7 @@ class ResourceStore:
         }
 
     def _write_version(self, stored: StoredResource) -> None:
-        self.session.execute(insert(table_of(ResourceVersion)), [self._version_row(stored)])
+        self.session.execute(insert(_VERSIONS), [self._version_row(stored)])
 
     def _index_rows(self, res_type: str, res_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
         return [
@@ -555,4 +557,4 @@ class ResourceStore:
                 SearchIndexRow.res_type == res_type, SearchIndexRow.res_id.in_(res_ids)
             )
         )
-        insert_rows(self.session, table_of(SearchIndexRow), rows)
+        insert_rows(self.session, _INDEX, rows)
