@@ -164,6 +164,7 @@ def test_an_unusable_idempotency_key_is_refused_before_anything_is_stored(world:
             submission(ANNA.personnummer, GAVLE, case_id="k-bad"), **{"idempotency-key": key}
         )
         assert answer.status_code == 400, answer.text
+        assert answer.json()["resourceType"] == "OperationOutcome"
         issue = answer.json()["issue"][0]
         assert issue["expression"] == ["http.Idempotency-Key"]
         assert "Idempotency-Key" in issue["details"]["text"]
