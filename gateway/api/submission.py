@@ -94,18 +94,22 @@ def submit_transaction(
         "resourceType": "Bundle",
         "id": new_id(),
         "type": "transaction-response",
-        "entry": [_entry_answer(fhir, entry, submitted, base_url) for entry in entries],
+        "entry": [
+            _entry_answer(fhir, index, entry, submitted, base_url)
+            for index, entry in enumerate(entries)
+        ],
     }
 
 
 def _entry_answer(
-    fhir: FhirInteractions, entry: dict[str, Any], submitted: Submitted, base_url: str
+    fhir: FhirInteractions,
+    index: int,
+    entry: dict[str, Any],
+    submitted: Submitted,
+    base_url: str,
 ) -> dict[str, Any]:
-    full_url = entry.get("fullUrl") or ""
-    stored = submitted.resources.get(full_url) or _known(fhir, _type_of(entry), submitted.task)
-    created = (
-        submitted.created and full_url in submitted.resources and full_url not in submitted.existing
-    )
+    stored = submitted.resources.get(index) or _known(fhir, _type_of(entry), submitted.task)
+    created = submitted.created and index in submitted.resources and index not in submitted.existing
     if stored is None:  # nothing stored for it (a duplicate's PractitionerRole, say)
         answer: dict[str, Any] = {"response": {"status": "200 OK"}}
     else:

@@ -41,8 +41,10 @@ CONTACT_ELEMENTS = ("address", "telecom", "contact", "photo")
 class Submitted:
     task: StoredResource
     created: bool
-    resources: dict[str, StoredResource]  # fullUrl -> what was stored (or found: existing)
-    existing: frozenset[str] = frozenset()  # fullUrls that named what was stored before
+    # Entry index -> what the entry stands for: what was stored, or found (``existing``).
+    # By index, not fullUrl: a create that nothing refers to may come without one.
+    resources: dict[int, StoredResource]
+    existing: frozenset[int] = frozenset()  # entries that named what was stored before
 
 
 def _refuse(
@@ -153,7 +155,7 @@ class SubmitWorkflow:
             task,
             created=True,
             resources=stored,
-            existing=frozenset({patient.full_url}) if stored_patient else frozenset(),
+            existing=frozenset({patient.index}) if stored_patient else frozenset(),
         )
 
     # ----- reading the submission -----------------------------------------------------
@@ -330,7 +332,7 @@ class SubmitWorkflow:
         unit: RoutedUnit,
         protected: bool,
         idempotency_key: str | None,
-    ) -> tuple[dict[str, StoredResource], StoredResource]:
+    ) -> tuple[dict[int, StoredResource], StoredResource]:
         """Store the submission's new resources, its Task and the Task's delivery
         message in one write; answer what each entry stands for, and the Task."""
         request.resource["performer"] = [{"reference": unit.organization}]
@@ -380,10 +382,9 @@ class SubmitWorkflow:
             visible_to=frozenset({unit.organization}),
             companions=lambda _: [(table_of(OutboxMessage), [delivery])],
         )
-        by_url = {entry.full_url: s for entry, s in zip(new, created, strict=True)}
+        resources = {entry.index: s for entry, s in zip(new, created, strict=True)}
         if stored_patient is not None:
-            by_url[patient.full_url] = stored_patient
-        resources = {e.full_url: by_url[e.full_url] for e in entries if e.full_url in by_url}
+            resources[patient.index] = stored_patient
         return resources, stored_task
 
 

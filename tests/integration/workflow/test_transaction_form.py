@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.integration.workflow.conftest import ANNA, GAVLE, JONKOPING_VC, World
 from tests.support.fhir_data import FHIR_JSON
-from tests.support.submissions import CASE_SYSTEM, REQUEST, submission
+from tests.support.submissions import CASE_SYSTEM, CONSENT, REQUEST, submission
 
 
 def _post(world: World, bundle: dict[str, Any]) -> Any:
@@ -41,6 +41,30 @@ def test_a_kommuns_transaction_is_submitted_like_submit(world: World) -> None:
     assert task["focus"] == {"reference": request_ref}
     assert world.deliver() == 1
     assert len(world.peer.received) == 1
+
+
+def test_an_entry_without_full_url_is_answered_with_what_was_stored(world: World) -> None:
+    # A create that nothing refers to may leave out its fullUrl (Bundle.entry.fullUrl);
+    # its answer still names what was stored.
+    sent = submission(ANNA.personnummer, GAVLE, case_id="tx-no-url")
+    consent_index = [e["fullUrl"] for e in sent["entry"]].index(CONSENT)
+    del sent["entry"][consent_index]["fullUrl"]
+    sent["entry"][[e.get("fullUrl") for e in sent["entry"]].index(REQUEST)]["resource"].pop(
+        "supportingInfo"
+    )
+    response = _post(world, sent)
+
+    assert response.status_code == 200, response.text
+    answered = response.json()["entry"]
+    assert [e["response"]["status"] for e in answered] == ["201 Created"] * len(sent["entry"])
+    consent_entry = answered[consent_index]
+    location = consent_entry["response"]["location"]
+    assert "/fhir/Consent/" in location
+    consent_ref = consent_entry["fullUrl"].split("/fhir/", 1)[1]
+    assert location.split("/fhir/", 1)[1].startswith(f"{consent_ref}/_history/")
+    stored = world.as_kommun("GET", f"/fhir/{consent_ref}")
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["resourceType"] == "Consent"
 
 
 def test_the_same_transaction_again_creates_nothing(world: World) -> None:
