@@ -90,6 +90,17 @@ def version_conflict(expected: str, actual: str) -> FhirError:
     )
 
 
+def changed_meanwhile(resource_type: str) -> FhirError:
+    """An update whose checks read a version that another change has since replaced."""
+    return FhirError.single(
+        409,
+        "conflict",
+        "Någon annan ändrade resursen samtidigt. Hämta den senaste versionen och försök igen.",
+        expression=resource_type,
+        diagnostics="the resource changed while this update was checked",
+    )
+
+
 def invalid(
     text_sv: str, expression: str | None = None, diagnostics: str | None = None
 ) -> FhirError:

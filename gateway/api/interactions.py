@@ -413,7 +413,14 @@ class FhirInteractions:
         self.rules.check_write(body, existing)
         body = self._before_write(body, existing)
         self.validator.check(body)
-        stored = self.store.update(body, res_id, if_match=if_match)
+        # Written only over the version checked above: on PostgreSQL another transaction
+        # may have committed a change since it was read.
+        stored = self.store.update(
+            body,
+            res_id,
+            if_match=if_match,
+            based_on=existing.version_id if existing is not None else None,
+        )
         self.rules.record_write(stored)
         self._after_write(stored, existing)
         entry.succeed(*_patients(stored))

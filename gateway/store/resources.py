@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from gateway.errors import gone, not_found, version_conflict
+from gateway.errors import changed_meanwhile, gone, not_found, version_conflict
 from gateway.search.index import index_rows
 from gateway.search.query import SearchQuery
 from gateway.search.sql import search_sql
@@ -249,13 +249,20 @@ class ResourceStore:
         return stored
 
     def update(
-        self, body: dict[str, Any], res_id: str, *, if_match: str | None = None
+        self,
+        body: dict[str, Any],
+        res_id: str,
+        *,
+        if_match: str | None = None,
+        based_on: int | None = None,
     ) -> StoredResource:
         """A new version of an existing resource (also one that was deleted).
 
-        With ``if_match`` the update happens only if the current version is that one;
-        the check and the increment are one UPDATE statement, so of two concurrent
-        versioned updates exactly one wins and the other gets 412.
+        With ``if_match`` (the client's precondition) the update happens only if the
+        current version is that one, else 412. With ``based_on`` (the version the
+        caller's checks read) likewise, else 409: a change committed since then is
+        refused, not overwritten. The check and the increment are one UPDATE statement,
+        so of two concurrent versioned updates exactly one wins.
         """
         res_type = body["resourceType"]
         self._touched({res_type})
@@ -271,12 +278,16 @@ class ResourceStore:
             if not expected.isdigit():
                 raise version_conflict(expected, "?")
             statement = statement.where(ResourceHead.version_id == int(expected))
+        if based_on is not None:
+            statement = statement.where(ResourceHead.version_id == based_on)
         version = self.session.execute(statement).scalar_one_or_none()
         if version is None:
             head = self._head(res_type, res_id)
             if head is None:
                 raise not_found(res_type, res_id)
-            raise version_conflict(parse_version(if_match or ""), str(head.version_id))
+            if if_match is not None:
+                raise version_conflict(parse_version(if_match), str(head.version_id))
+            raise changed_meanwhile(res_type)
         stamped = _with_meta(body, res_id, version, now)
         updated = StoredResource(res_type, res_id, version, now, False, "PUT", stamped)
         self._write_version(updated)
