@@ -115,6 +115,8 @@ class WriteHook(Protocol):
 
     def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> None: ...
 
+    def before_delete(self, fhir: FhirInteractions, existing: StoredResource) -> None: ...
+
 
 class FhirInteractions:
     """The interactions, for one caller in one transaction, each checked and audited."""
@@ -158,9 +160,14 @@ class FhirInteractions:
             self.workflow_internal, self.submitting = before
 
     def _before_write(
-        self, body: dict[str, Any], existing: StoredResource | None
+        self, body: dict[str, Any], existing: StoredResource | None, *, validated: bool = False
     ) -> dict[str, Any]:
-        for hook in self.hooks.get(body["resourceType"], []):
+        hooks = self.hooks.get(body["resourceType"], [])
+        if hooks and not validated:
+            # The hooks read elements as their FHIR types; the profiles are checked after
+            # them, since the workflow's own refusals explain best.
+            self.validator.check_structure(body)
+        for hook in hooks:
             body = hook.before_write(self, body, existing)
         return body
 
@@ -348,7 +355,7 @@ class FhirInteractions:
 
     def _checked_new(self, body: dict[str, Any], validated: bool) -> dict[str, Any]:
         self.rules.check_write(body, None)
-        body = self._before_write(body, None)  # workflow rules first: they explain best
+        body = self._before_write(body, None, validated=validated)
         if not validated:
             self.validator.check(body)
         return body
@@ -433,6 +440,8 @@ class FhirInteractions:
         existing = self._visible(resource_type, res_id)
         assert existing.body is not None
         self.rules.check_write(existing.body, existing)
+        for hook in self.hooks.get(resource_type, []):
+            hook.before_delete(self, existing)
         stored = self.store.delete(resource_type, res_id)
         entry.succeed(*_patients(existing))
         return stored

@@ -87,6 +87,13 @@ class ValidationPipeline:
                     )
         return found
 
+    def check_structure(self, resource: dict[str, Any]) -> None:
+        """Raise 422 when the resource does not parse as its FHIR R4 model (the first of
+        :meth:`check`'s steps alone)."""
+        found = [issue for issue in structure_issues(resource) if is_blocking(issue)]
+        if found:
+            raise FhirError(422, found)
+
     def check(
         self, resource: dict[str, Any], *, profiles: Sequence[str] = (), strict: bool = False
     ) -> None:

@@ -26,6 +26,9 @@ _TEXTS_SV: dict[str, str] = {
     "list_type": "Elementet ska vara en lista.",
     "dict_type": "Elementet ska vara ett objekt.",
     "model_type": "Elementet ska vara ett objekt.",
+    "model_validation_format": "Elementet ska vara ett objekt.",
+    # fhir.resources reads a text given for a complex element as JSON of its own
+    "json_invalid": "Elementet ska vara ett objekt.",
     "value_error": "Värdet har fel format för sin datatyp.",
     "string_pattern_mismatch": "Värdet har fel format för sin datatyp.",
     "string_too_short": "Värdet får inte vara tomt.",
@@ -39,8 +42,8 @@ def expression_for(resource_type: str, location: tuple[int | str, ...]) -> str:
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part.startswith("function-after") or part.startswith("function-"):
-            continue
+        elif part.startswith("function-") or part == "root":
+            continue  # pydantic's and fhir.resources' own steps, not FHIR elements
         else:
             path += f".{part}"
     return path

@@ -24,10 +24,11 @@ from gateway.workflow.subscriptions import NOTIFICATION, notify_subscribers
 from gateway.workflow.task_states import OPEN, Role, check_transition
 from gateway.workflow.transitions import change_task, reason
 
-# What a party may change on a Task, besides moving its status.
-_TASK_MUTABLE = frozenset(
-    {"status", "businessStatus", "statusReason", "note", "lastModified", "meta", "output"}
-)
+# What a party may change on a Task, besides moving its status. ``meta`` is compared on
+# its own (_meta_changed); ``output`` is the gateway's, set when the answer arrives.
+_TASK_MUTABLE = frozenset({"status", "businessStatus", "statusReason", "note", "lastModified"})
+# Stamped by the store on every version.
+_SERVER_META = frozenset({"versionId", "lastUpdated"})
 
 
 def _refuse(
@@ -53,8 +54,21 @@ def task_role(fhir: FhirInteractions, task: dict[str, Any]) -> Role | None:
     return None
 
 
+def _meta_changed(sent: dict[str, Any], kept: dict[str, Any]) -> bool:
+    """Whether ``sent`` changes any of ``kept``'s meta elements besides those the store
+    stamps (security labels, tags, profiles). An element left out is kept."""
+    sent_meta, kept_meta = sent.get("meta") or {}, kept.get("meta") or {}
+    return any(sent_meta[k] != kept_meta.get(k) for k in set(sent_meta) - _SERVER_META)
+
+
+def _kept_meta(sent: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
+    return {**(kept.get("meta") or {}), **(sent.get("meta") or {})}
+
+
 class _Hook:
     resource_type = ""
+    # A record the case rests on: changed through its workflow, never deleted by a party.
+    case_record = False
 
     def before_write(
         self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
@@ -69,6 +83,17 @@ class _Hook:
     def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> None:
         return None
 
+    def before_delete(self, fhir: FhirInteractions, existing: StoredResource) -> None:
+        if self.case_record and fhir.caller.party_kind is not PartyKind.OPERATOR:
+            raise _refuse(
+                409,
+                "Ärendets handlingar tas inte bort. Kommunen återkallar en förfrågan genom "
+                "att sätta uppgiften till återkallad, vårdcentralen avvisar den, och ett "
+                "samtycke återkallas genom att sättas till inaktivt.",
+                f"a {self.resource_type} is part of the case record; only an operator deletes",
+                self.resource_type,
+            )
+
 
 class ServiceRequestHook(_Hook):
     """A kommun's request is submitted, never created alone: a ServiceRequest stored
@@ -76,6 +101,7 @@ class ServiceRequestHook(_Hook):
     kommun took it as sent."""
 
     resource_type = "ServiceRequest"
+    case_record = True
 
     def before_write(
         self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
@@ -97,6 +123,7 @@ class TaskHook(_Hook):
     """Tasks are made by submitting a request; afterwards only legal changes, by the right party."""
 
     resource_type = "Task"
+    case_record = True
 
     def before_write(
         self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
@@ -115,7 +142,9 @@ class TaskHook(_Hook):
                 403, "Du får inte ändra den här uppgiften.", "neither owner nor requester"
             )
         changed = {k for k in set(body) | set(existing.body) if body.get(k) != existing.body.get(k)}
-        frozen = changed - _TASK_MUTABLE
+        frozen = changed - _TASK_MUTABLE - {"meta"}
+        if _meta_changed(body, existing.body):
+            frozen.add("meta")
         if frozen and role is not Role.GATEWAY:
             raise _refuse(
                 409,
@@ -140,6 +169,7 @@ class TaskHook(_Hook):
                 "Task.statusReason",
             )
         body = dict(body)
+        body["meta"] = _kept_meta(body, existing.body)  # security labels stay when left out
         body["lastModified"] = utc_now().isoformat().replace("+00:00", "Z")
         return body
 
@@ -155,6 +185,7 @@ class QuestionnaireResponseHook(_Hook):
     """The answer: from the owning unit, to an open Task, with consent; completes the Task."""
 
     resource_type = "QuestionnaireResponse"
+    case_record = True
 
     def before_write(
         self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
@@ -271,6 +302,7 @@ class ConsentHook(_Hook):
     person that withdraws it (``dispatch.consent_still_permits``)."""
 
     resource_type = "Consent"
+    case_record = True
 
     @staticmethod
     def _tell_the_unit(fhir: FhirInteractions, task: StoredResource) -> None:
@@ -337,6 +369,7 @@ class CommunicationHook(_Hook):
     """Direct dialogue about a Task: between its requester and its owner, with consent."""
 
     resource_type = "Communication"
+    case_record = True
 
     def before_write(
         self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None

@@ -93,6 +93,14 @@ def test_structure_errors_stop_the_pipeline() -> None:
     assert [i.code for i in issues] == ["structure"]
 
 
+@pytest.mark.parametrize("value", ["Fel enhet", ["ej-listad"], 3])
+def test_a_mistyped_complex_element_is_placed_at_the_element(value: object) -> None:
+    task = {"resourceType": "Task", "status": "rejected", "intent": "order"}
+    issues = structure_issues({**task, "statusReason": value})
+    assert [issue.expression for issue in issues] == [("Task.statusReason",)]
+    assert issues[0].text_sv == "Elementet ska vara ett objekt."
+
+
 def test_bundle_entries_are_checked_and_relocated() -> None:
     bundle = {
         "resourceType": "Bundle",

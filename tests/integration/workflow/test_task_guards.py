@@ -1,0 +1,115 @@
+"""What a party may not do to a Task or the records of its case, and odd input that must be
+refused clearly: nothing changes, and the answer says where and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.integration.workflow.conftest import ANNA, GAVLE, World
+from tests.support.submissions import submission
+
+KV_TASK = "https://kv-gateway.se/fhir/StructureDefinition/kv-task"
+
+
+def _submitted(world: World, case_id: str) -> dict[str, Any]:
+    answer = world.submit(submission(ANNA.personnummer, GAVLE, case_id=case_id))
+    assert answer.status_code == 201, answer.text
+    task: dict[str, Any] = answer.json()
+    return task
+
+
+def _refusal(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    issue: dict[str, Any] = body["issue"][0]
+    assert issue["details"]["text"]
+    return issue
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"status": ["accepted"]}, "Task.status"),
+        ({"status": {"code": "accepted"}}, "Task.status"),
+        ({"status": "rejected", "statusReason": "Fel enhet"}, "Task.statusReason"),
+        ({"status": "rejected", "statusReason": ["ej-listad"]}, "Task.statusReason"),
+        ({"status": "rejected", "statusReason": 3}, "Task.statusReason"),
+    ],
+)
+def test_a_mistyped_change_is_refused_where_it_is_wrong(
+    world: World, change: dict[str, Any], where: str
+) -> None:
+    task = _submitted(world, "mistyped")
+    url = f"/fhir/Task/{task['id']}"
+    issue = _refusal(world.as_unit("PUT", url, {**task, **change}), 422)
+    assert issue["expression"] == [where]
+    assert world.as_unit("GET", url).json()["meta"]["versionId"] == task["meta"]["versionId"]
+
+
+def test_a_change_without_a_status_is_refused_as_incomplete_not_as_a_transition(
+    world: World,
+) -> None:
+    task = _submitted(world, "no-status")
+    without = {k: v for k, v in task.items() if k != "status"}
+    issue = _refusal(world.as_unit("PUT", f"/fhir/Task/{task['id']}", without), 422)
+    assert issue["expression"] == ["Task.status"]
+    assert issue["code"] != "business-rule"
+
+
+@pytest.mark.parametrize("party", ["kommun", "unit"])
+def test_no_party_deletes_the_records_a_case_rests_on(world: World, party: str) -> None:
+    task = _submitted(world, f"delete-{party}")
+    as_party = world.as_kommun if party == "kommun" else world.as_unit
+    request = world.as_kommun("GET", f"/fhir/{task['focus']['reference']}").json()
+    records = [
+        f"/fhir/Task/{task['id']}",
+        f"/fhir/{task['focus']['reference']}",
+        f"/fhir/{request['supportingInfo'][0]['reference']}",
+    ]
+    for url in records:
+        issue = _refusal(as_party("DELETE", url), 409)
+        assert issue["expression"] == [url.split("/")[2]]
+        assert "tas inte bort" in issue["details"]["text"]
+        assert world.as_kommun("GET", url).status_code == 200, url
+
+
+def test_the_unit_cannot_attach_an_answer_by_hand(world: World) -> None:
+    task = _submitted(world, "forged-output")
+    url = f"/fhir/Task/{task['id']}"
+    received = world.as_unit("PUT", url, {**task, "status": "received"}).json()
+    accepted = world.as_unit("PUT", url, {**received, "status": "accepted"}).json()
+    forged = {
+        **accepted,
+        "status": "in-progress",
+        "output": [
+            {
+                "type": {"coding": [{"system": "urn:x", "code": "questionnaire-response"}]},
+                "valueReference": {"reference": "QuestionnaireResponse/nope"},
+            }
+        ],
+    }
+    issue = _refusal(world.as_unit("PUT", url, forged), 409)
+    assert issue["expression"] == ["Task.output"]
+    assert "output" not in world.as_unit("GET", url).json()
+
+
+def test_meta_is_kept_when_left_out_and_its_labels_cannot_be_changed(world: World) -> None:
+    task = _submitted(world, "meta")
+    url = f"/fhir/Task/{task['id']}"
+    relabelled = {
+        **task,
+        "status": "received",
+        "meta": {"security": [{"system": "urn:x", "code": "N"}]},
+    }
+    issue = _refusal(world.as_unit("PUT", url, relabelled), 409)
+    assert issue["expression"] == ["Task.meta"]
+
+    without_meta = {k: v for k, v in task.items() if k != "meta"}
+    received = world.as_unit("PUT", url, {**without_meta, "status": "received"})
+    assert received.status_code == 200, received.text
+    assert received.json()["meta"]["profile"] == [KV_TASK]
+    stale = {**received.json(), "status": "accepted", "meta": task["meta"]}  # old versionId
+    assert world.as_unit("PUT", url, stale).status_code == 200
