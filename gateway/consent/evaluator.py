@@ -6,8 +6,10 @@ who recorded it and when), and in force: its provision period covers the moment.
 provision permits; its actors name the recipient (role IRCP, information recipient) and the
 discloser (role CST, custodian) - or, for a consent worded "any vårdcentral where I am
 listed", a custodian given by the logical identifier ``listad-vardcentral``, which covers
-whatever unit the person is routed to. Nested deny provisions that match the actors, the
-action or the purpose win over the permit. Each refusal carries a code and a Swedish text.
+whatever unit the person is routed to. A deny provision at any depth wins over the
+permit when it and the provisions it is nested in match the actors, the action and the
+purpose. Every disclosure through the gateway has one purpose, coordination of care
+(v3-ActReason COC). Each refusal carries a code and a Swedish text.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 CUSTODIAN, RECIPIENT = "CST", "IRCP"
 ANY_LISTED_UNIT = ("https://kv-gateway.se/fhir/consent-actor", "listad-vardcentral")
 ACTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentaction"
+# Why the kommun and the vårdcentral exchange anything: care and support coordinated
+# around the person (the published example consent names it).
+COORDINATION_OF_CARE = ("http://terminology.hl7.org/CodeSystem/v3-ActReason", "COC")
 
 
 class Action(StrEnum):
@@ -42,7 +47,7 @@ class Disclosure:
     recipient: str  # Organization reference of the kommun
     action: Action
     at: datetime
-    purpose: tuple[str, str] | None = None  # (system, code)
+    purpose: tuple[str, str] = COORDINATION_OF_CARE  # (system, code)
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,21 @@ def evaluate(
     purposes = [(p.get("system"), p.get("code")) for p in provision.get("purpose", [])]
     if purposes and disclosure.purpose not in purposes:
         return Decision.deny("consent-purpose-not-covered", "Samtycket omfattar inte syftet.", ref)
-    for nested in provision.get("provision", []):
-        if nested.get("type") == "deny" and _provision_covers(nested, disclosure, organization_of):
-            return Decision.deny("consent-denies", "Samtycket undantar just detta utbyte.", ref)
+    if _denied_within(provision, disclosure, organization_of):
+        return Decision.deny("consent-denies", "Samtycket undantar just detta utbyte.", ref)
     return Decision(True, "consent-permits", "Samtycket tillåter utbytet.", ref)
+
+
+def _denied_within(
+    provision: dict[str, Any], disclosure: Disclosure, organization_of: OrganizationOf
+) -> bool:
+    """Whether a deny provision nested in ``provision``, at any depth, covers the
+    disclosure, down a path of provisions that all cover it."""
+    for nested in provision.get("provision", []):
+        if not isinstance(nested, dict):
+            continue
+        if not _provision_covers(nested, disclosure, organization_of):
+            continue
+        if nested.get("type") == "deny" or _denied_within(nested, disclosure, organization_of):
+            return True
+    return False

@@ -80,8 +80,9 @@ def record_decision(
 def withdrawn_since(
     store: ResourceStore, consent_id: str | None, since: datetime, disclosure: Disclosure
 ) -> bool:
-    """Whether a Consent of the disclosure's person recorded after ``since`` (other than
-    ``consent_id``) withdraws what a consent given then permitted."""
+    """Whether a Consent of the disclosure's person (other than ``consent_id``) withdraws
+    what a consent given at ``since`` permitted: one that counts from after then
+    (:func:`withdrawn_at`)."""
     if not disclosure.subject:
         return False
     query = parse_search("Consent", [("patient", disclosure.subject), ("_count", "200")])
@@ -89,7 +90,7 @@ def withdrawn_since(
     return any(
         _withdraws(store, other, disclosure)
         for other in later
-        if other.id != consent_id and recorded(other) > since
+        if other.id != consent_id and withdrawn_at(other) > since
     )
 
 
@@ -119,6 +120,19 @@ def _withdraws(store: ResourceStore, consent: StoredResource, disclosure: Disclo
     if code in ("consent-wrong-person", "consent-wrong-kind"):
         return False
     return status != "active" or code == "consent-denies"
+
+
+def withdrawn_at(consent: StoredResource) -> datetime:
+    """From when a withdrawing Consent counts (naive UTC): the end of the span its
+    ``dateTime`` names, exclusive (a date alone: the next midnight; a time: its next
+    second), or else when it was stored. So a consent given at the same moment, on the
+    same day, or as the very form that was later set inactive is withdrawn, not kept."""
+    body = consent.body or {}
+    given = body.get("dateTime")
+    span = date_range(given) if isinstance(given, str) else None
+    if span is not None:
+        return span[1]
+    return consent.last_updated.astimezone(UTC).replace(tzinfo=None)
 
 
 def recorded(consent: StoredResource) -> datetime:

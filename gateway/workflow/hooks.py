@@ -317,11 +317,15 @@ class ConsentHook(_Hook):
         self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
     ) -> None:
         body = stored.body or {}
+        revoked: set[str] = set()
         if existing is not None and body.get("status") in ("inactive", "rejected"):
             for task in self._tasks_resting_on(fhir, stored):
                 self._revoke(fhir, task)
-        elif existing is None and may_withdraw(body):  # a newer Consent may withdraw
+                revoked.add(task.id)
+        if may_withdraw(body):  # new or changed, it may withdraw the person's other consents
             for task in self._tasks_of(fhir, _first(body.get("patient"))):
+                if task.id in revoked:
+                    continue
                 permitted, code = consent_still_permits(fhir.store, task)
                 if not permitted and code == "consent-withdrawn":
                     self._revoke(fhir, task)

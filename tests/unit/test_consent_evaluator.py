@@ -125,6 +125,34 @@ def test_nested_deny_for_another_unit_does_not_block() -> None:
     assert evaluate(body, disclose(), organization_of).permitted
 
 
+def test_a_deny_nested_deeper_still_wins() -> None:
+    body = consent()
+    kommun_denied = {"type": "deny", "actor": [actor("IRCP", {"reference": KOMMUN})]}
+    body["provision"]["provision"] = [{"type": "permit", "provision": [kommun_denied]}]
+    decision = evaluate(body, disclose(), organization_of)
+    assert (decision.permitted, decision.code) == (False, "consent-denies")
+
+
+def test_a_deeper_deny_applies_only_where_the_provisions_around_it_do() -> None:
+    body = consent()
+    elsewhere = {"type": "permit", "actor": [actor("CST", {"reference": "Organization/vc-other"})]}
+    elsewhere["provision"] = [{"type": "deny", "actor": [actor("IRCP", {"reference": KOMMUN})]}]
+    body["provision"]["provision"] = [elsewhere]
+    assert evaluate(body, disclose(), organization_of).permitted
+
+
+COC = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "COC"}
+
+
+def test_the_gateways_purpose_is_coordination_of_care() -> None:
+    body = consent()
+    body["provision"]["purpose"] = [COC]  # as the published example consent words it
+    assert evaluate(body, disclose(), organization_of).permitted
+    body["provision"]["provision"] = [{"type": "deny", "purpose": [COC]}]
+    decision = evaluate(body, disclose(), organization_of)
+    assert (decision.permitted, decision.code) == (False, "consent-denies")
+
+
 def test_refusal_texts_never_name_the_person() -> None:
     decision = evaluate(
         consent(patient="Patient/191212121212"), disclose(subject="Patient/x"), organization_of
