@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from gateway.search.dates import date_range, to_naive_utc
+from gateway.search.dates import local_range, to_naive_utc
 
 CONSENT_SCOPE = ("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy")
 CONSENT_CATEGORY = ("http://loinc.org", "59284-0")
@@ -74,11 +74,16 @@ def _codings(concept: Any) -> list[tuple[str | None, str | None]]:
 
 
 def _within(period: dict[str, Any] | None, moment: datetime) -> bool:
+    """Whether ``moment`` falls in the period, whose dates are days in Sweden. A bound
+    that cannot be read covers nothing: an unreadable end never makes a consent endless."""
     if not period:
         return True
     naive = to_naive_utc(moment)
-    start = date_range(period["start"]) if period.get("start") else None
-    end = date_range(period["end"]) if period.get("end") else None
+    start_text, end_text = period.get("start"), period.get("end")
+    start = local_range(str(start_text)) if start_text else None
+    end = local_range(str(end_text)) if end_text else None
+    if (start_text and start is None) or (end_text and end is None):
+        return False
     return (start is None or start[0] <= naive) and (end is None or naive < end[1])
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# Where the gateway's parties are: a date without a time means a day of this calendar.
+SWEDISH_TIME = ZoneInfo("Europe/Stockholm")
 
 _DATE_TIME = re.compile(
     r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
@@ -40,9 +44,20 @@ def date_range(text: str) -> tuple[datetime, datetime] | None:
             start = datetime(year, month, day)
             return start, start + timedelta(days=1)
         second = int(parts["second"] or 0)
+        leap = second == 60  # FHIR allows a leap second: read as the next minute's start
         fraction = parts["fraction"] or ""
         micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
-        start = datetime(year, month, day, int(parts["hour"]), int(parts["minute"]), second, micro)
+        start = datetime(
+            year,
+            month,
+            day,
+            int(parts["hour"]),
+            int(parts["minute"]),
+            59 if leap else second,
+            micro,
+        )
+        if leap:
+            start += timedelta(seconds=1)
     except ValueError:
         return None
     tz = parts["tz"]
@@ -63,3 +78,21 @@ def to_naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def local_range(text: str) -> tuple[datetime, datetime] | None:
+    """As :func:`date_range`, but a date without a time (year, month or day) is a span of
+    the Swedish calendar: ``2026-03-31`` ends at midnight in Sweden, not in UTC."""
+    span = date_range(text)
+    if span is None or "T" in text:
+        return span
+    try:
+        return _from_swedish(span[0]), _from_swedish(span[1])
+    except OverflowError:  # the first or the last day of the calendar: UTC will do
+        return span
+
+
+def _from_swedish(moment: datetime) -> datetime:
+    if moment == datetime.max:
+        return moment
+    return moment.replace(tzinfo=SWEDISH_TIME).astimezone(UTC).replace(tzinfo=None)

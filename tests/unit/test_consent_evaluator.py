@@ -153,6 +153,21 @@ def test_the_gateways_purpose_is_coordination_of_care() -> None:
     assert (decision.permitted, decision.code) == (False, "consent-denies")
 
 
+def test_a_consent_ends_at_midnight_in_sweden() -> None:
+    body = consent(end="2026-11-22")
+    evening = disclose(at=datetime(2026, 11, 22, 22, 30, tzinfo=UTC))  # 23.30 in Sweden
+    past_midnight = disclose(at=datetime(2026, 11, 22, 23, 30, tzinfo=UTC))  # 00.30
+    assert evaluate(body, evening, organization_of).permitted
+    assert evaluate(body, past_midnight, organization_of).code == "consent-expired"
+
+
+@pytest.mark.parametrize("end", ["2026-06-30T23:59:60Z", "2026-02-30", "inte ett datum"])
+def test_an_end_that_is_odd_or_unreadable_never_makes_a_consent_endless(end: str) -> None:
+    body = consent()
+    body["provision"]["period"]["end"] = end
+    assert evaluate(body, disclose(), organization_of).code == "consent-expired"
+
+
 def test_refusal_texts_never_name_the_person() -> None:
     decision = evaluate(
         consent(patient="Patient/191212121212"), disclose(subject="Patient/x"), organization_of

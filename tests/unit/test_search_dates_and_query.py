@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from gateway.errors import FhirError
-from gateway.search.dates import date_range
+from gateway.search.dates import date_range, local_range
 from gateway.search.index import index_rows, normalize_string, split_reference
 from gateway.search.query import DateValue, ReferenceValue, TokenValue, parse_search
 
@@ -37,6 +37,21 @@ def test_date_ranges_follow_precision(text: str, start: datetime, end: datetime)
 )
 def test_malformed_dates_are_none(text: str) -> None:
     assert date_range(text) is None
+
+
+def test_a_leap_second_is_the_next_minutes_first_second() -> None:
+    assert date_range("2016-12-31T23:59:60Z") == (
+        datetime(2017, 1, 1, 0, 0, 0),
+        datetime(2017, 1, 1, 0, 0, 1),
+    )
+
+
+def test_a_date_alone_is_a_day_in_sweden() -> None:
+    # Winter (UTC+1) and summer (UTC+2) time; a time of day keeps its own zone.
+    assert local_range("2026-01-15") == (datetime(2026, 1, 14, 23), datetime(2026, 1, 15, 23))
+    assert local_range("2026-07-15") == (datetime(2026, 7, 14, 22), datetime(2026, 7, 15, 22))
+    assert local_range("2026-07-15T10:00:00Z") == date_range("2026-07-15T10:00:00Z")
+    assert local_range("0001-01-01") == date_range("0001-01-01")  # no earlier day to go to
 
 
 def test_normalize_string_folds_case_accents_and_space() -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.api.interactions import FhirInteractions
 from gateway.canonical import PROTECTED_IDENTITY_CODES
 from gateway.errors import FhirError
 from gateway.resources.references import references_in
+from gateway.search.dates import SWEDISH_TIME
 from gateway.search.index import split_reference
 from gateway.store.resources import StoredResource
 from gateway.validation.identifiers import SYSTEM_PERSONNUMMER
@@ -85,16 +85,6 @@ def _sub(extension: dict[str, Any], url: str) -> Any:
     return _value(next((e for e in extension.get("extension") or [] if e.get("url") == url), None))
 
 
-def _swedish_time() -> tzinfo:
-    try:
-        return ZoneInfo("Europe/Stockholm")
-    except ZoneInfoNotFoundError:  # no time zone database: say that it is UTC
-        return UTC
-
-
-SWEDISH_TIME = _swedish_time()
-
-
 def local_time(value: Any) -> str:
     """A FHIR instant or dateTime as Swedish time, ``2026-03-01 14:05``."""
     text = str(value or "")
@@ -106,8 +96,7 @@ def local_time(value: Any) -> str:
         return text[:16].replace("T", " ")
     if moment.tzinfo is None:
         return moment.strftime("%Y-%m-%d %H:%M")
-    shown = moment.astimezone(SWEDISH_TIME).strftime("%Y-%m-%d %H:%M")
-    return shown if SWEDISH_TIME is not UTC else f"{shown} UTC"
+    return moment.astimezone(SWEDISH_TIME).strftime("%Y-%m-%d %H:%M")
 
 
 def person_number(value: Any) -> str:
