@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.api.interactions import FhirInteractions
 from gateway.consent.evaluator import Decision, Disclosure, evaluate
@@ -37,24 +37,30 @@ def organization_of(store: ResourceStore) -> Callable[[dict[str, Any]], str | No
     return resolve
 
 
+class ConsentCheck(NamedTuple):
+    """A check of an existing Task's consent: the outcome, its reason code, and the
+    Consent that decided it (None when none was found to decide)."""
+
+    permitted: bool
+    code: str
+    consent: str | None = None
+
+
 def task_decision(
-    store: ResourceStore,
-    task: StoredResource,
-    permitted: bool,
-    code: str,
-    caller: Caller | None = None,
+    store: ResourceStore, task: StoredResource, check: ConsentCheck, caller: Caller | None = None
 ) -> dict[str, Any]:
     """The consent-decision AuditEvent of a check made for an existing Task: its person,
-    the kommun that asked (the recipient) and the unit that holds the answer (custodian).
-    ``caller`` is None when the gateway checks on its own (at dispatch)."""
+    the Consent that decided, the kommun that asked (the recipient) and the unit that
+    holds the answer (custodian). ``caller`` is None when the gateway checks on its own
+    (at dispatch)."""
     body = task.body or {}
     patients, owners = references_in(body.get("for")), references_in(body.get("owner"))
     return AuditEvents().consent_decision(
         caller,
-        permitted=permitted,
-        reason=code,
+        permitted=check.permitted,
+        reason=check.code,
         patient=patients[0] if patients else "",
-        consent=None,
+        consent=check.consent,
         recipient=organization_of(store)(body.get("requester") or {}) or "",
         custodian=owners[0] if owners else "",
     )

@@ -22,6 +22,7 @@ from gateway.search.index import split_reference
 from gateway.security.audit import AuditLog
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
 from gateway.workflow.consent_checks import (
+    ConsentCheck,
     organization_of,
     recorded,
     task_decision,
@@ -77,7 +78,7 @@ def request_bundle(store: ResourceStore, task: StoredResource) -> dict[str, Any]
     }
 
 
-def consent_still_permits(store: ResourceStore, task: StoredResource) -> tuple[bool, str]:
+def consent_still_permits(store: ResourceStore, task: StoredResource) -> ConsentCheck:
     """Whether the request's consent still permits the disclosure, and why (a reason code).
 
     A consent sent with the request must permit it, and no Consent of the person recorded
@@ -85,7 +86,7 @@ def consent_still_permits(store: ResourceStore, task: StoredResource) -> tuple[b
     body = task.body or {}
     request = _current(store, references_in(body.get("focus"))[0]) if body.get("focus") else None
     if request is None or request.body is None:
-        return False, "request-missing"
+        return ConsentCheck(False, "request-missing")
     consents = [
         c
         for c in (_current(store, r) for r in references_in(request.body.get("supportingInfo")))
@@ -103,9 +104,11 @@ def consent_still_permits(store: ResourceStore, task: StoredResource) -> tuple[b
         decision = evaluate(consent.body, disclosure, organization_of(store))
         if decision.permitted:
             if withdrawn_since(store, consent.id, recorded(consent), disclosure):
-                return False, "consent-withdrawn"
-            return True, decision.code
-    return False, "consent-missing" if not consents else "consent-refused"
+                return ConsentCheck(False, "consent-withdrawn", consent.reference)
+            return ConsentCheck(True, decision.code, consent.reference)
+    if not consents:
+        return ConsentCheck(False, "consent-missing")
+    return ConsentCheck(False, "consent-refused", consents[0].reference)
 
 
 class JournalRequestHandler(AdapterHandler):
@@ -117,8 +120,9 @@ class JournalRequestHandler(AdapterHandler):
             task = _current(store, message.payload["task"])
             if task is None or task.body is None or task.body.get("status") not in OPEN:
                 return DeliveryResult.give_up("the Task is closed or gone")
-            permitted, code = consent_still_permits(store, task)
-            decision = task_decision(store, task, permitted, code)
+            check = consent_still_permits(store, task)
+            permitted, code = check.permitted, check.code
+            decision = task_decision(store, task, check)
             endpoint = (
                 _current(store, message.target) if message.target.startswith("Endpoint/") else None
             )

@@ -17,7 +17,12 @@ from gateway.search.query import parse_search
 from gateway.security.caller import PartyKind
 from gateway.settings import Environment
 from gateway.store.resources import StoredResource, utc_now
-from gateway.workflow.consent_checks import may_withdraw, organization_of, task_decision
+from gateway.workflow.consent_checks import (
+    ConsentCheck,
+    may_withdraw,
+    organization_of,
+    task_decision,
+)
 from gateway.workflow.dispatch import consent_still_permits
 from gateway.workflow.notices import queue_notice
 from gateway.workflow.subscriptions import NOTIFICATION, notify_subscribers
@@ -226,13 +231,13 @@ class QuestionnaireResponseHook(_Hook):
                 f"the Task is {status}",
                 "QuestionnaireResponse.basedOn",
             )
-        permitted, code = consent_still_permits(fhir.store, task)
-        record_decision_for(fhir, task, permitted, code)
-        if not permitted:
+        check = consent_still_permits(fhir.store, task)
+        record_decision_for(fhir, task, check)
+        if not check.permitted:
             raise _refuse(
                 422,
                 "Samtycket tillåter inte längre att utlåtandet lämnas ut.",
-                f"consent refused ({code})",
+                f"consent refused ({check.code})",
                 "QuestionnaireResponse",
             )
         body = dict(body)
@@ -273,11 +278,13 @@ class QuestionnaireResponseHook(_Hook):
         if request is None:
             return
         task = self._task(fhir, request)
-        permitted, code = consent_still_permits(fhir.store, task)
-        record_decision_for(fhir, task, permitted, code)
-        if not permitted:
+        check = consent_still_permits(fhir.store, task)
+        record_decision_for(fhir, task, check)
+        if not check.permitted:
             raise _refuse(
-                403, "Samtycket gäller inte längre; utlåtandet lämnas inte ut.", f"consent ({code})"
+                403,
+                "Samtycket gäller inte längre; utlåtandet lämnas inte ut.",
+                f"consent ({check.code})",
             )
 
     @staticmethod
@@ -289,11 +296,9 @@ class QuestionnaireResponseHook(_Hook):
         return found[0]
 
 
-def record_decision_for(
-    fhir: FhirInteractions, task: StoredResource, permitted: bool, code: str
-) -> None:
+def record_decision_for(fhir: FhirInteractions, task: StoredResource, check: ConsentCheck) -> None:
     # Written and chained with the rest of the request's trail, whatever its fate.
-    fhir.trail.events.append(task_decision(fhir.store, task, permitted, code, fhir.caller))
+    fhir.trail.events.append(task_decision(fhir.store, task, check, fhir.caller))
 
 
 class ConsentHook(_Hook):
@@ -326,8 +331,8 @@ class ConsentHook(_Hook):
             for task in self._tasks_of(fhir, _first(body.get("patient"))):
                 if task.id in revoked:
                     continue
-                permitted, code = consent_still_permits(fhir.store, task)
-                if not permitted and code == "consent-withdrawn":
+                check = consent_still_permits(fhir.store, task)
+                if not check.permitted and check.code == "consent-withdrawn":
                     self._revoke(fhir, task)
 
     @staticmethod
@@ -388,11 +393,11 @@ class CommunicationHook(_Hook):
             )
         if (task.body or {}).get("status") not in OPEN:
             raise _refuse(409, "Ärendet är avslutat.", "the Task is closed", "Communication.partOf")
-        permitted, code = consent_still_permits(fhir.store, task)
-        record_decision_for(fhir, task, permitted, code)
-        if not permitted:
+        check = consent_still_permits(fhir.store, task)
+        record_decision_for(fhir, task, check)
+        if not check.permitted:
             raise _refuse(
-                422, "Samtycket tillåter inte längre utbyte i ärendet.", f"consent ({code})"
+                422, "Samtycket tillåter inte längre utbyte i ärendet.", f"consent ({check.code})"
             )
         task_body = task.body or {}
         kommun = organization_of(fhir.store)(task_body.get("requester") or {})

@@ -327,10 +327,14 @@ def test_every_consent_check_on_the_way_is_an_audit_event(world: World) -> None:
 
     events = decisions()
     assert len(events) == 4
+    request = world.as_kommun("GET", f"/fhir/{request_ref}").json()
+    consent_ref = request["supportingInfo"][0]
     for event in events:
         assert event["outcome"] == "0"
         assert event["outcomeDesc"] == "consent-permits"
-        assert {"reference": task["for"]["reference"]} in [e["what"] for e in event["entity"]]
+        entities = [e["what"] for e in event["entity"]]
+        assert {"reference": task["for"]["reference"]} in entities
+        assert consent_ref in entities, "each decision names the Consent it rests on"
         who = {agent["who"].get("reference") for agent in event["agent"]}
         assert who == {GAVLE, JONKOPING_VC}, "recipient and custodian"
     assert ANNA.personnummer not in json.dumps(events)
