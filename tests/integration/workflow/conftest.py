@@ -55,6 +55,14 @@ class World:
     def deliver(self) -> int:
         return int(self.app.state.worker.drain())
 
+    def assert_withdrawn(self, task_url: str) -> None:
+        """The Task was cancelled because the consent was withdrawn, and the unit told."""
+        cancelled = self.as_kommun("GET", task_url).json()
+        assert cancelled["status"] == "cancelled"
+        assert "samtycke" in cancelled["statusReason"]["text"]
+        self.deliver()
+        assert "återkallat sitt samtycke" in str(self.peer.received[-1].body)
+
 
 @pytest.fixture
 def world(app: FastAPI, anonymous: TestClient) -> Iterator[World]:
