@@ -107,13 +107,14 @@ def enqueue(session: Session, **message: Unpack[NewMessage]) -> bool:
 
 
 def withhold(session: Session, task: str, kinds: tuple[str, ...]) -> int:
-    """Stop undelivered messages of a Task (when consent is revoked, say)."""
+    """Stop undelivered messages of a Task (when consent is revoked, say): those waiting,
+    and dead ones, so that no operator's rerun sends them later."""
     result = session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.task == task,
             OutboxMessage.kind.in_(kinds),
-            OutboxMessage.status == PENDING,
+            OutboxMessage.status.in_((PENDING, DEAD)),
         )
         .values(status=WITHHELD, updated_at=utc_now(), last_error="withheld: consent revoked")
     )
@@ -155,23 +156,48 @@ def claim(session: Session, limit: int, policy: RetryPolicy) -> list[Message]:
     return claimed
 
 
-def mark_delivered(session: Session, message_id: str) -> None:
-    session.execute(
+def _still_ours(message: Message) -> Any:
+    """The row as this claim left it: still waiting, and claimed no more times since (the
+    attempt count is the claim's token). A row another worker claimed after the lease ran
+    out, or one withheld meanwhile, is no longer this worker's to change."""
+    return (
+        (OutboxMessage.id == message.id)
+        & (OutboxMessage.status == PENDING)
+        & (OutboxMessage.attempts == message.attempts)
+    )
+
+
+def renew_lease(session: Session, message: Message, policy: RetryPolicy) -> bool:
+    """Lease the message afresh just before delivering it (a batch's later messages would
+    otherwise have spent their lease waiting); False when it is no longer this claim's."""
+    result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
+        .where(_still_ours(message))
+        .values(locked_until=utc_now() + timedelta(seconds=policy.lease_seconds))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_delivered(session: Session, message: Message) -> bool:
+    """Record the delivery; False when the row is no longer this claim's to change."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(_still_ours(message))
         .values(status=DELIVERED, locked_until=None, last_error=None, updated_at=utc_now())
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_failed(
     session: Session, message: Message, error: str, policy: RetryPolicy, *, final: bool
-) -> bool:
-    """Schedule a retry, or dead-letter it; True when it is now dead."""
+) -> bool | None:
+    """Schedule a retry, or dead-letter it; True when it is now dead, None when the row
+    is no longer this claim's to change."""
     dead = final or message.attempts >= policy.max_attempts
     now = utc_now()
-    session.execute(
+    result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message.id)
+        .where(_still_ours(message))
         .values(
             status=DEAD if dead else PENDING,
             locked_until=None,
@@ -180,7 +206,7 @@ def mark_failed(
             updated_at=now,
         )
     )
-    return dead
+    return dead if result.rowcount else None  # type: ignore[attr-defined]
 
 
 def listing(session: Session, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:

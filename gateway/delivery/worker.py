@@ -12,7 +12,14 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.delivery.outbox import Message, RetryPolicy, claim, mark_delivered, mark_failed
+from gateway.delivery.outbox import (
+    Message,
+    RetryPolicy,
+    claim,
+    mark_delivered,
+    mark_failed,
+    renew_lease,
+)
 from gateway.delivery.protocols import DeliveryResult, Outcome
 from gateway.logging import get_logger
 from gateway.metrics import DELIVERIES
@@ -55,6 +62,10 @@ class DeliveryWorker:
         return total
 
     def _deliver(self, message: Message) -> None:
+        with self.sessions() as session, session.begin():
+            if not renew_lease(session, message, self.policy):
+                log.info("delivery_skipped", kind=message.kind, message_id=message.id)
+                return  # withheld, or claimed again after this claim's lease ran out
         handler = self.handlers.get(message.kind)
         if handler is None:
             result = DeliveryResult.give_up(f"no handler for message kind {message.kind!r}")
@@ -69,8 +80,10 @@ class DeliveryWorker:
                 result = DeliveryResult.retry(f"handler error: {type(error).__name__}")
         with self.sessions() as session, session.begin():
             if result.outcome is Outcome.DELIVERED:
+                if not mark_delivered(session, message):
+                    self._superseded(message)
+                    return
                 DELIVERIES.labels(message.kind, "delivered").inc()
-                mark_delivered(session, message.id)
                 if handler is not None:
                     handler.on_delivered(session, message)
                 log.info(
@@ -84,6 +97,9 @@ class DeliveryWorker:
                 self.policy,
                 final=result.outcome is Outcome.GIVE_UP,
             )
+            if dead is None:
+                self._superseded(message)
+                return
             DELIVERIES.labels(message.kind, "dead" if dead else "retry").inc()
             log.warning(
                 "delivery_failed",
@@ -94,6 +110,11 @@ class DeliveryWorker:
             )
             if dead and handler is not None:
                 handler.on_dead(session, message, result.detail)
+
+    @staticmethod
+    def _superseded(message: Message) -> None:
+        # Withheld while it was on its way, or claimed again: the row keeps what it says.
+        log.warning("delivery_outcome_discarded", kind=message.kind, message_id=message.id)
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         while not stop.is_set():

@@ -183,11 +183,13 @@ class RestHookHandler(AuditedHandler):
         ):
             return DeliveryResult.give_up("the Subscription is no longer active")
         channel = subscription.body.get("channel") or {}
+        # The subscriber can tell a repeat (delivery is at least once) from a new event.
         headers = {"content-type": "application/fhir+json"}
         for header in channel.get("header", []):
             name, _, value = str(header).partition(":")
             if name.strip() and value:
                 headers[name.strip()] = value.strip()
+        headers["Idempotency-Key"] = message.idempotency_key
         body = notification_body(f"{self.fhir_base_url}/{message.payload['task']}")
         try:
             response = httpx.post(

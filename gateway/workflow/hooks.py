@@ -24,7 +24,7 @@ from gateway.workflow.consent_checks import (
     task_decision,
 )
 from gateway.workflow.dispatch import consent_still_permits
-from gateway.workflow.notices import queue_notice
+from gateway.workflow.notices import JOURNAL_NOTICE, queue_notice
 from gateway.workflow.subscriptions import NOTIFICATION, notify_subscribers
 from gateway.workflow.task_states import OPEN, Role, check_transition
 from gateway.workflow.transitions import change_task, reason
@@ -357,6 +357,11 @@ class ConsentHook(_Hook):
     def _revoke(self, fhir: FhirInteractions, task: StoredResource) -> None:
         body = task.body or {}
         kommun = organization_of(fhir.store)(body.get("requester") or {})
+        # First: what is still waiting (the request, notifications, the kommun's messages)
+        # stays; then the unit is told, and that notice goes.
+        withhold(
+            fhir.store.session, task.reference, ("journal-request", NOTIFICATION, JOURNAL_NOTICE)
+        )
         if body.get("status") in OPEN:
             cancelled = change_task(
                 fhir.store,
@@ -366,7 +371,6 @@ class ConsentHook(_Hook):
                 reason=reason("Personen har återkallat sitt samtycke."),
             )
             self._tell_the_unit(fhir, cancelled)
-        withhold(fhir.store.session, task.reference, ("journal-request", NOTIFICATION))
         for output in body.get("output", []):
             answer = (output.get("valueReference") or {}).get("reference", "")
             answer_type, answer_id = split_reference(answer)
