@@ -66,6 +66,13 @@ def parse_json_object(raw: bytes, max_depth: int) -> dict[str, Any]:
             "Meddelandet är inte giltig JSON.",
             diagnostics=f"JSON syntax error at line {error.lineno} column {error.colno}",
         ) from None
+    except ValueError:  # a number too long to read (more than 4 300 digits)
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Meddelandet innehåller ett tal som är för långt.",
+            diagnostics="a JSON number exceeds the integer digit limit",
+        ) from None
     except RecursionError:
         parsed = None
         depth_error = True

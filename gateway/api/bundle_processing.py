@@ -89,12 +89,35 @@ def _parse_entries(bundle: dict[str, Any], max_entries: int) -> tuple[str, list[
                 f"{where}.request", "Posten saknar request.", "every entry needs request"
             )
         method, url = request.get("method"), request.get("url")
-        if method not in _ORDER or not isinstance(url, str) or not url:
+        if (
+            not isinstance(method, str)
+            or method not in _ORDER
+            or not isinstance(url, str)
+            or not url
+        ):
             raise _bad_entry(
                 f"{where}.request",
                 "Postens request ska ha metod GET, POST, PUT eller DELETE och en url.",
                 "request.method must be GET, POST, PUT or DELETE and request.url is required",
             )
+        full_url = raw.get("fullUrl")
+        if full_url is not None and not isinstance(full_url, str):
+            raise _bad_entry(
+                f"{where}.fullUrl", "Postens fullUrl ska vara en text.", "fullUrl must be a string"
+            )
+        if full_url and any(entry.full_url == full_url for entry in entries):
+            raise _bad_entry(
+                f"{where}.fullUrl",
+                "Två poster har samma fullUrl. Varje post ska ha en egen.",
+                "fullUrl must be unique in the Bundle",
+            )
+        for element in ("ifNoneExist", "ifMatch"):
+            if request.get(element) is not None and not isinstance(request[element], str):
+                raise _bad_entry(
+                    f"{where}.request.{element}",
+                    f"Postens request.{element} ska vara en text.",
+                    f"request.{element} must be a string",
+                )
         resource = raw.get("resource")
         if method in ("POST", "PUT") and not isinstance(resource, dict):
             raise _bad_entry(
@@ -106,7 +129,7 @@ def _parse_entries(bundle: dict[str, Any], max_entries: int) -> tuple[str, list[
                 method=method,
                 url=url.lstrip("/"),
                 resource=resource if isinstance(resource, dict) else None,
-                full_url=raw.get("fullUrl"),
+                full_url=full_url,
                 if_none_exist=request.get("ifNoneExist"),
                 if_match=request.get("ifMatch"),
             )

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from gateway.errors import FhirError, not_found
 from gateway.resources.types import Interaction, allows
-from gateway.search.query import SearchQuery, parse_search
+from gateway.search.query import SearchQuery, parse_search, small_number
 from gateway.security.audit import AuditEntry, AuditTrail
 from gateway.security.caller import Caller, require_scope
 from gateway.security.tenancy import TenantRules
@@ -216,7 +216,7 @@ class FhirInteractions:
         entry = self.trail.begin("vread", resource_type, res_id)
         self.permit(resource_type, Interaction.VREAD)
         check_id(resource_type, res_id)
-        if not version.isdigit():
+        if small_number(version) is None:
             raise FhirError.single(
                 400,
                 "invalid",

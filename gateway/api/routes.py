@@ -23,6 +23,7 @@ from gateway.api.outcome import information
 from gateway.api.submission import is_kommun_submission, submit_transaction
 from gateway.errors import FhirError
 from gateway.search.dates import date_range
+from gateway.search.query import small_number
 from gateway.security.audit import AuditLog, AuditTrail, audited_transaction
 from gateway.security.caller import Caller, current_caller
 from gateway.store.resources import StoredResource
@@ -148,14 +149,15 @@ def _paging(request: Request) -> tuple[int, int]:
     settings = settings_of(request)
     raw_count = request.query_params.get("_count", str(settings.default_page_size))
     raw_offset = request.query_params.get("_offset", "0")
-    if not raw_count.isdigit() or not raw_offset.isdigit():
+    count, offset = small_number(raw_count), small_number(raw_offset)
+    if count is None or offset is None:
         raise FhirError.single(
             400,
             "invalid",
             "Parametrarna _count och _offset ska vara heltal.",
             diagnostics="_count and _offset must be non-negative integers",
         )
-    return min(int(raw_count), settings.max_page_size), int(raw_offset)
+    return min(count, settings.max_page_size), offset
 
 
 @router.get("/metadata", summary="CapabilityStatement")

@@ -18,7 +18,16 @@ _DATE_TIME = re.compile(
 
 def _add_months(moment: datetime, months: int) -> datetime:
     total = moment.month - 1 + months
-    return moment.replace(year=moment.year + total // 12, month=total % 12 + 1)
+    year = moment.year + total // 12
+    return datetime.max if year > 9999 else moment.replace(year=year, month=total % 12 + 1)
+
+
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, held at the calendar's first or last moment (year 1, 9999)."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return datetime.max if delta > timedelta(0) else datetime.min
 
 
 def date_range(text: str) -> tuple[datetime, datetime] | None:
@@ -34,7 +43,7 @@ def date_range(text: str) -> tuple[datetime, datetime] | None:
         year = int(parts["year"])
         if parts["month"] is None:
             start = datetime(year, 1, 1)
-            return start, start.replace(year=year + 1) if year < 9999 else datetime.max
+            return start, _add_months(start, 12)
         month = int(parts["month"])
         if parts["day"] is None:
             start = datetime(year, month, 1)
@@ -42,7 +51,7 @@ def date_range(text: str) -> tuple[datetime, datetime] | None:
         day = int(parts["day"])
         if parts["hour"] is None:
             start = datetime(year, month, day)
-            return start, start + timedelta(days=1)
+            return start, _shifted(start, timedelta(days=1))
         second = int(parts["second"] or 0)
         leap = second == 60  # FHIR allows a leap second: read as the next minute's start
         fraction = parts["fraction"] or ""
@@ -57,21 +66,21 @@ def date_range(text: str) -> tuple[datetime, datetime] | None:
             micro,
         )
         if leap:
-            start += timedelta(seconds=1)
+            start = _shifted(start, timedelta(seconds=1))
     except ValueError:
         return None
     tz = parts["tz"]
     if tz and tz != "Z":
         sign = 1 if tz[0] == "+" else -1
         offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
-        start = start - sign * offset
+        start = _shifted(start, -sign * offset)
     if parts["second"] is None:
         step = timedelta(minutes=1)
     elif fraction:
         step = timedelta(microseconds=max(1, 10 ** (6 - min(len(fraction) - 1, 6))))
     else:
         step = timedelta(seconds=1)
-    return start, start + step
+    return start, _shifted(start, step)
 
 
 def to_naive_utc(moment: datetime) -> datetime:

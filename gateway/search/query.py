@@ -183,13 +183,23 @@ def _parse_values(
     return tuple(values)
 
 
+_SMALL_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def small_number(raw: str) -> int | None:
+    """``raw`` as a count, an offset or a version: one to nine ASCII digits (``²`` and
+    numbers past what the database holds are not), else None."""
+    return int(raw) if _SMALL_NUMBER.fullmatch(raw) else None
+
+
 def _parse_int(raw: str, name: str, minimum: int) -> int:
-    if not raw.isdigit() or int(raw) < minimum:
+    number = small_number(raw)
+    if number is None or number < minimum:
         raise _bad(
             f"Parametern {name} ska vara ett heltal som är minst {minimum}.",
             f"'{name}' must be an integer >= {minimum}",
         )
-    return int(raw)
+    return number
 
 
 def _parse_sort(raw: str, params: dict[str, SearchParameter]) -> list[SortKey]:
@@ -225,6 +235,11 @@ def parse_search(
         name, _, modifier_text = key.partition(":")
         modifier = modifier_text or None
         try:
+            if "\x00" in key or "\x00" in raw:  # no database stores it in a text
+                raise _bad(
+                    "Sökningen innehåller ett tecken som inte är tillåtet.",
+                    "a search parameter holds a NUL character",
+                )
             if name in CONTROL:
                 if name == "_count":
                     query.count = min(_parse_int(raw, name, 0), max_count)

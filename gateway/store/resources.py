@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gateway.errors import changed_meanwhile, gone, not_found, version_conflict
 from gateway.search.index import index_rows
-from gateway.search.query import SearchQuery
+from gateway.search.query import SearchQuery, small_number
 from gateway.search.sql import search_sql
 from gateway.security.models import ResourceParty
 from gateway.store.bulk_insert import Batch, insert_into_tables, insert_rows
@@ -274,10 +274,10 @@ class ResourceStore:
             .returning(ResourceHead.version_id)
         )
         if if_match is not None:
-            expected = parse_version(if_match)
-            if not expected.isdigit():
-                raise version_conflict(expected, "?")
-            statement = statement.where(ResourceHead.version_id == int(expected))
+            expected = small_number(parse_version(if_match))
+            if expected is None:
+                raise version_conflict("?", "?")
+            statement = statement.where(ResourceHead.version_id == expected)
         if based_on is not None:
             statement = statement.where(ResourceHead.version_id == based_on)
         version = self.session.execute(statement).scalar_one_or_none()

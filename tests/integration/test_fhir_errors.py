@@ -183,3 +183,88 @@ def test_a_database_that_does_not_answer_is_503_not_500() -> None:
             assert response.headers["retry-after"] == "5"
             assert personnummer(61) not in response.text
         assert http.get("/readyz").status_code == 503
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/fhir/Patient?_count=%C2%B2",  # a superscript two: a digit to Python, not to SQL
+        "/fhir/Patient?_offset=99999999999999999999999",
+        "/fhir/Patient/_history?_count=%C2%B2",
+        "/fhir/Patient?_lastUpdated=9999-12-31",
+        "/fhir/Patient?_lastUpdated=0001-01-01T00:00:00%2B01:00",
+        "/fhir/Patient/_history?_since=9999-12-31",
+        "/fhir/Patient?name=a%00b",
+        "/fhir/Patient?_id=a%00b",
+    ],
+)
+def test_odd_numbers_dates_and_characters_in_a_search_never_500(
+    client: TestClient, path: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        _outcome(response, 400)
+
+
+def test_odd_version_numbers_are_refused_not_500(client: TestClient) -> None:
+    created = client.post("/fhir/Patient", json=patient(7), headers=FHIR_JSON)
+    assert created.status_code == 201, created.text
+    url = f"/fhir/Patient/{created.json()['id']}"
+    _outcome(client.get(f"{url}/_history/%C2%B2"), 400)
+    huge = {**created.json(), "gender": "female"}
+    refused = client.put(url, json=huge, headers={**FHIR_JSON, "If-Match": 'W/"9' + "9" * 22 + '"'})
+    issue = _outcome(refused, 412)[0]
+    assert "9999" not in issue.get("diagnostics", ""), "the header is not echoed"
+
+
+def test_a_number_too_long_to_read_is_400(client: TestClient, engine: Engine) -> None:
+    before = _stored_count(engine)
+    body = json.dumps(patient(8))[:-1] + ', "multipleBirthInteger": ' + "9" * 5000 + "}"
+    _outcome(client.post("/fhir/Patient", content=body, headers=FHIR_JSON), 400)
+    assert _stored_count(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"fullUrl": {"x": 1}}, "Bundle.entry[0].fullUrl"),
+        ({"request": {"method": ["POST"], "url": "Patient"}}, "Bundle.entry[0].request"),
+        (
+            {"request": {"method": "POST", "url": "Patient", "ifNoneExist": 5}},
+            "Bundle.entry[0].request.ifNoneExist",
+        ),
+    ],
+)
+def test_mistyped_bundle_entries_are_400_at_the_entry(
+    client: TestClient, engine: Engine, change: dict[str, Any], where: str
+) -> None:
+    entry = {
+        "fullUrl": "urn:uuid:6f1d1a36-0000-4000-8000-000000000001",
+        "resource": patient(9),
+        "request": {"method": "POST", "url": "Patient"},
+        **change,
+    }
+    before = _stored_count(engine)
+    for kind in ("batch", "transaction"):
+        bundle = {"resourceType": "Bundle", "type": kind, "entry": [entry]}
+        issue = _outcome(client.post("/fhir", json=bundle, headers=FHIR_JSON), 400)[0]
+        assert issue["expression"] == [where]
+    assert _stored_count(engine) == before
+
+
+def test_two_entries_with_one_full_url_are_400(client: TestClient, engine: Engine) -> None:
+    same = "urn:uuid:6f1d1a36-0000-4000-8000-000000000002"
+    entries = [
+        {
+            "fullUrl": same,
+            "resource": patient(n),
+            "request": {"method": "POST", "url": "Patient"},
+        }
+        for n in (10, 11)
+    ]
+    before = _stored_count(engine)
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    issue = _outcome(client.post("/fhir", json=bundle, headers=FHIR_JSON), 400)[0]
+    assert issue["expression"] == ["Bundle.entry[1].fullUrl"]
+    assert _stored_count(engine) == before
