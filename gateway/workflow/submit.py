@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from gateway.api.interactions import FhirInteractions
 from gateway.canonical import IDEMPOTENCY_KEY_SYSTEM, PROTECTED_IDENTITY_CODES
@@ -24,6 +25,7 @@ from gateway.security.caller import PartyKind
 from gateway.store.models import table_of
 from gateway.store.resources import StoredResource, new_id, utc_now
 from gateway.validation.identifiers import SYSTEM_KOMMUNKOD
+from gateway.validation.pipeline import relocate
 from gateway.workflow.consent_checks import (
     given_at,
     organization_of,
@@ -184,6 +186,23 @@ class SubmitWorkflow:
                     "entry without resource",
                 )
             full_url = raw.get("fullUrl") or f"urn:uuid:{new_id()}"
+            if not isinstance(full_url, str):
+                raise _refuse(
+                    400,
+                    "invalid",
+                    "Postens fullUrl ska vara en text.",
+                    f"Bundle.entry[{index}].fullUrl",
+                    "fullUrl must be a string",
+                )
+            if any(entry.full_url == full_url for entry in entries):
+                # The references between the entries would name two resources at once.
+                raise _refuse(
+                    400,
+                    "invalid",
+                    "Två poster har samma fullUrl. Varje post ska ha en egen.",
+                    f"Bundle.entry[{index}].fullUrl",
+                    "fullUrl must be unique in the Bundle",
+                )
             entries.append(_Entry(index, full_url, resource))
         return entries
 
@@ -203,8 +222,9 @@ class SubmitWorkflow:
         try:
             self.fhir.validator.check(entry.resource)
         except FhirError as error:
+            prefix = f"Bundle.entry[{entry.index}].resource"
             raise FhirError(
-                error.status, [i.at(f"Bundle.entry[{entry.index}].resource") for i in error.issues]
+                error.status, [relocate(i, entry.type, prefix) for i in error.issues]
             ) from None
 
     def _requesting_kommun(self, entries: list[_Entry], request: _Entry) -> str:
@@ -292,13 +312,13 @@ class SubmitWorkflow:
                 return self.fhir.find_one_for_condition("Task", f"focus={found.reference}")
         token = self._idempotency_token(idempotency_key)
         if token:
-            criteria = f"identifier={IDEMPOTENCY_KEY_SYSTEM}|{token}"
+            criteria = _identifier_criteria(IDEMPOTENCY_KEY_SYSTEM, token)
             task = self.fhir.find_one_for_condition("Task", criteria)
             if task is not None:
                 return task
         for identifier in request.get("identifier", []):
             if identifier.get("system") and identifier.get("value"):
-                criteria = f"identifier={identifier['system']}|{identifier['value']}"
+                criteria = _identifier_criteria(identifier["system"], identifier["value"])
                 existing = self.fhir.find_one_for_condition("ServiceRequest", criteria)
                 if existing is not None:
                     return self.fhir.find_one_for_condition("Task", f"focus={existing.reference}")
@@ -306,7 +326,7 @@ class SubmitWorkflow:
 
     def _existing_patient(self, patient: _Entry) -> StoredResource | None:
         system, value = self._person(patient)
-        return self.fhir.find_one_for_condition("Patient", f"identifier={system}|{value}")
+        return self.fhir.find_one_for_condition("Patient", _identifier_criteria(system, value))
 
     def _idempotency_token(self, idempotency_key: str | None) -> str | None:
         """The Task identifier that makes a repeated Idempotency-Key find the first Task:
@@ -386,6 +406,13 @@ class SubmitWorkflow:
         if stored_patient is not None:
             resources[patient.index] = stored_patient
         return resources, stored_task
+
+
+def _identifier_criteria(system: str, value: str) -> str:
+    """``identifier=system|value`` as a query string that reads back as exactly this
+    identifier: URL-encoded (``+``, ``%``, ``&`` are the value's own) and with FHIR's
+    escape for a comma, which would otherwise mean "or"."""
+    return urlencode({"identifier": f"{system}|{value}".replace(",", "\\,")})
 
 
 def _is_protected(patient: dict[str, Any]) -> bool:
