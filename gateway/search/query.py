@@ -250,6 +250,11 @@ def parse_search(
                 elif name == "_total":
                     query.want_total = raw != "none"
                 continue
+            if name in ("_id", "_lastUpdated") and modifier is not None:
+                raise _bad(
+                    "Sökparametern används med en modifierare som inte stöds.",
+                    f"modifier ':{modifier[:32]}' is not supported on '{name}'",
+                )
             if name == "_id":
                 ids = _split_or(raw)
                 query.criteria.append(

@@ -102,6 +102,16 @@ def test_parse_search_collects_every_problem() -> None:
     assert all(issue.text_sv for issue in caught.value.issues)
 
 
+@pytest.mark.parametrize(
+    ("key", "value"), [("_id:not", "x"), ("_id:exact", "x"), ("_lastUpdated:not", "2026-01-01")]
+)
+def test_a_modifier_on_id_or_last_updated_is_refused_not_dropped(key: str, value: str) -> None:
+    # Dropped, `_id:not=x` would find x itself.
+    with pytest.raises(FhirError) as caught:
+        parse_search("Task", [(key, value)])
+    assert caught.value.status == 400
+
+
 def test_index_rows_cover_token_reference_date_and_string() -> None:
     rows = index_rows(
         blind=lambda value: f"blind({value})",
