@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 from gateway.api.interactions import FhirInteractions
 from gateway.canonical import CS_TASK_PARAMETER_TYPE
 from gateway.delivery.outbox import withhold
-from gateway.errors import FhirError
+from gateway.errors import FhirError, not_found
 from gateway.resources.references import references_in
 from gateway.search.index import split_reference
 from gateway.search.query import parse_search
@@ -202,19 +202,15 @@ class QuestionnaireResponseHook(_Hook):
                 "answers are final",
                 "QuestionnaireResponse",
             )
-        request_ref = _first(body.get("basedOn"))
-        request = (
-            fhir.store.current("ServiceRequest", split_reference(request_ref)[1])
-            if request_ref
-            else None
-        )
-        if request is None or request.body is None:
+        request_type, request_id = split_reference(_first(body.get("basedOn")) or "")
+        if request_type != "ServiceRequest":
             raise _refuse(
                 422,
                 "Utlåtandet ska höra till en förfrågan (basedOn).",
                 "basedOn must name the ServiceRequest",
                 "QuestionnaireResponse.basedOn",
             )
+        request = _visible_or_404(fhir, "ServiceRequest", request_id)
         task = self._task(fhir, request)
         role = task_role(fhir, task.body or {})
         if role not in (Role.OWNER, Role.GATEWAY):
@@ -431,16 +427,24 @@ class CommunicationHook(_Hook):
     def _task(fhir: FhirInteractions, body: dict[str, Any]) -> StoredResource:
         reference = _first(body.get("partOf"))
         ref_type, ref_id = split_reference(reference or "")
-        task = fhir.store.current("Task", ref_id) if ref_type == "Task" else None
-        if task is None:
+        if ref_type != "Task":
             raise _refuse(
                 422,
                 "Meddelandet ska höra till ett ärende (partOf: Task).",
                 "partOf must name the Task",
                 "Communication.partOf",
             )
-        fhir.rules.check_visible(task)
-        return task
+        return _visible_or_404(fhir, "Task", ref_id)
+
+
+def _visible_or_404(fhir: FhirInteractions, resource_type: str, res_id: str) -> StoredResource:
+    """The resource a write refers to, if the caller may see it: one that does not exist
+    and one of another party answer alike (404), so neither's existence leaks."""
+    found = fhir.store.current(resource_type, res_id) if res_id else None
+    if found is None or found.body is None:
+        raise not_found(resource_type, res_id)
+    fhir.rules.check_visible(found)
+    return found
 
 
 def _tell_the_unit_about(fhir: FhirInteractions, task: StoredResource, text_sv: str) -> None:

@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 
+from gateway.security.caller import PartyKind
 from tests.integration.workflow.conftest import ANNA, GAVLE, World
+from tests.integration.workflow.test_request_lifecycle import _answer
+from tests.support.auth import bearer, register_client
+from tests.support.fhir_data import FHIR_JSON
 from tests.support.submissions import submission
 
 KV_TASK = "https://kv-gateway.se/fhir/StructureDefinition/kv-task"
@@ -113,3 +117,36 @@ def test_meta_is_kept_when_left_out_and_its_labels_cannot_be_changed(world: Worl
     assert received.json()["meta"]["profile"] == [KV_TASK]
     stale = {**received.json(), "status": "accepted", "meta": task["meta"]}  # old versionId
     assert world.as_unit("PUT", url, stale).status_code == 200
+
+
+def test_another_party_cannot_tell_whether_a_case_exists(world: World) -> None:
+    task = _submitted(world, "finns-det")
+    made_up = "0b8e9c1e-0000-4000-8000-000000000000"
+    stockholm = bearer(
+        world.http, register_client(world.app, "Organization/kommun-0180", PartyKind.KOMMUN)
+    )
+    sodermalm = bearer(
+        world.http, register_client(world.app, "Organization/vc-sodermalm", PartyKind.VARDCENTRAL)
+    )
+
+    def post(headers: dict[str, str], path: str, body: dict[str, Any]) -> tuple[int, str]:
+        answer = world.http.post(path, json=body, headers={**headers, **FHIR_JSON})
+        return answer.status_code, answer.json()["issue"][0]["details"]["text"]
+
+    def message(task_id: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Communication",
+            "status": "completed",
+            "partOf": [{"reference": f"Task/{task_id}"}],
+            "payload": [{"contentString": "Hej"}],
+        }
+
+    theirs = post(stockholm, "/fhir/Communication", message(task["id"]))
+    nobodys = post(stockholm, "/fhir/Communication", message(made_up))
+    assert theirs == nobodys
+    assert theirs[0] == 404
+
+    theirs = post(sodermalm, "/fhir/QuestionnaireResponse", _answer(task["focus"]["reference"]))
+    nobodys = post(sodermalm, "/fhir/QuestionnaireResponse", _answer(f"ServiceRequest/{made_up}"))
+    assert theirs == nobodys
+    assert theirs[0] == 404
