@@ -107,10 +107,11 @@ def test_an_answer_to_a_disabled_question_is_refused(client: TestClient) -> None
     assert any(
         "QuestionnaireResponse.item[3].item[1]" in i["expression"] for i in errors_of(checked)
     )
-    # On a write the workflow's own rules (the request must exist) may speak first; either
-    # way the answer is refused and nothing is stored.
+    # On a write the workflow's own rules speak first: the request it answers is not there
+    # (404, as for one the caller may not see). Either way nothing is stored.
     response = client.post("/fhir/QuestionnaireResponse", json=bad, headers=FHIR_JSON)
-    assert response.status_code == 422, response.text
+    assert response.status_code == 404, response.text
+    assert response.json()["issue"][0]["code"] == "not-found"
     assert count(client, "QuestionnaireResponse") == 0
 
 
