@@ -49,6 +49,23 @@ def _bad_entry(where: str, text_sv: str, diagnostics: str) -> FhirError:
     return FhirError.single(400, "invalid", text_sv, expression=where, diagnostics=diagnostics)
 
 
+def checked_full_url(raw: dict[str, Any], where: str, earlier: list[str | None]) -> str | None:
+    """An entry's fullUrl, if any: a text, and not one of the ``earlier`` entries' (the
+    references between entries would name two resources at once); else 400 at it."""
+    full_url = raw.get("fullUrl")
+    if full_url is not None and not isinstance(full_url, str):
+        raise _bad_entry(
+            f"{where}.fullUrl", "Postens fullUrl ska vara en text.", "fullUrl must be a string"
+        )
+    if full_url and full_url in earlier:
+        raise _bad_entry(
+            f"{where}.fullUrl",
+            "Två poster har samma fullUrl. Varje post ska ha en egen.",
+            "fullUrl must be unique in the Bundle",
+        )
+    return full_url
+
+
 def _parse_entries(bundle: dict[str, Any], max_entries: int) -> tuple[str, list[_Entry]]:
     if bundle.get("resourceType") != "Bundle":
         raise FhirError.single(
@@ -100,17 +117,7 @@ def _parse_entries(bundle: dict[str, Any], max_entries: int) -> tuple[str, list[
                 "Postens request ska ha metod GET, POST, PUT eller DELETE och en url.",
                 "request.method must be GET, POST, PUT or DELETE and request.url is required",
             )
-        full_url = raw.get("fullUrl")
-        if full_url is not None and not isinstance(full_url, str):
-            raise _bad_entry(
-                f"{where}.fullUrl", "Postens fullUrl ska vara en text.", "fullUrl must be a string"
-            )
-        if full_url and any(entry.full_url == full_url for entry in entries):
-            raise _bad_entry(
-                f"{where}.fullUrl",
-                "Två poster har samma fullUrl. Varje post ska ha en egen.",
-                "fullUrl must be unique in the Bundle",
-            )
+        full_url = checked_full_url(raw, where, [entry.full_url for entry in entries])
         for element in ("ifNoneExist", "ifMatch"):
             if request.get(element) is not None and not isinstance(request[element], str):
                 raise _bad_entry(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from gateway.api.bundle_processing import checked_full_url
 from gateway.api.interactions import FhirInteractions
 from gateway.canonical import IDEMPOTENCY_KEY_SYSTEM, PROTECTED_IDENTITY_CODES
 from gateway.consent.evaluator import Action, Decision, Disclosure, evaluate
@@ -185,24 +186,9 @@ class SubmitWorkflow:
                     f"Bundle.entry[{index}]",
                     "entry without resource",
                 )
-            full_url = raw.get("fullUrl") or f"urn:uuid:{new_id()}"
-            if not isinstance(full_url, str):
-                raise _refuse(
-                    400,
-                    "invalid",
-                    "Postens fullUrl ska vara en text.",
-                    f"Bundle.entry[{index}].fullUrl",
-                    "fullUrl must be a string",
-                )
-            if any(entry.full_url == full_url for entry in entries):
-                # The references between the entries would name two resources at once.
-                raise _refuse(
-                    400,
-                    "invalid",
-                    "Två poster har samma fullUrl. Varje post ska ha en egen.",
-                    f"Bundle.entry[{index}].fullUrl",
-                    "fullUrl must be unique in the Bundle",
-                )
+            where = f"Bundle.entry[{index}]"
+            earlier: list[str | None] = [entry.full_url for entry in entries]
+            full_url = checked_full_url(raw, where, earlier) or f"urn:uuid:{new_id()}"
             entries.append(_Entry(index, full_url, resource))
         return entries
 
