@@ -93,6 +93,7 @@ from starlette.responses import Response
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.cpu_time import CpuMeter, CpuSample, CpuShare, parent_of, proc_readable
+from benchmarks.keepalive_client import KeepAliveConnection
 from gateway.app import create_app
 from gateway.logging import configure_logging
 from gateway.routing.demo_directory import PERSONS, UNITS, DemoPeers, seed_demo, unit_hsa_id
@@ -177,6 +178,11 @@ class Submissions:
         case_id = f"{self._prefix}-{number:06d}"
         return json.dumps(submission(person, KOMMUN, case_id=case_id)).encode()
 
+    def bodies(self, count: int) -> list[bytes]:
+        """The next ``count`` bodies, made before a run so that making them is not part of
+        the client's CPU time under load."""
+        return [self.body() for _ in range(count)]
+
 
 @dataclass
 class Target:
@@ -189,24 +195,12 @@ class Target:
     expect_task: bool
     cpu: CpuMeter | None = None  # the server's and the database's CPU time (Linux)
 
-    def submit(self, client: httpx.Client) -> None:
-        body = self.submissions.body()
-        answer = client.post(SUBMIT_PATH, content=body, headers=self.headers())
-        if answer.status_code != 201:
-            raise RuntimeError(
-                f"{self.name} $submit answered {answer.status_code}: {answer.text[:500]}"
-            )
-        if self.expect_task and answer.json().get("resourceType") != "Task":
-            raise RuntimeError(f"{self.name} $submit did not answer a Task: {answer.text[:500]}")
-
-
-def http_client(base_url: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=base_url,
-        timeout=60.0,
-        trust_env=False,  # never a proxy: traffic stays on 127.0.0.1
-        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-    )
+    def submit(self, connection: KeepAliveConnection, body: bytes) -> None:
+        status, answer = connection.request("POST", SUBMIT_PATH, body, self.headers())
+        if status != 201:
+            raise RuntimeError(f"{self.name} $submit answered {status}: {answer[:500]!r}")
+        if self.expect_task and json.loads(answer).get("resourceType") != "Task":
+            raise RuntimeError(f"{self.name} $submit did not answer a Task: {answer[:500]!r}")
 
 
 @dataclass
@@ -284,14 +278,16 @@ def run_throughput(
 
     barrier = threading.Barrier(concurrency, action=start)
     warm_share = -(-warmup // concurrency) if warmup else 0
+    bodies = target.submissions.bodies(submissions)
 
     def worker() -> None:
         nonlocal remaining
         try:
-            with http_client(target.base_url) as client:
-                for _ in range(warm_share):
+            warm_bodies = target.submissions.bodies(warm_share)
+            with KeepAliveConnection(target.base_url) as connection:
+                for body in warm_bodies:
                     _check_deadline(deadline)
-                    target.submit(client)
+                    target.submit(connection, body)
                 barrier.wait()
                 while not stop.is_set():
                     _check_deadline(deadline)
@@ -299,8 +295,9 @@ def run_throughput(
                         if remaining == 0:
                             break
                         remaining -= 1
+                        body = bodies[remaining]
                     start = time.perf_counter()
-                    target.submit(client)
+                    target.submit(connection, body)
                     elapsed = (time.perf_counter() - start) * 1000
                     with lock:
                         latency_ms.append(elapsed)
@@ -356,7 +353,8 @@ def run_rate(
     is counted from the scheduled time, so a server that falls behind is not flattered by
     requests that were simply sent later (no coordinated omission)."""
     total = max(1, round(rate * seconds))
-    work: queue.Queue[float | None] = queue.Queue()
+    bodies = target.submissions.bodies(total)
+    work: queue.Queue[tuple[float, bytes] | None] = queue.Queue()
     lock = threading.Lock()
     latency_ms: list[float] = []
     send_lag_ms: list[float] = []
@@ -366,18 +364,19 @@ def run_rate(
 
     def worker() -> None:
         try:
-            with http_client(target.base_url) as client:
-                client.get("/healthz" if target.expect_task else "/ping")  # connect
+            with KeepAliveConnection(target.base_url) as connection:
+                connection.request("GET", "/healthz" if target.expect_task else "/ping")
                 while not stop.is_set():
                     try:
-                        scheduled = work.get(timeout=0.1)
+                        item = work.get(timeout=0.1)
                     except queue.Empty:
                         continue
-                    if scheduled is None:
+                    if item is None:
                         break
+                    scheduled, body = item
                     _check_deadline(deadline)
                     sent = time.perf_counter()
-                    target.submit(client)
+                    target.submit(connection, body)
                     done = time.perf_counter()
                     with lock:
                         latency_ms.append((done - scheduled) * 1000)
@@ -401,7 +400,7 @@ def run_rate(
                 time.sleep(min(pause, 0.1))
             if stop.is_set():
                 break
-            work.put(scheduled)
+            work.put((scheduled, bodies[i]))
         for _ in threads:
             work.put(None)
     finally:
