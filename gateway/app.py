@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -42,6 +43,8 @@ from gateway.workflow.subscriptions import NOTIFICATION
 
 log = get_logger(__name__)
 
+AUDIT_SEAL_SECONDS = 2.0
+
 DEMO_WARNING = (
     "DEMO IDENTITY IS ON: every caller is treated as the demo operator with all scopes. "
     "Never use this with real personal data or beyond localhost."
@@ -71,7 +74,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             if settings.delivery_worker_in_process and settings.journal_poll_seconds > 0
             else None
         )
+        # Links the audit events a busy chain left waiting (PostgreSQL only: SQLite runs
+        # one writer at a time, so none ever waits there).
+        halt_sealing = (
+            start_in_background(
+                partial(app.state.audit.seal_forever, app.state.session_factory),
+                AUDIT_SEAL_SECONDS,
+                "audit-seal",
+            )
+            if app.state.engine.dialect.name == "postgresql"
+            else None
+        )
         yield
+        if halt_sealing is not None:
+            halt_sealing()
         if halt_polling is not None:
             halt_polling()
         if halt is not None:

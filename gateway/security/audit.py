@@ -6,7 +6,9 @@ Each request collects its entries in an :class:`AuditTrail`. When the request su
 events are written in its own transaction; when it fails they are written, marked as
 failures, in a fresh transaction after the rollback, so refusals are audited too. Events
 are stored as AuditEvent resources (encrypted like every body) and linked in
-``audit_chain`` by HMAC-SHA256(key, previous hash || canonical JSON of the event).
+``audit_chain`` by HMAC-SHA256(key, previous hash || canonical JSON of the event). On
+PostgreSQL events written while another transaction holds the chain wait in
+``audit_chain_waiting`` until the next holder links them (see ``AuditLog.append_all``).
 """
 
 from __future__ import annotations
@@ -15,21 +17,26 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import FhirError
+from gateway.logging import get_logger
 from gateway.metrics import CONSENT_DECISIONS
 from gateway.security.caller import Caller
-from gateway.security.models import AuditChainLink
-from gateway.store.bulk_insert import Batch
+from gateway.security.models import AuditChainLink, AuditChainWaiting
+from gateway.store.bulk_insert import Batch, insert_rows
 from gateway.store.models import ResourceHead, table_of
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
+
+log = get_logger(__name__)
 
 GENESIS = "0" * 64
 CHAIN_LOCK_KEY = 0x6B76_6177_6475_6974  # any constant: serialises chain appends on PostgreSQL
@@ -142,6 +149,7 @@ class ChainReport:
     checked: int
     head_hash: str
     problems: list[ChainProblem]
+    waiting: int = 0  # events stored but not yet linked (see AuditLog.append_all)
 
     @property
     def intact(self) -> bool:
@@ -368,33 +376,91 @@ class AuditLog(AuditEvents):
         return self.append_all(session, [event])[0]
 
     def append_all(self, session: Session, events: list[dict[str, Any]]) -> list[StoredResource]:
-        """Store events and link them into the chain in order: one chain lock, one read of
-        the chain's head and one write, however many events the request produced."""
+        """Store events and link them into the chain in order, in the caller's transaction:
+        one call to claim the chain and one write, however many events the request
+        produced.
+
+        On PostgreSQL a transaction that finds the chain held by another does not wait
+        for it (under load every request would queue behind the holder): its events are
+        stored and left waiting, and the next transaction that gets the chain links them
+        before its own (``audit_chain_claim``, migration 0010)."""
         if not events:
             return []
-        # Held to commit: appends to the chain are serialised from here.
-        prev = _locked_chain_head(session)
+        store = ResourceStore(session)
+        claim = _claim_chain(session)
+        if claim is None:
+            return store.create_many(events, companions=_waiting_rows)
+        earlier = self._waiting_links(store, claim)
+        head = earlier[-1]["hash"] if earlier else claim.head
 
         def links(stored: list[StoredResource]) -> list[Batch]:
-            rows: list[dict[str, Any]] = []
-            link_prev = prev
-            for event in stored:
-                assert event.body is not None
-                link = self._link_hash(link_prev, event.body)
-                rows.append(
-                    {
-                        "event_id": event.id,
-                        "prev_hash": link_prev,
-                        "hash": link,
-                        "recorded": event.last_updated,
-                        "key_version": 1,
-                    }
-                )
-                link_prev = link
+            rows = earlier + self._chained(head, [(e.id, e.body, e.last_updated) for e in stored])
             # In order, after the events: seq follows the list, so the chain reads back linked.
             return [(table_of(AuditChainLink), rows)]
 
-        return ResourceStore(session).create_many(events, companions=links)
+        return store.create_many(events, companions=links)
+
+    def seal_waiting(self, sessions: sessionmaker[Session]) -> int:
+        """Link the events left waiting (PostgreSQL), unless another transaction holds the
+        chain and will; answers how many were linked. Cheap when nothing waits: no lock
+        is taken then."""
+        with sessions() as session, session.begin():
+            if session.execute(_ANY_WAITING).first() is None:
+                return 0
+            claim = _claim_chain(session)
+            if claim is None:
+                return 0
+            rows = self._waiting_links(ResourceStore(session), claim)
+            if rows:
+                insert_rows(session, table_of(AuditChainLink), rows)
+            return len(rows)
+
+    def seal_forever(
+        self, sessions: sessionmaker[Session], stop: threading.Event, poll_seconds: float
+    ) -> None:
+        """A serving process's sealer: links waiting events every ``poll_seconds``, so none
+        waits long when no request comes to link it."""
+        while not stop.wait(poll_seconds):
+            try:
+                sealed = self.seal_waiting(sessions)
+            except Exception as error:  # keep sealing across database hiccups
+                log.error("audit_seal_failed", error_type=type(error).__name__)
+                continue
+            if sealed:
+                log.info("audit_events_sealed", count=sealed)
+
+    def _waiting_links(self, store: ResourceStore, claim: _Claim) -> list[dict[str, Any]]:
+        """Links for the events the claim took off the waiting list, in their order. An
+        event gone meanwhile is linked all the same, so verifying reports it missing."""
+        if not claim.waiting:
+            return []
+        found = {e.id: e for e in store.current_many("AuditEvent", claim.waiting)}
+        now = utc_now()
+        entries: list[tuple[str, dict[str, Any] | None, datetime]] = []
+        for event_id in claim.waiting:
+            event = found.get(event_id)
+            entries.append(
+                (event_id, event.body, event.last_updated) if event else (event_id, {}, now)
+            )
+        return self._chained(claim.head, entries)
+
+    def _chained(
+        self, prev: str, events: list[tuple[str, dict[str, Any] | None, datetime]]
+    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for event_id, body, recorded in events:
+            link = self._link_hash(prev, body or {})
+            rows.append(
+                {
+                    "event_id": event_id,
+                    "prev_hash": prev,
+                    "hash": link,
+                    "recorded": recorded,
+                    "key_version": 1,
+                }
+            )
+            prev = link
+        return rows
 
     def _link_hash(self, prev: str, body: dict[str, Any]) -> str:
         return hmac.new(
@@ -431,11 +497,18 @@ class AuditLog(AuditEvents):
                 .select_from(ResourceHead)
                 .where(ResourceHead.res_type == "AuditEvent")
             ).scalar_one()
-            if events != checked:
+            waiting = session.execute(
+                select(func.count()).select_from(AuditChainWaiting)
+            ).scalar_one()
+            if events != checked + waiting:
                 problems.append(
-                    ChainProblem(None, f"{events} AuditEvents but {checked} chain links")
+                    ChainProblem(
+                        None,
+                        f"{events} AuditEvents but {checked} chain links "
+                        f"and {waiting} waiting to be linked",
+                    )
                 )
-        return ChainReport(checked, prev, problems)
+        return ChainReport(checked, prev, problems, waiting)
 
     @staticmethod
     def _links(session: Session, batch: int) -> Iterator[AuditChainLink]:
@@ -455,19 +528,36 @@ class AuditLog(AuditEvents):
             last_seq = rows[-1].seq
 
 
-_CHAIN_HEAD = text("SELECT audit_chain_head(:key)")  # migration 0009: lock, then read
+# Migration 0010: try the chain's lock; if granted, read the head and take the waiting list.
+_CHAIN_CLAIM = text("SELECT head, waiting FROM audit_chain_claim(:key)")
+_ANY_WAITING = select(AuditChainWaiting.seq).limit(1)
 
 
-def _locked_chain_head(session: Session) -> str:
-    """The last link's hash (GENESIS for an empty chain), read under the chain's lock on
-    PostgreSQL; SQLite transactions already run one writer at a time."""
+@dataclass(frozen=True)
+class _Claim:
+    """The chain, held by this transaction to its end: the last link's hash (GENESIS for an
+    empty chain) and the events waiting to be linked, oldest first."""
+
+    head: str
+    waiting: list[str]
+
+
+def _claim_chain(session: Session) -> _Claim | None:
+    """Hold the chain for this transaction, or None when another transaction holds it
+    (PostgreSQL). SQLite transactions already run one writer at a time: never None."""
     if session.get_bind().dialect.name == "postgresql":
-        head = session.execute(_CHAIN_HEAD, {"key": CHAIN_LOCK_KEY}).scalar_one()
-    else:
-        head = session.execute(
-            select(AuditChainLink.hash).order_by(AuditChainLink.seq.desc()).limit(1)
-        ).scalar_one_or_none()
-    return str(head) if head is not None else GENESIS
+        row = session.execute(_CHAIN_CLAIM, {"key": CHAIN_LOCK_KEY}).one()
+        if row.head is None:
+            return None
+        return _Claim(str(row.head), list(row.waiting or []))
+    head = session.execute(
+        select(AuditChainLink.hash).order_by(AuditChainLink.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    return _Claim(str(head) if head is not None else GENESIS, [])
+
+
+def _waiting_rows(stored: list[StoredResource]) -> list[Batch]:
+    return [(table_of(AuditChainWaiting), [{"event_id": event.id} for event in stored])]
 
 
 @contextmanager

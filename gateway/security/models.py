@@ -61,3 +61,13 @@ class AuditChainLink(Base):
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
     recorded: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     key_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+class AuditChainWaiting(Base):
+    """An AuditEvent stored while another transaction held the chain (PostgreSQL): it is
+    linked, in this table's order, by the next transaction that gets the chain."""
+
+    __tablename__ = "audit_chain_waiting"
+
+    seq: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)

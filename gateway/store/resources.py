@@ -498,6 +498,11 @@ class ResourceStore:
             )
         ).scalar_one_or_none()
 
+    def current_many(self, res_type: str, ids: Sequence[str]) -> list[StoredResource]:
+        """The current versions of these resources of one type, in the order asked (one
+        read; any not found, or deleted, is left out)."""
+        return self._current_bodies([(res_type, res_id) for res_id in ids])
+
     def _current_bodies(self, keys: Sequence[tuple[str, str]]) -> list[StoredResource]:
         if not keys:
             return []

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text, update
 
-from gateway.security.audit import AuditLog
+from gateway.security.audit import CHAIN_LOCK_KEY, AuditLog
 from gateway.security.models import AuditChainLink
 from gateway.settings import Settings
 from gateway.store.models import ResourceVersion
@@ -166,8 +169,9 @@ def test_audit_verify_command(app: FastAPI, client: TestClient, database_url: st
 
 
 def test_concurrent_appends_keep_one_unbroken_chain(app: FastAPI, settings: Settings) -> None:
-    """Transactions that append at once wait for the chain, each reading the head the one
-    before it left: no two links follow the same link."""
+    """Transactions that append at once never fork the chain: each links from the head the
+    one before it left (or leaves its events for the next), so no two links follow the
+    same link."""
     audit = AuditLog(settings.audit_chain_key.get_secret_value().encode())
     sessions = app.state.session_factory
     before = _verify(app, settings).checked
@@ -189,9 +193,76 @@ def test_concurrent_appends_keep_one_unbroken_chain(app: FastAPI, settings: Sett
     for thread in threads:
         thread.join()
     assert errors == []
+    audit.seal_waiting(sessions)  # what the last appends left waiting, if the chain was busy
     report = _verify(app, settings)
     assert report.intact, report.problems[:5]
-    assert report.checked == before + 8 * 12 * 2
+    assert (report.checked, report.waiting) == (before + 8 * 12 * 2, 0)
     with sessions() as session:
         prevs = session.scalars(select(AuditChainLink.prev_hash)).all()
     assert len(prevs) == len(set(prevs))
+
+
+@contextmanager
+def _holding_the_chain(engine: Engine) -> Iterator[None]:
+    """Another transaction that holds the chain until the block ends (PostgreSQL)."""
+    with engine.connect() as connection, connection.begin():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
+        yield
+
+
+def _append(app: FastAPI, audit: AuditLog, count: int) -> list[str]:
+    with app.state.session_factory() as session, session.begin():
+        # The old way waited for the chain: this would fail instead of waiting.
+        session.execute(text("SET LOCAL lock_timeout = '2s'"))
+        stored = audit.append_all(
+            session, [audit.delivery(f"Task/t{i}", "x", ok=True) for i in range(count)]
+        )
+    return [event.id for event in stored]
+
+
+def _linked_ids(app: FastAPI) -> list[str]:
+    with app.state.session_factory() as session:
+        return list(session.scalars(select(AuditChainLink.event_id).order_by(AuditChainLink.seq)))
+
+
+def test_a_busy_chain_leaves_events_waiting_for_the_next_append(
+    app: FastAPI, settings: Settings, engine: Engine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the chain is never busy")
+    audit = AuditLog(settings.audit_chain_key.get_secret_value().encode())
+    with _holding_the_chain(engine):
+        waiting = _append(app, audit, 2)  # does not wait for the holder
+        report = _verify(app, settings)
+        assert report.intact, report.problems
+        assert report.waiting == 2
+        assert not set(waiting) & set(_linked_ids(app))
+    own = _append(app, audit, 1)
+    assert _linked_ids(app)[-3:] == [*waiting, *own]  # the waiting first, in their order
+    report = _verify(app, settings)
+    assert report.intact, report.problems
+    assert report.waiting == 0
+
+
+def test_the_sealer_links_waiting_events_and_a_removed_one_is_reported(
+    app: FastAPI, settings: Settings, engine: Engine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the chain is never busy")
+    audit = AuditLog(settings.audit_chain_key.get_secret_value().encode())
+    with _holding_the_chain(engine):
+        first, second = _append(app, audit, 2)
+        assert audit.seal_waiting(app.state.session_factory) == 0  # still held: left alone
+    with engine.begin() as connection:  # someone removes a waiting event before it is linked
+        for table in ("fhir_search_index", "fhir_resource_version", "fhir_resource"):
+            connection.execute(
+                text(f"DELETE FROM {table} WHERE res_type = 'AuditEvent' AND res_id = :id"),
+                {"id": second},
+            )
+    assert audit.seal_waiting(app.state.session_factory) == 2
+    assert _linked_ids(app)[-2:] == [first, second]
+    report = _verify(app, settings)
+    assert report.waiting == 0
+    problems = [p.problem for p in report.problems]
+    assert "the audited event is missing" in problems
+    assert "1 AuditEvents but 2 chain links and 0 waiting to be linked" in problems[-1]
