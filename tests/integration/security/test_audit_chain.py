@@ -20,19 +20,26 @@ from gateway.store.models import ResourceVersion
 from tests.support.fhir_data import FHIR_JSON, patient
 
 
+def _linked_ids(app: FastAPI) -> list[str]:
+    with app.state.session_factory() as session:
+        return list(session.scalars(select(AuditChainLink.event_id).order_by(AuditChainLink.seq)))
+
+
 def _events(app: FastAPI) -> list[dict[str, Any]]:
     from gateway.store.resources import ResourceStore
 
+    ids = _linked_ids(app)
     with app.state.session_factory() as session:
         store = ResourceStore(session)
-        ids = session.scalars(select(AuditChainLink.event_id).order_by(AuditChainLink.seq)).all()
         return [store.read("AuditEvent", i).body or {} for i in ids]
 
 
+def _audit(settings: Settings) -> AuditLog:
+    return AuditLog(settings.audit_chain_key.get_secret_value().encode())
+
+
 def _verify(app: FastAPI, settings: Settings) -> Any:
-    return AuditLog(settings.audit_chain_key.get_secret_value().encode()).verify(
-        app.state.session_factory
-    )
+    return _audit(settings).verify(app.state.session_factory)
 
 
 def _make_activity(client: TestClient) -> str:
@@ -172,7 +179,7 @@ def test_concurrent_appends_keep_one_unbroken_chain(app: FastAPI, settings: Sett
     """Transactions that append at once never fork the chain: each links from the head the
     one before it left (or leaves its events for the next), so no two links follow the
     same link."""
-    audit = AuditLog(settings.audit_chain_key.get_secret_value().encode())
+    audit = _audit(settings)
     sessions = app.state.session_factory
     before = _verify(app, settings).checked
     start = threading.Barrier(8)
@@ -220,17 +227,17 @@ def _append(app: FastAPI, audit: AuditLog, count: int) -> list[str]:
     return [event.id for event in stored]
 
 
-def _linked_ids(app: FastAPI) -> list[str]:
-    with app.state.session_factory() as session:
-        return list(session.scalars(select(AuditChainLink.event_id).order_by(AuditChainLink.seq)))
+@pytest.fixture
+def pg_audit(engine: Engine, settings: Settings) -> AuditLog:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the chain is never busy")
+    return _audit(settings)
 
 
 def test_a_busy_chain_leaves_events_waiting_for_the_next_append(
-    app: FastAPI, settings: Settings, engine: Engine
+    app: FastAPI, settings: Settings, engine: Engine, pg_audit: AuditLog
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writer at a time: the chain is never busy")
-    audit = AuditLog(settings.audit_chain_key.get_secret_value().encode())
+    audit = pg_audit
     with _holding_the_chain(engine):
         waiting = _append(app, audit, 2)  # does not wait for the holder
         report = _verify(app, settings)
@@ -245,11 +252,9 @@ def test_a_busy_chain_leaves_events_waiting_for_the_next_append(
 
 
 def test_the_sealer_links_waiting_events_and_a_removed_one_is_reported(
-    app: FastAPI, settings: Settings, engine: Engine
+    app: FastAPI, settings: Settings, engine: Engine, pg_audit: AuditLog
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writer at a time: the chain is never busy")
-    audit = AuditLog(settings.audit_chain_key.get_secret_value().encode())
+    audit = pg_audit
     with _holding_the_chain(engine):
         first, second = _append(app, audit, 2)
         assert audit.seal_waiting(app.state.session_factory) == 0  # still held: left alone
