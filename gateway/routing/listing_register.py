@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 
 from gateway.routing.listing_sources import Listing
 from gateway.routing.models import ListingEntry
@@ -334,18 +334,20 @@ def _import_generic(engine: Engine, rows: Iterable[Row], batch_size: int) -> Non
 # ----- lookup -----------------------------------------------------------------------------
 
 
+# Built once: every submission's routing runs it.
+_LOOKUP = select(
+    ListingEntry.hsa_id,
+    ListingEntry.lanskod,
+    ListingEntry.listing_type,
+    ListingEntry.valid_from,
+    ListingEntry.valid_to,
+    ListingEntry.protected_identity,
+).where(ListingEntry.person_key == bindparam("person_key"))
+
+
 def lookup(connection: Connection, person_key: bytes) -> tuple[list[Listing], bool]:
     """Every listing row of one person, and whether any row flags protected identity."""
-    rows = connection.execute(
-        select(
-            ListingEntry.hsa_id,
-            ListingEntry.lanskod,
-            ListingEntry.listing_type,
-            ListingEntry.valid_from,
-            ListingEntry.valid_to,
-            ListingEntry.protected_identity,
-        ).where(ListingEntry.person_key == person_key)
-    ).all()
+    rows = connection.execute(_LOOKUP, {"person_key": person_key}).all()
     listings = [
         Listing(
             hsa_id=row.hsa_id,

@@ -40,6 +40,7 @@ CACHED_TYPES = frozenset({"Organization", "Endpoint", "Subscription"})
 SESSION_KEY = "directory_cache"
 _STATE_KEY = "directory_cache.transaction"
 _ROW_ID = 1
+_GENERATION_TOKEN = select(DirectoryGeneration.token).where(DirectoryGeneration.id == _ROW_ID)
 
 T = TypeVar("T")
 
@@ -99,9 +100,8 @@ def _transaction_token(session: Session) -> str | None:
     if state.wrote:
         return None
     if not state.token_read:
-        state.token = session.execute(
-            select(DirectoryGeneration.token).where(DirectoryGeneration.id == _ROW_ID)
-        ).scalar_one_or_none()
+        # Core, on the transaction's connection: read on every request, so no ORM layer.
+        state.token = session.connection().execute(_GENERATION_TOKEN).scalar_one_or_none()
         state.token_read = True
     return state.token
 

@@ -152,6 +152,9 @@ _CURRENT_VERSIONS = (
 )
 
 
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
 class ResourceStore:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -371,7 +374,7 @@ class ResourceStore:
             return
         digest = hashlib.blake2b(f"{res_type}?{criteria}".encode(), digest_size=8).digest()
         key = int.from_bytes(digest, "big", signed=True)
-        self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        self.session.connection().execute(_ADVISORY_LOCK, {"key": key})
 
     # ----- reads ----------------------------------------------------------------------
 
