@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -271,3 +272,18 @@ def test_the_sealer_links_waiting_events_and_a_removed_one_is_reported(
     problems = [p.problem for p in report.problems]
     assert "the audited event is missing" in problems
     assert "1 AuditEvents but 2 chain links and 0 waiting to be linked" in problems[-1]
+
+
+def test_a_serving_process_links_what_waits_without_another_append(
+    app: FastAPI, client: TestClient, settings: Settings, engine: Engine, pg_audit: AuditLog
+) -> None:
+    """The app's sealer (every 2 s) links events no later request came to link."""
+    with _holding_the_chain(engine):
+        waiting = _append(app, pg_audit, 2)
+    deadline = time.monotonic() + 10
+    while set(waiting) - set(_linked_ids(app)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _linked_ids(app)[-2:] == waiting
+    report = _verify(app, settings)
+    assert report.intact, report.problems
+    assert report.waiting == 0
