@@ -531,6 +531,7 @@ class AuditLog(AuditEvents):
 # Migration 0010: try the chain's lock; if granted, read the head and take the waiting list.
 _CHAIN_CLAIM = text("SELECT head, waiting FROM audit_chain_claim(:key)")
 _ANY_WAITING = select(AuditChainWaiting.seq).limit(1)
+_LAST_LINK_HASH = select(AuditChainLink.hash).order_by(AuditChainLink.seq.desc()).limit(1)
 
 
 @dataclass(frozen=True)
@@ -550,9 +551,7 @@ def _claim_chain(session: Session) -> _Claim | None:
         if row.head is None:
             return None
         return _Claim(str(row.head), list(row.waiting or []))
-    head = session.execute(
-        select(AuditChainLink.hash).order_by(AuditChainLink.seq.desc()).limit(1)
-    ).scalar_one_or_none()
+    head = session.execute(_LAST_LINK_HASH).scalar_one_or_none()
     return _Claim(str(head) if head is not None else GENESIS, [])
 
 
