@@ -12,6 +12,21 @@ EXAMPLE_ANSWER = (
 )
 
 
+def example_answer() -> dict[str, Any]:
+    """The published example answer (a complete, valid form), a fresh copy each time."""
+    answer: dict[str, Any] = json.loads(EXAMPLE_ANSWER.read_text(encoding="utf-8"))
+    return answer
+
+
+def answer_to(request_ref: str) -> dict[str, Any]:
+    """The example answer, tied to this request, by the demo unit's rehabkoordinator."""
+    answer = example_answer()
+    answer.pop("id", None)
+    answer["basedOn"] = [{"reference": request_ref}]
+    answer["author"] = {"reference": "PractitionerRole/rehab-1"}
+    return answer
+
+
 def _form_value(value_key: str, value: Any) -> str:
     if value_key == "valueCoding":
         return f"{value.get('system') or ''}|{value['code']}"
@@ -22,7 +37,7 @@ def _form_value(value_key: str, value: Any) -> str:
 
 def example_answer_fields() -> list[tuple[str, str]]:
     """Every answer of the example as an inbox form field ``q:<linkId>`` and its value."""
-    answer: dict[str, Any] = json.loads(EXAMPLE_ANSWER.read_text(encoding="utf-8"))
+    answer = example_answer()
     fields: list[tuple[str, str]] = []
 
     def visit(items: list[dict[str, Any]]) -> None:

@@ -4,7 +4,6 @@ and reads the answer; and every refusal on the way."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,24 +14,11 @@ from gateway.routing.demo_directory import PERSONS
 from gateway.security.caller import PartyKind
 from gateway.workflow import subscriptions
 from tests.integration.workflow.conftest import ANNA, FREDRIK, GAVLE, JONKOPING_VC, World
+from tests.support.answers import answer_to
 from tests.support.auth import bearer, register_client
 from tests.support.consent_data import consent
 from tests.support.fhir_data import FHIR_JSON
 from tests.support.submissions import submission
-
-EXAMPLE_ANSWER = (
-    Path(__file__).parents[3]
-    / "profiles/compiled/QuestionnaireResponse-example-questionnaireresponse.json"
-)
-
-
-def _answer(request_ref: str) -> dict[str, Any]:
-    """The published example answer (a complete, valid form), tied to this request."""
-    answer: dict[str, Any] = json.loads(EXAMPLE_ANSWER.read_text())
-    answer.pop("id", None)
-    answer["basedOn"] = [{"reference": request_ref}]
-    answer["author"] = {"reference": "PractitionerRole/rehab-1"}
-    return answer
 
 
 def _subscription(world: World, criteria: str, secret: str) -> dict[str, Any]:
@@ -83,7 +69,7 @@ def test_every_subscription_whose_owner_sees_the_task_is_told_and_no_other(
     assert told == ["Bearer mine-0", "Bearer mine-1", "Bearer mine-2"]
 
 
-def test_whole_story_from_submit_to_answer(world: World) -> None:
+def test_whole_story_from_submit_toanswer_to(world: World) -> None:
     _subscribe(world)
     response = world.submit(submission(ANNA.personnummer, GAVLE))
     assert response.status_code == 201, response.text
@@ -113,7 +99,7 @@ def test_whole_story_from_submit_to_answer(world: World) -> None:
     assert received["status"] == "received"
     accepted = world.as_unit("PUT", task_url, {**received, "status": "accepted"})
     assert accepted.status_code == 200, accepted.text
-    answered = world.as_unit("POST", "/fhir/QuestionnaireResponse", _answer(request_ref))
+    answered = world.as_unit("POST", "/fhir/QuestionnaireResponse", answer_to(request_ref))
     assert answered.status_code == 201, answered.text
     answer = answered.json()
     assert answer["subject"] == task["for"]
@@ -260,7 +246,7 @@ def test_consent_revoked_mid_flight_cancels_and_withholds(world: World) -> None:
     assert "återkallat sitt samtycke" in str(notice)
     assert ANNA.personnummer not in str(notice)
     answer = world.as_unit(
-        "POST", "/fhir/QuestionnaireResponse", _answer(task["focus"]["reference"])
+        "POST", "/fhir/QuestionnaireResponse", answer_to(task["focus"]["reference"])
     )
     assert answer.status_code in (409, 422)
 
@@ -284,7 +270,7 @@ def test_protected_identity_is_routed_but_contact_data_stripped(world: World) ->
 def test_answer_invalid_against_the_questionnaire_is_refused(world: World) -> None:
     task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
     world.deliver()
-    answer = _answer(task["focus"]["reference"])
+    answer = answer_to(task["focus"]["reference"])
     answer["item"] = [item for item in answer["item"] if item["linkId"] != "1"]  # a required group
     refused = world.as_unit("POST", "/fhir/QuestionnaireResponse", answer)
     assert refused.status_code == 422, refused.text
@@ -319,7 +305,7 @@ def test_every_consent_check_on_the_way_is_an_audit_event(world: World) -> None:
     task_url = f"/fhir/Task/{task['id']}"
     received = world.as_unit("GET", task_url).json()
     assert world.as_unit("PUT", task_url, {**received, "status": "accepted"}).status_code == 200
-    answered = world.as_unit("POST", "/fhir/QuestionnaireResponse", _answer(request_ref))
+    answered = world.as_unit("POST", "/fhir/QuestionnaireResponse", answer_to(request_ref))
     assert answered.status_code == 201, answered.text
     assert len(decisions()) == 3
     read = world.as_kommun("GET", f"/fhir/QuestionnaireResponse/{answered.json()['id']}")
@@ -370,7 +356,7 @@ def test_a_newer_consent_that_withdraws_cancels_and_withholds(world: World) -> N
 
     world.assert_withdrawn(task_url)
     answer = world.as_unit(
-        "POST", "/fhir/QuestionnaireResponse", _answer(task["focus"]["reference"])
+        "POST", "/fhir/QuestionnaireResponse", answer_to(task["focus"]["reference"])
     )
     assert answer.status_code in (409, 422)
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from gateway.security.caller import PartyKind
 from gateway.workflow import hooks
 from tests.integration.workflow.conftest import ANNA, GAVLE, World
-from tests.integration.workflow.test_request_lifecycle import _answer
+from tests.support.answers import answer_to
 from tests.support.submissions import submission
 
 
@@ -45,7 +45,7 @@ def test_a_cancel_checked_before_the_answer_does_not_undo_it(
     try:
         assert checked.wait(20)
         answered = world.as_unit(
-            "POST", "/fhir/QuestionnaireResponse", _answer(task["focus"]["reference"])
+            "POST", "/fhir/QuestionnaireResponse", answer_to(task["focus"]["reference"])
         )
         assert answered.status_code == 201, answered.text
     finally:

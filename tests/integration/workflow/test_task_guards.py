@@ -9,7 +9,7 @@ import pytest
 
 from gateway.security.caller import PartyKind
 from tests.integration.workflow.conftest import ANNA, GAVLE, World
-from tests.integration.workflow.test_request_lifecycle import _answer
+from tests.support.answers import answer_to
 from tests.support.auth import bearer, register_client
 from tests.support.fhir_data import FHIR_JSON
 from tests.support.submissions import submission
@@ -146,7 +146,7 @@ def test_another_party_cannot_tell_whether_a_case_exists(world: World) -> None:
     assert theirs == nobodys
     assert theirs[0] == 404
 
-    theirs = post(sodermalm, "/fhir/QuestionnaireResponse", _answer(task["focus"]["reference"]))
-    nobodys = post(sodermalm, "/fhir/QuestionnaireResponse", _answer(f"ServiceRequest/{made_up}"))
+    theirs = post(sodermalm, "/fhir/QuestionnaireResponse", answer_to(task["focus"]["reference"]))
+    nobodys = post(sodermalm, "/fhir/QuestionnaireResponse", answer_to(f"ServiceRequest/{made_up}"))
     assert theirs == nobodys
     assert theirs[0] == 404

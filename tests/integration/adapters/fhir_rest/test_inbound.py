@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -13,20 +11,17 @@ from gateway.routing.demo_directory import unit_hsa_id
 from gateway.security.models import AuditChainLink
 from gateway.store.resources import ResourceStore
 from tests.integration.workflow.conftest import ANNA, GAVLE, World, world
+from tests.support.answers import example_answer
 from tests.support.submissions import submission
 
 __all__ = ["world"]  # the workflow tests' world: demo directory, peer, tokens
 
-EXAMPLE_ANSWER = (
-    Path(__file__).parents[4]
-    / "profiles/compiled/QuestionnaireResponse-example-questionnaireresponse.json"
-)
 JONKOPING = unit_hsa_id("vc-jonkoping-centrum")
 HALMSTAD = unit_hsa_id("vc-halmstad-norr")
 
 
 def _answer() -> dict[str, Any]:
-    answer: dict[str, Any] = json.loads(EXAMPLE_ANSWER.read_text())
+    answer = example_answer()
     answer["id"] = "remote-qr-17"  # the peer's own id: dropped
     answer["basedOn"] = [{"reference": "ServiceRequest/remote-id"}]  # the peer's: replaced
     return answer
