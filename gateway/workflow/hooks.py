@@ -173,6 +173,14 @@ class TaskHook(_Hook):
                 "a rejected Task needs statusReason with a code from the rejection reasons",
                 "Task.statusReason",
             )
+        if new_status == "on-hold" and not (body.get("businessStatus") or {}).get("coding"):
+            raise _refuse(
+                422,
+                "Ange en arbetsstatus (kod) som säger vad arbetet väntar på när uppgiften "
+                "blir vilande, till exempel besök bokat eller väntar på komplettering.",
+                "an on-hold Task needs businessStatus with a code from the business statuses",
+                "Task.businessStatus",
+            )
         body = dict(body)
         body["meta"] = _kept_meta(body, existing.body)  # security labels stay when left out
         body["lastModified"] = utc_now().isoformat().replace("+00:00", "Z")

@@ -63,6 +63,28 @@ def test_a_change_without_a_status_is_refused_as_incomplete_not_as_a_transition(
     assert issue["code"] != "business-rule"
 
 
+def test_on_hold_needs_a_business_status_saying_what_the_work_waits_for(world: World) -> None:
+    task = _submitted(world, "vilande")
+    url = f"/fhir/Task/{task['id']}"
+    accepted = world.as_unit("PUT", url, {**task, "status": "accepted"}).json()
+    issue = _refusal(world.as_unit("PUT", url, {**accepted, "status": "on-hold"}), 422)
+    assert issue["expression"] == ["Task.businessStatus"]
+    assert "arbetsstatus" in issue["details"]["text"]
+    assert world.as_unit("GET", url).json()["status"] == "accepted"
+
+    booked = {
+        "coding": [
+            {
+                "system": "https://kv-gateway.se/fhir/CodeSystem/kv-task-business-status",
+                "code": "besok-bokat",
+            }
+        ]
+    }
+    held = world.as_unit("PUT", url, {**accepted, "status": "on-hold", "businessStatus": booked})
+    assert held.status_code == 200, held.text
+    assert held.json()["businessStatus"]["coding"][0]["code"] == "besok-bokat"
+
+
 @pytest.mark.parametrize("party", ["kommun", "unit"])
 def test_no_party_deletes_the_records_a_case_rests_on(world: World, party: str) -> None:
     task = _submitted(world, f"delete-{party}")

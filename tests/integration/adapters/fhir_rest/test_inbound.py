@@ -126,6 +126,13 @@ def test_refusals_come_back_as_operation_outcomes_and_change_nothing(world: Worl
     assert bad_code.error is not None
     assert bad_code.error.status in (400, 422)
 
+    # received -> accepted -> on-hold: the step taken on the way is undone with the refusal
+    held = _apply(world, InboundUpdate(task["id"], JONKOPING, status="on-hold"))
+    assert held.error is not None
+    assert held.error.status == 422
+    assert held.outcome is not None
+    assert held.outcome["issue"][0]["expression"] == ["Task.businessStatus"]
+
     hostile = _apply(world, InboundUpdate("../Task/x' OR 1=1", JONKOPING, status="accepted"))
     assert hostile.error is not None
     assert hostile.error.status == 400
