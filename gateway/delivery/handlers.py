@@ -20,6 +20,13 @@ class AuditedHandler:
         self.sessions = sessions
         self.audit = audit
 
+    def record_apart(self, event: dict[str, Any]) -> None:
+        """Write an AuditEvent in a transaction of its own: for a check made while reading,
+        once the reading session is over (on SQLite a session holds the one write lock from
+        its start)."""
+        with self.sessions() as session, session.begin():
+            self.audit.append(session, event)
+
     def _record(self, session: Session, message: Message, *, ok: bool) -> None:
         self.audit.append(
             session, self.audit.delivery(message.payload["task"], message.target, ok=ok)

@@ -127,10 +127,7 @@ class JournalRequestHandler(AdapterHandler):
                 _current(store, message.target) if message.target.startswith("Endpoint/") else None
             )
             bundle = request_bundle(store, task) if permitted else None
-        # Every check is audited, in a transaction of its own once the reading one is over
-        # (on SQLite a session holds the one write lock from its start).
-        with self.sessions() as session, session.begin():
-            self.audit.append(session, decision)
+        self.record_apart(decision)  # every check is audited
         if not permitted or bundle is None:
             return DeliveryResult.give_up(f"consent no longer permits delivery ({code})")
         if endpoint is None or endpoint.body is None:

@@ -5,7 +5,6 @@ small transaction Bundle (the Communication and its Task)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from gateway.delivery.handlers import AdapterHandler
 from gateway.delivery.outbox import Message, enqueue, queued_before
@@ -14,6 +13,8 @@ from gateway.resources.references import references_in
 from gateway.search.index import split_reference
 from gateway.search.query import parse_search
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
+from gateway.workflow.consent_checks import task_decision
+from gateway.workflow.dispatch import consent_still_permits
 from gateway.workflow.task_states import OPEN
 
 JOURNAL_NOTICE = "journal-notice"
@@ -104,23 +105,39 @@ class JournalNoticeHandler(AdapterHandler):
     def deliver(self, message: Message) -> DeliveryResult:
         with self.sessions() as session:
             store = ResourceStore(session)
-            entries: list[dict[str, Any]] = []
+            found: list[StoredResource] = []
             for key in ("communication", "task"):
                 ref_type, ref_id = split_reference(message.payload[key])
-                found = store.current(ref_type, ref_id) if ref_type else None
-                if found is None:
+                current = store.current(ref_type, ref_id) if ref_type else None
+                if current is None or current.body is None:
                     return DeliveryResult.give_up(f"the {key} is gone")
-                entries.append(
-                    {"resource": found.body, "request": {"method": "PUT", "url": found.reference}}
-                )
-            task_body = entries[1]["resource"] or {}
+                found.append(current)
+            communication, task = found
+            assert task.body is not None
             if (
                 message.idempotency_key.startswith("remind:")
-                and task_body.get("status") not in OPEN
+                and task.body.get("status") not in OPEN
             ):
                 return DeliveryResult.give_up("the Task was closed before the reminder went out")
+            # A party's message is a disclosure between the parties: the consent is checked
+            # again now, as at posting. The gateway's own notices (a reminder, the notice
+            # of a cancellation or a withdrawn consent) carry no sender and always go.
+            check = (
+                consent_still_permits(store, task)
+                if (communication.body or {}).get("sender")
+                else None
+            )
+            decision = task_decision(store, task, check) if check is not None else None
             _, endpoint_id = split_reference(message.target)
             endpoint = store.current("Endpoint", endpoint_id)
+        if decision is not None:
+            self.record_apart(decision)
+        if check is not None and not check.permitted:
+            return DeliveryResult.give_up(f"consent no longer permits delivery ({check.code})")
+        entries = [
+            {"resource": stored.body, "request": {"method": "PUT", "url": stored.reference}}
+            for stored in found
+        ]
         if endpoint is None or endpoint.body is None:
             return DeliveryResult.give_up("the unit has no usable Endpoint")
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}

@@ -8,9 +8,11 @@ from sqlalchemy import select
 
 from gateway.delivery.models import OutboxMessage
 from gateway.delivery.outbox import DEAD, RetryPolicy
+from gateway.security.caller import PartyKind
 from gateway.store.resources import utc_now
 from gateway.workflow.operations import rerun_delivery
 from tests.integration.workflow.conftest import ANNA, GAVLE, World
+from tests.support.auth import bearer, register_client
 from tests.support.submissions import submission
 
 
@@ -132,3 +134,44 @@ def test_overdue_task_is_searchable_and_the_unit_reminded_once(world: World) -> 
     ]
     assert len(reminders) == 1
     assert "Påminnelse" in str(reminders[0].body)
+
+
+def test_a_question_reaches_the_unit_only_while_the_consent_still_covers_it(
+    world: World,
+) -> None:
+    """The consent is checked again when the kommun's message goes out, not only when it
+    was posted: one whose period ended meanwhile keeps the message from the unit."""
+    operator = register_client(world.app, "Organization/operator", PartyKind.OPERATOR)
+    auditor = bearer(world.http, operator)
+    task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
+    world.deliver()
+    question = {
+        "resourceType": "Communication",
+        "status": "completed",
+        "partOf": [{"reference": f"Task/{task['id']}"}],
+        "payload": [{"contentString": "Kan vi boka ett avstämningsmöte?"}],
+    }
+    assert world.as_kommun("POST", "/fhir/Communication", question).status_code == 201
+
+    request = world.as_kommun("GET", f"/fhir/{task['focus']['reference']}").json()
+    consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
+    consent = world.as_kommun("GET", consent_url).json()
+    ended = (utc_now() - timedelta(days=2)).date().isoformat()
+    consent["provision"]["period"]["end"] = ended
+    assert world.as_kommun("PUT", consent_url, consent).status_code == 200
+
+    world.deliver()
+    assert not any("avstämningsmöte" in str(r.body) for r in world.peer.received)
+    (notice,) = _messages(world, "journal-notice")
+    assert notice.status == DEAD
+    assert "consent" in (notice.last_error or "")
+    decisions = world.http.get(
+        "/fhir/AuditEvent",
+        params={"subtype": "AuthZ-Consent", "outcome": "8", "_count": "50"},
+        headers=auditor,
+    ).json()
+    denied = [entry["resource"] for entry in decisions.get("entry", [])]
+    assert [event["outcomeDesc"] for event in denied] == ["consent-refused"]
+    assert {"reference": consent_url.removeprefix("/fhir/")} in [
+        entity["what"] for entity in denied[0]["entity"]
+    ]
