@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from gateway.api.outcome import operation_outcome
@@ -30,7 +31,10 @@ def searchset(
     query: SearchQuery,
     found: list[StoredResource],
     total: int | None,
+    withheld: Sequence[Issue] = (),
 ) -> dict[str, Any]:
+    """A page of matches. ``total`` counts the matches before the read checks, so a page
+    with matches ``withheld`` says so in an OperationOutcome entry of its own."""
     url = f"{base_url}/{query.resource_type}"
     links = [{"relation": "self", "url": f"{url}?{query.link_params()}"}]
     more = len(found) == query.count and (total is None or query.offset + query.count < total)
@@ -53,15 +57,19 @@ def searchset(
                 "search": {"mode": "match"},
             }
         )
+    warnings = list(dict.fromkeys(withheld))
     if query.ignored:
-        issue = Issue(
-            "not-supported",
-            "Några sökparametrar är okända och användes inte.",
-            Severity.WARNING,
-            diagnostics="ignored: " + ", ".join(query.ignored),
+        warnings.append(
+            Issue(
+                "not-supported",
+                "Några sökparametrar är okända och användes inte.",
+                Severity.WARNING,
+                diagnostics="ignored: " + ", ".join(query.ignored),
+            )
         )
+    if warnings:
         bundle["entry"].append(
-            {"resource": operation_outcome([issue]), "search": {"mode": "outcome"}}
+            {"resource": operation_outcome(warnings), "search": {"mode": "outcome"}}
         )
     return bundle
 

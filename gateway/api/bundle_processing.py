@@ -337,8 +337,9 @@ class BundleProcessor:
     def _get(self, entry: _Entry, parts: list[str], query: str) -> dict[str, Any]:
         if len(parts) == 1:
             items = parse_qsl(query, keep_blank_values=True)
-            search, found, total = self.fhir.search(parts[0], items, lenient=self.prefs.lenient)
-            bundle = searchset(self.base_url, search, found, total)
+            bundle = searchset(
+                self.base_url, *self.fhir.search(parts[0], items, lenient=self.prefs.lenient)
+            )
             return {"resource": bundle, "response": {"status": "200 OK"}}
         if len(parts) == 2:
             stored = self.fhir.read(parts[0], parts[1])

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import parse_qsl, urlencode
 
-from gateway.errors import FhirError, not_found
+from gateway.errors import FhirError, Issue, Severity, not_found
 from gateway.resources.types import Interaction, allows
 from gateway.search.query import SearchQuery, parse_search, small_number
 from gateway.security.audit import AuditEntry, AuditTrail
@@ -47,6 +47,22 @@ class NewResource:
     entry: AuditEntry
     body: dict[str, Any]
     res_id: str | None
+
+
+class SearchResult(NamedTuple):
+    """A page of matches the caller may see. ``withheld``: why the read hooks kept some
+    matches from the caller (consent that no longer permits, say), one issue each."""
+
+    query: SearchQuery
+    found: list[StoredResource]
+    total: int | None
+    withheld: list[Issue]
+
+
+class HistoryResult(NamedTuple):
+    versions: list[StoredResource]
+    total: int
+    withheld: list[Issue]
 
 
 @dataclass(frozen=True)
@@ -100,7 +116,8 @@ class WriteHook(Protocol):
     """A pluggable step around writes of one resource type (like a HAPI interceptor).
 
     ``before_write`` may refuse (raise FhirError) or return the body to store; ``after_write``
-    reacts to what was stored (in the same transaction). ``after_read`` may refuse a read.
+    reacts to what was stored (in the same transaction). ``after_read`` may refuse a read;
+    what it refuses is also left out of search pages and histories, and a version read.
     """
 
     resource_type: str
@@ -179,6 +196,26 @@ class FhirInteractions:
         for hook in self.hooks.get(stored.resource_type, []):
             hook.after_read(self, stored)
 
+    def _disclosable(self, found: list[StoredResource]) -> tuple[list[StoredResource], list[Issue]]:
+        """What of ``found`` may go to the caller: each resource passes the read hooks as
+        a read of it would. One a hook refuses is left out, and the refusal's issues come
+        back, as warnings, to tell the caller that something was withheld and why."""
+        kept: list[StoredResource] = []
+        withheld: list[Issue] = []
+        for stored in found:
+            if stored.body is None:  # a deletion in a history: nothing to disclose
+                kept.append(stored)
+                continue
+            try:
+                self._after_read(stored)
+            except FhirError as refusal:
+                withheld.extend(
+                    replace(issue, severity=Severity.WARNING) for issue in refusal.issues
+                )
+                continue
+            kept.append(stored)
+        return kept, withheld
+
     def permit(self, resource_type: str, interaction: Interaction) -> None:
         if not allows(resource_type, Interaction.READ):
             raise _unknown_type()
@@ -225,12 +262,14 @@ class FhirInteractions:
             )
         self._check_history_visible(resource_type, res_id)
         stored = self.store.vread(resource_type, res_id, int(version))
+        if stored.body is not None:
+            self._after_read(stored)
         entry.succeed(*_patients(stored))
         return stored
 
     def search(
         self, resource_type: str, items: list[tuple[str, str]], *, lenient: bool = False
-    ) -> tuple[SearchQuery, list[StoredResource], int | None]:
+    ) -> SearchResult:
         entry = self.trail.begin("search-type", resource_type, query=urlencode(items))
         self.permit(resource_type, Interaction.SEARCH_TYPE)
         query = parse_search(
@@ -240,11 +279,12 @@ class FhirInteractions:
             default_count=self.settings.default_page_size,
             max_count=self.settings.max_page_size,
         )
-        found, total = self.store.search(
+        matches, total = self.store.search(
             query, visibility=self.rules.visibility(resource_type), with_total=query.want_total
         )
+        found, withheld = self._disclosable(matches)
         entry.succeed(*(p for stored in found for p in _patients(stored)))
-        return query, found, total
+        return SearchResult(query, found, total, withheld)
 
     def history(
         self,
@@ -254,7 +294,7 @@ class FhirInteractions:
         since: datetime | None,
         count: int,
         offset: int,
-    ) -> tuple[list[StoredResource], int]:
+    ) -> HistoryResult:
         interaction = Interaction.HISTORY_TYPE if res_id is None else Interaction.HISTORY_INSTANCE
         entry = self.trail.begin(interaction.value, resource_type, res_id)
         self.permit(resource_type, interaction)
@@ -269,8 +309,9 @@ class FhirInteractions:
             offset=offset,
             visibility=self.rules.visibility(resource_type),
         )
+        versions, withheld = self._disclosable(versions)
         entry.succeed(*(p for stored in versions for p in _patients(stored)))
-        return versions, total
+        return HistoryResult(versions, total, withheld)
 
     # ----- writes -----------------------------------------------------------------------
 

@@ -187,7 +187,7 @@ def batch_or_transaction(request: Request, fhir: Fhir, bundle: Body) -> Response
 def type_history(request: Request, resource_type: str, fhir: Fhir) -> Response:
     count, offset = _paging(request)
     since = _since(request.query_params.get("_since"))
-    versions, total = fhir.history(resource_type, None, since=since, count=count, offset=offset)
+    versions, total, _ = fhir.history(resource_type, None, since=since, count=count, offset=offset)
     bundle = history(
         settings_of(request).fhir_base_url, resource_type, versions, total, count, offset
     )
@@ -209,8 +209,10 @@ def _search(
     request: Request, resource_type: str, fhir: Fhir, items: list[tuple[str, str]]
 ) -> Response:
     prefs = preferences(request)
-    query, found, total = fhir.search(resource_type, items, lenient=prefs.lenient)
-    bundle = searchset(settings_of(request).fhir_base_url, query, found, total)
+    bundle = searchset(
+        settings_of(request).fhir_base_url,
+        *fhir.search(resource_type, items, lenient=prefs.lenient),
+    )
     return FhirResponse(bundle, request=request)
 
 
@@ -244,7 +246,9 @@ def delete(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Res
 def instance_history(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Response:
     count, offset = _paging(request)
     since = _since(request.query_params.get("_since"))
-    versions, total = fhir.history(resource_type, res_id, since=since, count=count, offset=offset)
+    versions, total, _ = fhir.history(
+        resource_type, res_id, since=since, count=count, offset=offset
+    )
     path = f"{resource_type}/{res_id}"
     bundle = history(settings_of(request).fhir_base_url, path, versions, total, count, offset)
     return FhirResponse(bundle, request=request)

@@ -289,6 +289,7 @@ class QuestionnaireResponseHook(_Hook):
                 403,
                 "Samtycket gäller inte längre; utlåtandet lämnas inte ut.",
                 f"consent ({check.code})",
+                "QuestionnaireResponse",
             )
 
     @staticmethod
@@ -430,6 +431,26 @@ class CommunicationHook(_Hook):
             queue_notice(fhir.store, task, stored)
         else:
             notify_subscribers(fhir.store, task, cause=stored.reference)
+
+    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> None:
+        """The unit's message is a disclosure to the kommun: consent is checked again when
+        the kommun reads it, as for the answer."""
+        if fhir.caller.party_kind is not PartyKind.KOMMUN:
+            return
+        body = stored.body or {}
+        task_type, task_id = split_reference(_first(body.get("partOf")) or "")
+        task = fhir.store.current("Task", task_id) if task_type == "Task" else None
+        if task is None or _first(body.get("sender")) != _first((task.body or {}).get("owner")):
+            return  # the kommun's own message, the gateway's notice, or no case to speak of
+        check = consent_still_permits(fhir.store, task)
+        record_decision_for(fhir, task, check)
+        if not check.permitted:
+            raise _refuse(
+                403,
+                "Samtycket gäller inte längre; vårdcentralens meddelande lämnas inte ut.",
+                f"consent ({check.code})",
+                "Communication",
+            )
 
     @staticmethod
     def _task(fhir: FhirInteractions, body: dict[str, Any]) -> StoredResource:

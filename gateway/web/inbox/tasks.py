@@ -79,7 +79,7 @@ def task_list(request: Request, visit: SignedIn) -> Response:
         if number > pages:  # past the end: the last page
             number = pages
             shown, total = _open_in_answer_order(fhir, owner, number, size)
-        _, closed_tasks, _ = fhir.search(
+        _, closed_tasks, _, _ = fhir.search(
             "Task",
             [owner, ("status", CLOSED_STATUSES), ("_sort", "-modified"), ("_count", "50")],
         )
@@ -111,7 +111,7 @@ def _open_in_answer_order(
     """Page ``number`` of the unit's open requests, the one to answer first first (by
     desired answer date, then by arrival), and how many there are: sorted and counted
     by the database, so every request is listed, however many."""
-    _, found, total = fhir.search(
+    _, found, total, _ = fhir.search(
         "Task",
         [
             owner,

@@ -345,7 +345,7 @@ class Reader:
         )
 
     def messages(self, task_ref: str, own_party: str) -> list[Message]:
-        _, found, _ = self.fhir.search("Communication", [("part-of", task_ref), ("_count", "200")])
+        found = self.fhir.search("Communication", [("part-of", task_ref), ("_count", "200")]).found
         messages = []
         for stored in found:
             body = stored.body or {}

@@ -1,0 +1,118 @@
+"""Consent on every disclosure to the kommun, however it reads: the answer and the unit's
+messages by id, by version and by search are withheld once the consent no longer covers
+the exchange, and each decision is audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from gateway.security.caller import PartyKind
+from gateway.store.resources import utc_now
+from tests.integration.workflow.conftest import ANNA, GAVLE, World
+from tests.support.answers import answer_to
+from tests.support.auth import bearer, register_client
+from tests.support.submissions import submission
+
+WITHHELD_ANSWER = "Samtycket gäller inte längre; utlåtandet lämnas inte ut."
+WITHHELD_MESSAGE = "Samtycket gäller inte längre; vårdcentralens meddelande lämnas inte ut."
+
+
+def _message(task_id: str, text: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Communication",
+        "status": "completed",
+        "partOf": [{"reference": f"Task/{task_id}"}],
+        "payload": [{"contentString": text}],
+    }
+
+
+def _matches(bundle: dict[str, Any]) -> list[str]:
+    return [e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+
+
+def _warnings(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        issue
+        for e in bundle.get("entry", [])
+        if e["search"]["mode"] == "outcome"
+        for issue in e["resource"]["issue"]
+    ]
+
+
+def test_the_answer_and_the_units_messages_are_withheld_once_the_consent_has_ended(
+    world: World,
+) -> None:
+    task = world.submit(submission(ANNA.personnummer, GAVLE, case_id="slut")).json()
+    world.deliver()
+    task_url = f"/fhir/Task/{task['id']}"
+    received = world.as_unit("GET", task_url).json()
+    assert world.as_unit("PUT", task_url, {**received, "status": "accepted"}).status_code == 200
+    asked = world.as_kommun("POST", "/fhir/Communication", _message(task["id"], "Fråga?"))
+    replied = world.as_unit("POST", "/fhir/Communication", _message(task["id"], "Svar."))
+    assert (asked.status_code, replied.status_code) == (201, 201), replied.text
+    request_ref = task["focus"]["reference"]
+    answer = world.as_unit("POST", "/fhir/QuestionnaireResponse", answer_to(request_ref))
+    assert answer.status_code == 201, answer.text
+    answer_url = f"/fhir/QuestionnaireResponse/{answer.json()['id']}"
+
+    def reads() -> tuple[int, int, dict[str, Any], dict[str, Any]]:
+        return (
+            world.as_kommun("GET", answer_url).status_code,
+            world.as_kommun("GET", f"{answer_url}/_history/1").status_code,
+            world.as_kommun(
+                "GET", "/fhir/QuestionnaireResponse", **{"based-on": request_ref}
+            ).json(),
+            world.as_kommun(
+                "GET", "/fhir/Communication", **{"part-of": f"Task/{task['id']}"}
+            ).json(),
+        )
+
+    # While the consent covers the exchange, the kommun reads everything.
+    by_id, by_version, answers, dialogue = reads()
+    assert (by_id, by_version) == (200, 200)
+    assert _matches(answers) == [answer.json()["id"]]
+    assert sorted(_matches(dialogue)) == sorted([asked.json()["id"], replied.json()["id"]])
+    assert _warnings(answers) == _warnings(dialogue) == []
+
+    request = world.as_kommun("GET", f"/fhir/{request_ref}").json()
+    consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
+    consent = world.as_kommun("GET", consent_url).json()
+    consent["provision"]["period"]["end"] = (utc_now() - timedelta(days=2)).date().isoformat()
+    assert world.as_kommun("PUT", consent_url, consent).status_code == 200
+
+    refused = world.as_kommun("GET", answer_url)
+    assert refused.status_code == 403
+    issue = refused.json()["issue"][0]
+    assert (issue["details"]["text"], issue["expression"]) == (
+        WITHHELD_ANSWER,
+        ["QuestionnaireResponse"],
+    )
+    by_id, by_version, answers, dialogue = reads()
+    assert (by_id, by_version) == (403, 403)
+    assert _matches(answers) == []
+    assert [(w["severity"], w["details"]["text"]) for w in _warnings(answers)] == [
+        ("warning", WITHHELD_ANSWER)
+    ]
+    assert _matches(dialogue) == [asked.json()["id"]], "the kommun's own message stays"
+    assert [w["details"]["text"] for w in _warnings(dialogue)] == [WITHHELD_MESSAGE]
+    assert ANNA.personnummer not in str(answers) + str(dialogue)
+
+    # The unit that holds them still reads its own answer and message.
+    assert world.as_unit("GET", answer_url).status_code == 200
+    unit_dialogue = world.as_unit(
+        "GET", "/fhir/Communication", **{"part-of": f"Task/{task['id']}"}
+    ).json()
+    assert len(_matches(unit_dialogue)) == 2
+
+    auditor = bearer(
+        world.http, register_client(world.app, "Organization/operator", PartyKind.OPERATOR)
+    )
+    denials = world.http.get(
+        "/fhir/AuditEvent",
+        params={"subtype": "AuthZ-Consent", "outcome": "8", "_count": "50"},
+        headers=auditor,
+    ).json()
+    # One decision for each refused disclosure: by id twice, by version, and one match in
+    # each of the two searches.
+    assert len(denials.get("entry", [])) == 5
