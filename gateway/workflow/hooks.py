@@ -18,7 +18,6 @@ from gateway.security.caller import PartyKind
 from gateway.settings import Environment
 from gateway.store.resources import StoredResource, utc_now
 from gateway.workflow.consent_checks import (
-    ConsentCheck,
     may_withdraw,
     organization_of,
     task_decision,
@@ -235,15 +234,13 @@ class QuestionnaireResponseHook(_Hook):
                 f"the Task is {status}",
                 "QuestionnaireResponse.basedOn",
             )
-        check = consent_still_permits(fhir.store, task)
-        record_decision_for(fhir, task, check)
-        if not check.permitted:
-            raise _refuse(
-                422,
-                "Samtycket tillåter inte längre att utlåtandet lämnas ut.",
-                f"consent refused ({check.code})",
-                "QuestionnaireResponse",
-            )
+        _consent_or_refuse(
+            fhir,
+            task,
+            422,
+            "Samtycket tillåter inte längre att utlåtandet lämnas ut.",
+            "QuestionnaireResponse",
+        )
         body = dict(body)
         body["basedOn"] = [{"reference": request.reference}]
         body["subject"] = (request.body or {}).get("subject")
@@ -282,15 +279,13 @@ class QuestionnaireResponseHook(_Hook):
         if request is None:
             return
         task = self._task(fhir, request)
-        check = consent_still_permits(fhir.store, task)
-        record_decision_for(fhir, task, check)
-        if not check.permitted:
-            raise _refuse(
-                403,
-                "Samtycket gäller inte längre; utlåtandet lämnas inte ut.",
-                f"consent ({check.code})",
-                "QuestionnaireResponse",
-            )
+        _consent_or_refuse(
+            fhir,
+            task,
+            403,
+            "Samtycket gäller inte längre; utlåtandet lämnas inte ut.",
+            "QuestionnaireResponse",
+        )
 
     @staticmethod
     def _task(fhir: FhirInteractions, request: StoredResource) -> StoredResource:
@@ -301,9 +296,16 @@ class QuestionnaireResponseHook(_Hook):
         return found[0]
 
 
-def record_decision_for(fhir: FhirInteractions, task: StoredResource, check: ConsentCheck) -> None:
-    # Written and chained with the rest of the request's trail, whatever its fate.
+def _consent_or_refuse(
+    fhir: FhirInteractions, task: StoredResource, status: int, text_sv: str, expression: str
+) -> None:
+    """Check the Task's consent for this disclosure, audit the decision (written and
+    chained with the rest of the request's trail, whatever its fate), and refuse with
+    ``status`` when it no longer permits."""
+    check = consent_still_permits(fhir.store, task)
     fhir.trail.events.append(task_decision(fhir.store, task, check, fhir.caller))
+    if not check.permitted:
+        raise _refuse(status, text_sv, f"consent ({check.code})", expression)
 
 
 class ConsentHook(_Hook):
@@ -402,12 +404,9 @@ class CommunicationHook(_Hook):
             )
         if (task.body or {}).get("status") not in OPEN:
             raise _refuse(409, "Ärendet är avslutat.", "the Task is closed", "Communication.partOf")
-        check = consent_still_permits(fhir.store, task)
-        record_decision_for(fhir, task, check)
-        if not check.permitted:
-            raise _refuse(
-                422, "Samtycket tillåter inte längre utbyte i ärendet.", f"consent ({check.code})"
-            )
+        _consent_or_refuse(
+            fhir, task, 422, "Samtycket tillåter inte längre utbyte i ärendet.", "Communication"
+        )
         task_body = task.body or {}
         kommun = organization_of(fhir.store)(task_body.get("requester") or {})
         unit = _first(task_body.get("owner"))
@@ -442,15 +441,13 @@ class CommunicationHook(_Hook):
         task = fhir.store.current("Task", task_id) if task_type == "Task" else None
         if task is None or _first(body.get("sender")) != _first((task.body or {}).get("owner")):
             return  # the kommun's own message, the gateway's notice, or no case to speak of
-        check = consent_still_permits(fhir.store, task)
-        record_decision_for(fhir, task, check)
-        if not check.permitted:
-            raise _refuse(
-                403,
-                "Samtycket gäller inte längre; vårdcentralens meddelande lämnas inte ut.",
-                f"consent ({check.code})",
-                "Communication",
-            )
+        _consent_or_refuse(
+            fhir,
+            task,
+            403,
+            "Samtycket gäller inte längre; vårdcentralens meddelande lämnas inte ut.",
+            "Communication",
+        )
 
     @staticmethod
     def _task(fhir: FhirInteractions, body: dict[str, Any]) -> StoredResource:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from gateway.routing.demo_directory import PERSONS, DemoPeers, seed_demo
 from gateway.security.caller import PartyKind
-from gateway.store.resources import ResourceStore
+from gateway.store.resources import ResourceStore, utc_now
 from tests.support.auth import bearer, register_client
 from tests.support.fhir_data import FHIR_JSON
 from tests.support.live_server import serve
@@ -55,6 +56,17 @@ class World:
     def deliver(self) -> int:
         return int(self.app.state.worker.drain())
 
+    def end_consent(self, task: dict[str, Any]) -> str:
+        """End the period of the consent the Task's request rests on two days ago, as the
+        kommun would correct it; answers the Consent's URL."""
+        request = self.as_kommun("GET", f"/fhir/{task['focus']['reference']}").json()
+        consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
+        consent = self.as_kommun("GET", consent_url).json()
+        consent["provision"]["period"]["end"] = (utc_now() - timedelta(days=2)).date().isoformat()
+        ended = self.as_kommun("PUT", consent_url, consent)
+        assert ended.status_code == 200, ended.text
+        return consent_url
+
     def assert_withdrawn(self, task_url: str) -> None:
         """The Task was cancelled because the consent was withdrawn, and the unit told."""
         cancelled = self.as_kommun("GET", task_url).json()
@@ -62,6 +74,16 @@ class World:
         assert "samtycke" in cancelled["statusReason"]["text"]
         self.deliver()
         assert "återkallat sitt samtycke" in str(self.peer.received[-1].body)
+
+
+def communication(task_id: str, text: str) -> dict[str, Any]:
+    """A Communication about the Task, as a party posts it."""
+    return {
+        "resourceType": "Communication",
+        "status": "completed",
+        "partOf": [{"reference": f"Task/{task_id}"}],
+        "payload": [{"contentString": text}],
+    }
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from gateway.delivery.outbox import DEAD, RetryPolicy
 from gateway.security.caller import PartyKind
 from gateway.store.resources import utc_now
 from gateway.workflow.operations import rerun_delivery
-from tests.integration.workflow.conftest import ANNA, GAVLE, World
+from tests.integration.workflow.conftest import ANNA, GAVLE, World, communication
 from tests.support.auth import bearer, register_client
 from tests.support.submissions import submission
 
@@ -72,12 +72,7 @@ def test_garbage_peer_fails_the_task_after_the_budget_and_an_operator_reruns_it(
 def test_follow_up_questions_go_both_ways(world: World) -> None:
     task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
     world.deliver()
-    question = {
-        "resourceType": "Communication",
-        "status": "completed",
-        "partOf": [{"reference": f"Task/{task['id']}"}],
-        "payload": [{"contentString": "Kan vi ta ett telefonsamtal om planerad praktik?"}],
-    }
+    question = communication(task["id"], "Kan vi ta ett telefonsamtal om planerad praktik?")
     sent = world.as_kommun("POST", "/fhir/Communication", question)
     assert sent.status_code == 201, sent.text
     assert sent.json()["recipient"] == [{"reference": "Organization/vc-jonkoping-centrum"}]
@@ -145,20 +140,9 @@ def test_a_question_reaches_the_unit_only_while_the_consent_still_covers_it(
     auditor = bearer(world.http, operator)
     task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
     world.deliver()
-    question = {
-        "resourceType": "Communication",
-        "status": "completed",
-        "partOf": [{"reference": f"Task/{task['id']}"}],
-        "payload": [{"contentString": "Kan vi boka ett avstämningsmöte?"}],
-    }
+    question = communication(task["id"], "Kan vi boka ett avstämningsmöte?")
     assert world.as_kommun("POST", "/fhir/Communication", question).status_code == 201
-
-    request = world.as_kommun("GET", f"/fhir/{task['focus']['reference']}").json()
-    consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
-    consent = world.as_kommun("GET", consent_url).json()
-    ended = (utc_now() - timedelta(days=2)).date().isoformat()
-    consent["provision"]["period"]["end"] = ended
-    assert world.as_kommun("PUT", consent_url, consent).status_code == 200
+    consent_url = world.end_consent(task)
 
     world.deliver()
     assert not any("avstämningsmöte" in str(r.body) for r in world.peer.received)

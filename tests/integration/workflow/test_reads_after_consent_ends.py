@@ -4,27 +4,16 @@ the exchange, and each decision is audited."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from gateway.security.caller import PartyKind
-from gateway.store.resources import utc_now
-from tests.integration.workflow.conftest import ANNA, GAVLE, World
+from tests.integration.workflow.conftest import ANNA, GAVLE, World, communication
 from tests.support.answers import answer_to
 from tests.support.auth import bearer, register_client
 from tests.support.submissions import submission
 
 WITHHELD_ANSWER = "Samtycket gäller inte längre; utlåtandet lämnas inte ut."
 WITHHELD_MESSAGE = "Samtycket gäller inte längre; vårdcentralens meddelande lämnas inte ut."
-
-
-def _message(task_id: str, text: str) -> dict[str, Any]:
-    return {
-        "resourceType": "Communication",
-        "status": "completed",
-        "partOf": [{"reference": f"Task/{task_id}"}],
-        "payload": [{"contentString": text}],
-    }
 
 
 def _matches(bundle: dict[str, Any]) -> list[str]:
@@ -48,8 +37,8 @@ def test_the_answer_and_the_units_messages_are_withheld_once_the_consent_has_end
     task_url = f"/fhir/Task/{task['id']}"
     received = world.as_unit("GET", task_url).json()
     assert world.as_unit("PUT", task_url, {**received, "status": "accepted"}).status_code == 200
-    asked = world.as_kommun("POST", "/fhir/Communication", _message(task["id"], "Fråga?"))
-    replied = world.as_unit("POST", "/fhir/Communication", _message(task["id"], "Svar."))
+    asked = world.as_kommun("POST", "/fhir/Communication", communication(task["id"], "Fråga?"))
+    replied = world.as_unit("POST", "/fhir/Communication", communication(task["id"], "Svar."))
     assert (asked.status_code, replied.status_code) == (201, 201), replied.text
     request_ref = task["focus"]["reference"]
     answer = world.as_unit("POST", "/fhir/QuestionnaireResponse", answer_to(request_ref))
@@ -75,11 +64,7 @@ def test_the_answer_and_the_units_messages_are_withheld_once_the_consent_has_end
     assert sorted(_matches(dialogue)) == sorted([asked.json()["id"], replied.json()["id"]])
     assert _warnings(answers) == _warnings(dialogue) == []
 
-    request = world.as_kommun("GET", f"/fhir/{request_ref}").json()
-    consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
-    consent = world.as_kommun("GET", consent_url).json()
-    consent["provision"]["period"]["end"] = (utc_now() - timedelta(days=2)).date().isoformat()
-    assert world.as_kommun("PUT", consent_url, consent).status_code == 200
+    world.end_consent(task)
 
     refused = world.as_kommun("GET", answer_url)
     assert refused.status_code == 403
