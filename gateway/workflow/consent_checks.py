@@ -38,12 +38,14 @@ def organization_of(store: ResourceStore) -> Callable[[dict[str, Any]], str | No
 
 
 class ConsentCheck(NamedTuple):
-    """A check of an existing Task's consent: the outcome, its reason code, and the
-    Consent that decided it (None when none was found to decide)."""
+    """A check of an existing Task's consent: the outcome, its reason code, the Consent
+    that decided it (None when none was found to decide), and the reason in Swedish for
+    the parties (no personal data)."""
 
     permitted: bool
     code: str
-    consent: str | None = None
+    consent: str | None
+    text_sv: str
 
 
 def task_decision(

@@ -33,6 +33,7 @@ from gateway.workflow.task_states import OPEN, Role
 from gateway.workflow.transitions import change_task, reason
 
 NOTIFY_TIMEOUT_SECONDS = 10.0
+UNDELIVERED = ("requested", "received")  # a Task fails from these when its delivery ends
 
 
 def _current(store: ResourceStore, reference: str) -> StoredResource | None:
@@ -86,7 +87,7 @@ def consent_still_permits(store: ResourceStore, task: StoredResource) -> Consent
     body = task.body or {}
     request = _current(store, references_in(body.get("focus"))[0]) if body.get("focus") else None
     if request is None or request.body is None:
-        return ConsentCheck(False, "request-missing")
+        return ConsentCheck(False, "request-missing", None, "Förfrågan finns inte längre.")
     consents = [
         c
         for c in (_current(store, r) for r in references_in(request.body.get("supportingInfo")))
@@ -100,15 +101,22 @@ def consent_still_permits(store: ResourceStore, task: StoredResource) -> Consent
         action=Action.DISCLOSE,
         at=utc_now(),
     )
+    refusals: list[ConsentCheck] = []
     for consent in consents:
         decision = evaluate(consent.body, disclosure, organization_of(store))
         if decision.permitted:
             if withdrawn_since(store, consent.id, recorded(consent), disclosure):
-                return ConsentCheck(False, "consent-withdrawn", consent.reference)
-            return ConsentCheck(True, decision.code, consent.reference)
-    if not consents:
-        return ConsentCheck(False, "consent-missing")
-    return ConsentCheck(False, "consent-refused", consents[0].reference)
+                return ConsentCheck(
+                    False,
+                    "consent-withdrawn",
+                    consent.reference,
+                    "Personen har återkallat sitt samtycke.",
+                )
+            return ConsentCheck(True, decision.code, consent.reference, decision.text_sv)
+        refusals.append(ConsentCheck(False, decision.code, consent.reference, decision.text_sv))
+    if not refusals:
+        return ConsentCheck(False, "consent-missing", None, "Det finns inget samtycke för utbytet.")
+    return refusals[0]  # why the first consent sent with the request no longer permits
 
 
 class JournalRequestHandler(AdapterHandler):
@@ -121,15 +129,15 @@ class JournalRequestHandler(AdapterHandler):
             if task is None or task.body is None or task.body.get("status") not in OPEN:
                 return DeliveryResult.give_up("the Task is closed or gone")
             check = consent_still_permits(store, task)
-            permitted, code = check.permitted, check.code
             decision = task_decision(store, task, check)
             endpoint = (
                 _current(store, message.target) if message.target.startswith("Endpoint/") else None
             )
-            bundle = request_bundle(store, task) if permitted else None
+            bundle = request_bundle(store, task) if check.permitted else None
+        if bundle is None:
+            self._stop_for_consent(task.id, decision, check)
+            return DeliveryResult.give_up(f"consent no longer permits delivery ({check.code})")
         self.record_apart(decision)  # every check is audited
-        if not permitted or bundle is None:
-            return DeliveryResult.give_up(f"consent no longer permits delivery ({code})")
         if endpoint is None or endpoint.body is None:
             return DeliveryResult.give_up("the unit has no usable Endpoint")
         return self._send(endpoint.body, task.id, bundle, message.idempotency_key)
@@ -143,22 +151,33 @@ class JournalRequestHandler(AdapterHandler):
         super().on_delivered(session, message)
 
     def on_dead(self, session: Session, message: Message, error: str) -> None:
-        store = ResourceStore(session)
         _, task_id = split_reference(message.payload["task"])
-        task = store.current("Task", task_id)
-        if (
-            task is not None
-            and task.body is not None
-            and task.body.get("status") in ("requested", "received")
-        ):
-            change_task(
-                store,
-                task_id,
-                "failed",
-                Role.GATEWAY,
-                reason=reason("Förfrågan kunde inte levereras till vårdcentralen."),
-            )
+        _fail_undelivered(
+            ResourceStore(session), task_id, "Förfrågan kunde inte levereras till vårdcentralen."
+        )
         super().on_dead(session, message, error)
+
+    def _stop_for_consent(
+        self, task_id: str, decision: dict[str, Any], check: ConsentCheck
+    ) -> None:
+        """The refusal's AuditEvent, and the Task failed with the consent's reason, in one
+        transaction: the kommun learns (and is notified) that the request did not go out,
+        and why, and that a new consent and a new request are needed."""
+        with self.sessions() as session, session.begin():
+            self.audit.append(session, decision)
+            _fail_undelivered(
+                ResourceStore(session),
+                task_id,
+                f"Förfrågan skickades inte till vårdcentralen. {check.text_sv} Inhämta ett "
+                "giltigt samtycke och skicka en ny förfrågan.",
+            )
+
+
+def _fail_undelivered(store: ResourceStore, task_id: str, text_sv: str) -> None:
+    """Fail a Task that never reached its unit, unless it was closed meanwhile."""
+    task = store.current("Task", task_id)
+    if task is not None and task.body is not None and task.body.get("status") in UNDELIVERED:
+        change_task(store, task_id, "failed", Role.GATEWAY, reason=reason(text_sv))
 
 
 class RestHookHandler(AuditedHandler):

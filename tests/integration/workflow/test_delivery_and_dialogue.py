@@ -69,6 +69,43 @@ def test_garbage_peer_fails_the_task_after_the_budget_and_an_operator_reruns_it(
     assert world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()["status"] == "received"
 
 
+def test_a_request_whose_consent_ended_before_dispatch_fails_with_the_consent_reason(
+    world: World,
+) -> None:
+    """A consent corrected to end before the request went out stops the request: the
+    unit never sees it, and the kommun is told (by its Subscription) and reads why, not
+    that the unit could not be reached."""
+    subscribed = world.as_kommun(
+        "POST",
+        "/fhir/Subscription",
+        {
+            "resourceType": "Subscription",
+            "status": "requested",
+            "reason": "Stoppade förfrågningar",
+            "criteria": "Task?status=failed",
+            "channel": {"type": "rest-hook", "endpoint": world.webhook_url},
+        },
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
+    world.end_consent(task)
+
+    world.deliver()
+    assert world.peer.received == []
+    (request,) = _messages(world, "journal-request")
+    assert request.status == DEAD
+    assert "consent-expired" in (request.last_error or "")
+    failed = world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()
+    assert failed["status"] == "failed"
+    reason = failed["statusReason"]["text"]
+    assert "skickades inte" in reason
+    assert "Samtycket gäller inte längre" in reason
+    assert "kunde inte levereras" not in reason
+    world.deliver()  # the notification
+    (told,) = world.webhook.received
+    assert told.body["entry"][0]["fullUrl"].endswith(f"/Task/{task['id']}")
+
+
 def test_follow_up_questions_go_both_ways(world: World) -> None:
     task = world.submit(submission(ANNA.personnummer, GAVLE)).json()
     world.deliver()
@@ -155,7 +192,7 @@ def test_a_question_reaches_the_unit_only_while_the_consent_still_covers_it(
         headers=auditor,
     ).json()
     denied = [entry["resource"] for entry in decisions.get("entry", [])]
-    assert [event["outcomeDesc"] for event in denied] == ["consent-refused"]
+    assert [event["outcomeDesc"] for event in denied] == ["consent-expired"]
     assert {"reference": consent_url.removeprefix("/fhir/")} in [
         entity["what"] for entity in denied[0]["entity"]
     ]
