@@ -228,7 +228,7 @@ class BundleProcessor:
             if entry.method == "POST":
                 if entry.if_none_exist:
                     try:
-                        entry.existing = self.fhir.find_one_for_condition(
+                        entry.existing = self.fhir.match_for_create(
                             resource_type, entry.if_none_exist
                         )
                     except FhirError as error:

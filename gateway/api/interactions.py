@@ -333,7 +333,7 @@ class FhirInteractions:
         entry = self.trail.begin("create", resource_type)
         body = self._creatable(resource_type, body)
         if if_none_exist:
-            existing = self.find_one_for_condition(resource_type, if_none_exist)
+            existing = self.match_for_create(resource_type, if_none_exist)
             if existing is not None:
                 entry.succeed(existing.reference, *_patients(existing))
                 return WriteResult(200, existing, created=False)
@@ -404,6 +404,18 @@ class FhirInteractions:
     def _hooked_and_audited(self, entry: AuditEntry, stored: StoredResource) -> None:
         self._after_write(stored, None)
         entry.succeed(stored.reference, *_patients(stored))
+
+    def match_for_create(self, resource_type: str, criteria: str) -> StoredResource | None:
+        """What a conditional create (If-None-Exist) finds instead of creating. The caller
+        must be allowed to create the type, and a match goes back to it only as a read of
+        it would: with read scope, past the read hooks (consent). A condition is no way to
+        read what a read may not."""
+        self.permit(resource_type, Interaction.CREATE)
+        existing = self.find_one_for_condition(resource_type, criteria)
+        if existing is not None:
+            self.permit(resource_type, Interaction.READ)
+            self._after_read(existing)
+        return existing
 
     def find_one_for_condition(self, resource_type: str, criteria: str) -> StoredResource | None:
         """The single resource matching conditional criteria, None if none, 412 if several."""

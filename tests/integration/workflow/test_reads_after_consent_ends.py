@@ -10,6 +10,7 @@ from gateway.security.caller import PartyKind
 from tests.integration.workflow.conftest import ANNA, GAVLE, World, communication
 from tests.support.answers import answer_to
 from tests.support.auth import bearer, register_client
+from tests.support.fhir_data import FHIR_JSON
 from tests.support.submissions import submission
 
 WITHHELD_ANSWER = "Samtycket gäller inte längre; utlåtandet lämnas inte ut."
@@ -29,10 +30,10 @@ def _warnings(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def test_the_answer_and_the_units_messages_are_withheld_once_the_consent_has_ended(
-    world: World,
-) -> None:
-    task = world.submit(submission(ANNA.personnummer, GAVLE, case_id="slut")).json()
+def _answered_with_a_dialogue(world: World, case_id: str) -> tuple[Any, Any, Any, Any]:
+    """A delivered, accepted request with a question from the kommun, a reply from the
+    unit and the answer: the Task, and the three responses that stored them."""
+    task = world.submit(submission(ANNA.personnummer, GAVLE, case_id=case_id)).json()
     world.deliver()
     task_url = f"/fhir/Task/{task['id']}"
     received = world.as_unit("GET", task_url).json()
@@ -40,9 +41,18 @@ def test_the_answer_and_the_units_messages_are_withheld_once_the_consent_has_end
     asked = world.as_kommun("POST", "/fhir/Communication", communication(task["id"], "Fråga?"))
     replied = world.as_unit("POST", "/fhir/Communication", communication(task["id"], "Svar."))
     assert (asked.status_code, replied.status_code) == (201, 201), replied.text
-    request_ref = task["focus"]["reference"]
-    answer = world.as_unit("POST", "/fhir/QuestionnaireResponse", answer_to(request_ref))
+    answer = world.as_unit(
+        "POST", "/fhir/QuestionnaireResponse", answer_to(task["focus"]["reference"])
+    )
     assert answer.status_code == 201, answer.text
+    return task, asked, replied, answer
+
+
+def test_the_answer_and_the_units_messages_are_withheld_once_the_consent_has_ended(
+    world: World,
+) -> None:
+    task, asked, replied, answer = _answered_with_a_dialogue(world, "slut")
+    request_ref = task["focus"]["reference"]
     answer_url = f"/fhir/QuestionnaireResponse/{answer.json()['id']}"
 
     def reads() -> tuple[int, int, dict[str, Any], dict[str, Any]]:
@@ -101,3 +111,50 @@ def test_the_answer_and_the_units_messages_are_withheld_once_the_consent_has_end
     # One decision for each refused disclosure: by id twice, by version, and one match in
     # each of the two searches.
     assert len(denials.get("entry", [])) == 5
+
+
+def test_a_conditional_create_is_no_way_around_the_consent(world: World) -> None:
+    """If-None-Exist answers with the match it finds: that match goes to the caller only
+    as a read of it would, alone and in a transaction alike."""
+    task, _, replied, answer = _answered_with_a_dialogue(world, "villkor")
+    condition = f"_id={replied.json()['id']}"
+
+    def conditionally() -> Any:
+        return world.http.post(
+            "/fhir/Communication",
+            json={"resourceType": "Communication"},
+            headers={**world.kommun, **FHIR_JSON, "If-None-Exist": condition},
+        )
+
+    def in_a_transaction(resource_type: str, match: str) -> Any:
+        entry = {
+            "resource": {"resourceType": resource_type},
+            "request": {"method": "POST", "url": resource_type, "ifNoneExist": match},
+        }
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+        return world.as_kommun("POST", "/fhir", bundle)
+
+    found = conditionally()
+    assert found.status_code == 200, found.text
+    assert found.json()["payload"][0]["contentString"] == "Svar."
+    transaction = in_a_transaction("Communication", condition)
+    assert transaction.status_code == 200, transaction.text
+    assert "Svar." in transaction.text
+
+    world.end_consent(task)
+
+    for refused in (conditionally(), in_a_transaction("Communication", condition)):
+        assert refused.status_code == 403, refused.text
+        assert "Svar." not in refused.text
+        (issue,) = refused.json()["issue"]
+        assert issue["details"]["text"] == WITHHELD_MESSAGE
+    assert issue["expression"] == ["Bundle.entry[0].resource"]
+
+    # A client that may read answers but not create them finds none by a condition.
+    reader = register_client(
+        world.app, GAVLE, PartyKind.KOMMUN, scopes=("system/QuestionnaireResponse.rs",)
+    )
+    world.kommun = bearer(world.http, reader, "system/QuestionnaireResponse.rs")
+    no_scope = in_a_transaction("QuestionnaireResponse", f"_id={answer.json()['id']}")
+    assert no_scope.status_code == 403, no_scope.text
+    assert "linkId" not in no_scope.text, "nothing of the answer"
