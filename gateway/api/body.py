@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -99,3 +100,20 @@ async def read_resource_body(request: Request, *, max_bytes: int, max_depth: int
     require_json_body(request)
     raw = await read_limited(request, max_bytes)
     return parse_json_object(raw, max_depth)
+
+
+def repeating(body: Mapping[str, Any], name: str, where: str) -> list[Any]:
+    """A repeating element of a parsed body, ``body[name]``: its items, none when it is
+    absent; 400 at ``where`` when it is not a JSON array."""
+    value = body.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FhirError.single(
+            400,
+            "structure",
+            f"{where} ska vara en lista.",
+            expression=where,
+            diagnostics=f"{name} must be an array",
+        )
+    return value

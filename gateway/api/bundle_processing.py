@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy.orm import Session
 
+from gateway.api.body import repeating
 from gateway.api.bundle_pages import searchset
 from gateway.api.headers import Preferences, location
 from gateway.api.interactions import FhirInteractions, WriteResult
@@ -84,11 +85,7 @@ def _parse_entries(bundle: dict[str, Any], max_entries: int) -> tuple[str, list[
             expression="Bundle.type",
             diagnostics="only batch and transaction Bundles are processed",
         )
-    raw_entries = bundle.get("entry") or []
-    if not isinstance(raw_entries, list):
-        raise _bad_entry(
-            "Bundle.entry", "Bundle.entry ska vara en lista.", "entry must be an array"
-        )
+    raw_entries = repeating(bundle, "entry", "Bundle.entry")
     if len(raw_entries) > max_entries:
         raise FhirError.single(
             413,

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from gateway.api.body import repeating
 from gateway.api.media import FhirResponse, response_media_type
 from gateway.api.outcome import operation_outcome
 from gateway.api.routes import RESOURCE_BODY, Body
@@ -59,7 +60,7 @@ def _arguments(
     resource: dict[str, Any] | None = None
     profiles: list[str] = []
     mode = "create"
-    for index, parameter in enumerate(body.get("parameter") or []):
+    for index, parameter in enumerate(repeating(body, "parameter", "Parameters.parameter")):
         if not isinstance(parameter, Mapping):
             continue
         name = parameter.get("name")
@@ -83,9 +84,10 @@ def _arguments(
 def _require_scope(caller: Caller, resource_type: str, resource: Mapping[str, Any]) -> None:
     types = {resource_type}
     if resource_type == "Bundle":
+        entries = resource.get("entry")  # not a list: the validation reports it
         types = {
             str(e["resource"].get("resourceType"))
-            for e in resource.get("entry") or []
+            for e in (entries if isinstance(entries, list) else [])
             if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)
         }
     for one in sorted(types):

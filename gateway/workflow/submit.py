@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from gateway.api.body import repeating
 from gateway.api.bundle_processing import checked_full_url
 from gateway.api.interactions import FhirInteractions
 from gateway.canonical import IDEMPOTENCY_KEY_SYSTEM, PROTECTED_IDENTITY_CODES
@@ -176,7 +177,7 @@ class SubmitWorkflow:
                 "submit takes a transaction or collection Bundle",
             )
         entries: list[_Entry] = []
-        for index, raw in enumerate(bundle.get("entry") or []):
+        for index, raw in enumerate(repeating(bundle, "entry", "Bundle.entry")):
             resource = raw.get("resource") if isinstance(raw, dict) else None
             if not isinstance(resource, dict):
                 raise _refuse(

@@ -224,6 +224,13 @@ def test_validate_refuses_bad_input(client: TestClient) -> None:
         headers=FHIR_JSON,
     )
     assert no_resource.status_code == 400
+    not_a_list = client.post(
+        "/fhir/Patient/$validate",
+        json={"resourceType": "Parameters", "parameter": 5},
+        headers=FHIR_JSON,
+    )
+    assert not_a_list.status_code == 400, not_a_list.text
+    assert not_a_list.json()["issue"][0]["expression"] == ["Parameters.parameter"]
     delete = client.post(
         "/fhir/Patient/p1/$validate",
         json={"resourceType": "Parameters", "parameter": [{"name": "mode", "valueCode": "delete"}]},
@@ -239,6 +246,13 @@ def test_validate_structure_errors_are_reported_not_raised(client: TestClient) -
     )
     assert response.status_code == 200
     assert [i["code"] for i in errors_of(response)] == ["structure"]
+    entries_not_a_list = client.post(
+        "/fhir/Bundle/$validate",
+        json={"resourceType": "Bundle", "type": "batch", "entry": 5},
+        headers=FHIR_JSON,
+    )
+    assert entries_not_a_list.status_code == 200, entries_not_a_list.text
+    assert errors_of(entries_not_a_list), "reported as the Bundle's error"
 
 
 def test_validate_needs_authentication_and_scope(app: FastAPI, anonymous: TestClient) -> None:

@@ -59,6 +59,16 @@ def test_a_full_url_that_is_no_text_is_refused(world: World) -> None:
     assert refused.json()["issue"][0]["expression"] == ["Bundle.entry[0].fullUrl"]
 
 
+@pytest.mark.parametrize("entries", [5, True, "Patient", {"resource": {}}])
+def test_entries_that_are_no_list_are_refused(world: World, entries: object) -> None:
+    refused = world.submit({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+    assert refused.status_code == 400, refused.text
+    issue = refused.json()["issue"][0]
+    assert issue["expression"] == ["Bundle.entry"]
+    assert "lista" in issue["details"]["text"]
+    assert _tasks(world) == 0
+
+
 def test_an_entrys_problem_is_placed_inside_the_entry(world: World) -> None:
     bundle = submission(ANNA.personnummer, GAVLE, case_id="fel-i-posten")
     patient: dict[str, Any] = bundle["entry"][0]["resource"]
