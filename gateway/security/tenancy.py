@@ -7,6 +7,10 @@
 - The directory (Organization, Endpoint, PractitionerRole, Practitioner, Questionnaire) is
   readable by every party. A party changes only entries in its own subtree (itself and the
   units whose partOf chain reaches it): a region its units, a vårdcentral its own roles.
+- The request's own records (Patient, ServiceRequest, Consent) are written by the party
+  that asks: a kommun, or the test harness in its place. The vårdcentral they are addressed
+  to reads them and answers with records of its own (the Task's changes, the answer,
+  messages); it never rewrites them, and so never re-addresses them to another party.
 - The national test harness works only with synthetic data: everything it writes must be
   labelled HTEST.
 - The operator sees and changes everything; the auditor and operator read the audit.
@@ -31,6 +35,8 @@ CONFORMANCE_TYPES = frozenset({"Questionnaire"})
 AUDIT_TYPES = frozenset({"AuditEvent"})
 SYNTHETIC_LABEL = ("http://terminology.hl7.org/CodeSystem/v3-ActReason", "HTEST")
 MAX_PARTOF_DEPTH = 8
+REQUESTER_RECORDS = frozenset({"Patient", "ServiceRequest", "Consent"})
+_REQUESTERS = frozenset({PartyKind.KOMMUN, PartyKind.TEST_HARNESS})
 # Readable by every party, so no grants are recorded for them.
 _SHARED = (DIRECTORY_TYPES | CONFORMANCE_TYPES) - {"Practitioner"}
 
@@ -44,8 +50,10 @@ _ADDRESSED_TO: dict[str, tuple[str, ...]] = {
 }
 
 
-def _forbidden(text_sv: str, diagnostics: str) -> FhirError:
-    return FhirError.single(403, "forbidden", text_sv, diagnostics=diagnostics)
+def _forbidden(text_sv: str, diagnostics: str, expression: str | None = None) -> FhirError:
+    return FhirError.single(
+        403, "forbidden", text_sv, expression=expression, diagnostics=diagnostics
+    )
 
 
 class TenantRules:
@@ -92,6 +100,15 @@ class TenantRules:
             raise _forbidden(
                 "Bara tjänstens förvaltning får ändra formulär.",
                 "only the operator changes conformance resources",
+            )
+        if resource_type in REQUESTER_RECORDS and self.caller.party_kind not in _REQUESTERS:
+            raise _forbidden(
+                "Personuppgifter, förfrågan och samtycke registreras och ändras av kommunen "
+                "som frågar. Vårdcentralen läser dem och svarar i uppgiften, i utlåtandet "
+                "eller med ett meddelande.",
+                f"a {resource_type} is written by the requesting party (a kommun), not a "
+                f"{self.caller.party_kind.value}",
+                resource_type,
             )
         if self.caller.party_kind is PartyKind.TEST_HARNESS and not self._is_synthetic(body):
             raise _forbidden(

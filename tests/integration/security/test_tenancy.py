@@ -157,6 +157,44 @@ def test_vardcentral_sees_only_the_tasks_it_owns(app: FastAPI, parties: dict[str
     assert parties["vc_y"].put(url, accepted).status_code == 404
 
 
+@pytest.mark.parametrize("resource_type", ["Patient", "ServiceRequest", "Consent"])
+def test_the_unit_reads_the_kommuns_records_but_never_rewrites_them(
+    app: FastAPI, parties: dict[str, Party], resource_type: str
+) -> None:
+    """A rewrite by the unit the request is addressed to would change what the kommun
+    asked and consented to, or re-address it to another party (grants follow the parties
+    a version names)."""
+    created = seed(app, CASE_RESOURCES[resource_type], {KOMMUN_A, VC_X})
+    url = f"/fhir/{resource_type}/{created['id']}"
+    unit = parties["vc_x"]
+    assert unit.get(url).status_code == 200
+    readdressed = {
+        **created,
+        "performer": [{"reference": VC_Y}],
+        "organization": [{"reference": KOMMUN_B}],
+    }
+    if resource_type == "Patient":
+        readdressed = {**created, "managingOrganization": {"reference": VC_Y}}
+    for refused in (
+        unit.put(url, readdressed),
+        unit.post(f"/fhir/{resource_type}", CASE_RESOURCES[resource_type]),
+        unit.delete(url),
+    ):
+        assert refused.status_code == 403, refused.text
+        (issue,) = refused.json()["issue"]
+        assert issue["expression"] == [resource_type]
+        assert "kommunen" in issue["details"]["text"]
+    assert parties["kommun_a"].get(url).json()["meta"]["versionId"] == "1"
+    assert parties["vc_y"].get(url).status_code == 404
+    assert parties["kommun_b"].get(url).status_code == 404
+    assert (
+        parties["region_06"]
+        .post(f"/fhir/{resource_type}", CASE_RESOURCES[resource_type])
+        .status_code
+        == 403
+    )
+
+
 def test_directory_is_shared_to_read_but_changed_only_within_ones_own_units(
     parties: dict[str, Party],
 ) -> None:

@@ -96,9 +96,14 @@ def test_no_party_deletes_the_records_a_case_rests_on(world: World, party: str) 
         f"/fhir/{request['supportingInfo'][0]['reference']}",
     ]
     for url in records:
-        issue = _refusal(as_party("DELETE", url), 409)
-        assert issue["expression"] == [url.split("/")[2]]
-        assert "tas inte bort" in issue["details"]["text"]
+        resource_type = url.split("/")[2]
+        if party == "unit" and resource_type != "Task":  # not the unit's to write at all
+            issue = _refusal(as_party("DELETE", url), 403)
+            assert "registreras och ändras av kommunen" in issue["details"]["text"]
+        else:
+            issue = _refusal(as_party("DELETE", url), 409)
+            assert "tas inte bort" in issue["details"]["text"]
+        assert issue["expression"] == [resource_type]
         assert world.as_kommun("GET", url).status_code == 200, url
 
 
