@@ -51,6 +51,8 @@ from gateway.routing.resolver import (
 )
 from gateway.security.audit import AuditTrail
 from gateway.security.caller import PartyKind, require_scope
+from gateway.security.tenancy import TenantRules
+from gateway.store.resources import ResourceStore
 from gateway.validation.identifiers import SYSTEM_HSA_ID
 
 router = APIRouter(prefix="/fhir", tags=["Routing"])
@@ -301,7 +303,13 @@ def resolve_route(request: Request, session: Transaction, body: Body) -> Respons
     require_scope(caller, "Organization", "r")
     person, kommunkod, service, use_cache = _inputs(body)
     decision = route_resolver(request).resolve(
-        session, person, kommunkod, service_contract=service, use_cache=use_cache
+        session,
+        person,
+        kommunkod,
+        service_contract=service,
+        use_cache=use_cache,
+        asked_by=caller.party,
+        records=TenantRules(caller, ResourceStore(session)).visibility("Patient"),
     )
     if decision.outcome is RouteOutcome.ROUTED:
         entry.succeed()

@@ -22,6 +22,7 @@ from gateway.routing.reference_data import kommuner, regions
 from gateway.search.query import parse_search
 from gateway.store.directory_cache import CACHED_TYPES, cached
 from gateway.store.resources import ResourceStore, StoredResource
+from gateway.store.visibility import EVERYTHING, Visibility
 from gateway.validation.identifiers import (
     SYSTEM_HSA_ID,
     SYSTEM_HSA_ID_RIVTA,
@@ -164,11 +165,14 @@ def load_reference(
 
 
 def _search(
-    store: ResourceStore, resource_type: str, items: list[tuple[str, str]]
+    store: ResourceStore,
+    resource_type: str,
+    items: list[tuple[str, str]],
+    visibility: Visibility = EVERYTHING,
 ) -> list[StoredResource]:
     query = parse_search(resource_type, items, default_count=50, max_count=50)
-    if resource_type not in CACHED_TYPES:
-        found, _ = store.search(query, with_total=False)
+    if resource_type not in CACHED_TYPES:  # the directory's own types are everyone's
+        found, _ = store.search(query, visibility=visibility, with_total=False)
         return found
 
     def matching_ids() -> tuple[str, ...]:
@@ -208,8 +212,10 @@ def kommun_by_code(store: ResourceStore, kommunkod: str) -> StoredResource | Non
     return found[0] if found else None
 
 
-def patients_by_identifier(store: ResourceStore, system: str, value: str) -> list[StoredResource]:
-    return _search(store, "Patient", [("identifier", f"{system}|{value}")])
+def patients_by_identifier(
+    store: ResourceStore, system: str, value: str, visibility: Visibility = EVERYTHING
+) -> list[StoredResource]:
+    return _search(store, "Patient", [("identifier", f"{system}|{value}")], visibility)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from gateway.routing.person import ListingHasher, PersonId
 from gateway.routing.reference_data import kommun, region
 from gateway.settings import Settings
 from gateway.store.resources import ResourceStore, StoredResource
+from gateway.store.visibility import EVERYTHING, Visibility
 
 STEP_SYSTEM = "https://kv-gateway.se/fhir/CodeSystem/routing-step"
 
@@ -91,14 +92,18 @@ def home_lanskod(kommunkod: str) -> str:
     return found.lanskod
 
 
+# Who asked, the person's keyed hash, the länskod.
+_Key = tuple[str, bytes, str]
+
+
 class _Cache:
     def __init__(self, ttl: float, max_entries: int = 20_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._data: OrderedDict[tuple[bytes, str], tuple[float, ListingResolution]] = OrderedDict()
+        self._data: OrderedDict[_Key, tuple[float, ListingResolution]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[bytes, str]) -> ListingResolution | None:
+    def get(self, key: _Key) -> ListingResolution | None:
         if self.ttl <= 0:
             return None
         with self._lock:
@@ -112,7 +117,7 @@ class _Cache:
             self._data.move_to_end(key)
             return value
 
-    def put(self, key: tuple[bytes, str], value: ListingResolution) -> None:
+    def put(self, key: _Key, value: ListingResolution) -> None:
         if self.ttl <= 0:
             return
         with self._lock:
@@ -154,10 +159,13 @@ class ListingResolver:
         return list(self.plan.get(lanskod) or self.plan.get("*") or [])
 
     def resolve(
-        self, person: PersonId, kommunkod: str, *, use_cache: bool = True
+        self, person: PersonId, kommunkod: str, *, use_cache: bool = True, asked_by: str = ""
     ) -> ListingResolution:
+        """The person's listing in the home region of ``kommunkod``. A recent answer is
+        reused only for the party that asked for it (``asked_by``): another party's hit
+        would tell that someone looked the person up a moment ago."""
         lanskod = home_lanskod(kommunkod)
-        key = (self.hasher.key_for(person), lanskod)
+        key = (asked_by, self.hasher.key_for(person), lanskod)
         if use_cache:
             hit = self.cache.get(key)
             if hit is not None:
@@ -288,13 +296,22 @@ class RouteResolver:
         *,
         service_contract: str | None = None,
         use_cache: bool = True,
+        asked_by: str = "",
+        records: Visibility = EVERYTHING,
     ) -> RouteDecision:
+        """Where a request for ``person`` from ``kommunkod`` goes, and why. ``asked_by``: the
+        party that asks (see :meth:`ListingResolver.resolve`). ``records``: which of the
+        gateway's Patients may add their protected-identity label to the answer: all of
+        them when a request is routed (the label protects the person), only the asker's
+        own when it merely asks (another party's label is not its to learn)."""
         service = service_contract or self.settings.routing_service_contract
         store = ResourceStore(session)
         from gateway.routing.listing_sources.local import using_connection
 
         with using_connection(session.connection()):
-            resolution = self.listing.resolve(person, kommunkod, use_cache=use_cache)
+            resolution = self.listing.resolve(
+                person, kommunkod, use_cache=use_cache, asked_by=asked_by
+            )
         steps = list(resolution.steps)
         if resolution.cached:
             steps.insert(
@@ -303,7 +320,7 @@ class RouteResolver:
         # The gateway's own records may know of protected identity too.
         protected = resolution.protected_identity or any(
             _is_protected(p)
-            for p in directory.patients_by_identifier(store, person.system, person.value)
+            for p in directory.patients_by_identifier(store, person.system, person.value, records)
         )
         if protected and not resolution.protected_identity:
             steps.append(

@@ -17,7 +17,13 @@ class ResolverRouter:
         self.resolver = resolver
 
     def route(
-        self, session: Session, person_system: str, person_value: str, kommunkod: str
+        self,
+        session: Session,
+        person_system: str,
+        person_value: str,
+        kommunkod: str,
+        *,
+        asked_by: str = "",
     ) -> RoutedUnit:
         try:
             person = PersonId.parse(person_system, person_value)
@@ -29,7 +35,7 @@ class ResolverRouter:
                 expression="Patient.identifier",
                 diagnostics=error.code,
             ) from None
-        decision = self.resolver.resolve(session, person, kommunkod)
+        decision = self.resolver.resolve(session, person, kommunkod, asked_by=asked_by)
         reasoning = tuple(step.text_sv for step in decision.steps)
         if (
             decision.outcome is RouteOutcome.ROUTED

@@ -20,7 +20,14 @@ class RoutedUnit:
 
 class UnitRouter(Protocol):
     def route(
-        self, session: Session, person_system: str, person_value: str, kommunkod: str
+        self,
+        session: Session,
+        person_system: str,
+        person_value: str,
+        kommunkod: str,
+        *,
+        asked_by: str = "",
     ) -> RoutedUnit:
-        """The unit; raises FhirError (422 not listed / unit unknown, 503 source down)."""
+        """The unit; raises FhirError (422 not listed / unit unknown, 503 source down).
+        ``asked_by``: the party that asks, whose recent answers alone it may reuse."""
         ...

@@ -110,7 +110,9 @@ class SubmitWorkflow:
         kommun = self._requesting_kommun(entries, request)
         kommunkod = self._kommunkod(kommun)
         person_system, person_value = self._person(patient)
-        unit = self.router.route(self.store.session, person_system, person_value, kommunkod)
+        unit = self.router.route(
+            self.store.session, person_system, person_value, kommunkod, asked_by=kommun
+        )
 
         ids = {e.full_url: f"{e.type}/{new_id()}" for e in entries}
         stored_patient = self._existing_patient(patient)

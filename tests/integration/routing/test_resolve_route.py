@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -12,7 +13,11 @@ from sqlalchemy import select
 
 from gateway.security.caller import PartyKind
 from gateway.store.models import ResourceHead
-from gateway.validation.identifiers import SYSTEM_HSA_ID, synthetic_personnummer
+from gateway.validation.identifiers import (
+    SYSTEM_HSA_ID,
+    SYSTEM_PERSONNUMMER,
+    synthetic_personnummer,
+)
 from tests.integration.routing.conftest import (
     Resolve,
     hsa_of,
@@ -292,6 +297,68 @@ def test_cached_answers_are_marked_and_use_cache_false_asks_again(
     fresh = resolve(NEW_PERSON, "0180", useCache=False)
     assert fresh.status_code == 422
     assert outcome_code(fresh.json()) == "ambiguous-listing"
+
+
+def _as_party(app: FastAPI, party: str) -> Callable[[str, str], dict[str, Any]]:
+    """$resolve-route as a kommun's own client: personnummer, kommunkod -> the answer."""
+    http = TestClient(app)
+    http.headers.update(bearer(http, register_client(app, party, PartyKind.KOMMUN)))
+
+    def call(personnummer: str, kommunkod: str) -> dict[str, Any]:
+        response = http.post(
+            "/fhir/$resolve-route",
+            json=parameters(personnummer, kommunkod),
+            headers={"content-type": "application/fhir+json"},
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    return call
+
+
+def test_a_cached_answer_is_reused_only_for_the_party_that_asked(
+    app: FastAPI, resolve: Resolve, add_row: Callable[..., None]
+) -> None:
+    """Another kommun's hit would tell it that someone looked the person up a moment ago."""
+    add_row(NEW_PERSON, hsa_of("vc-sodermalm"), "01")
+    assert out(resolve(NEW_PERSON, "0180").json(), "cached") is False  # the operator asks
+    kommun = _as_party(app, "Organization/kommun-0180")
+    first = kommun(NEW_PERSON, "0180")
+    assert out(first, "cached") is False
+    assert "cached" not in steps(first)
+    assert out(kommun(NEW_PERSON, "0180"), "cached") is True, "its own answer, a moment later"
+
+
+def test_a_protected_identity_known_from_another_partys_records_is_not_told(
+    app: FastAPI, resolve: Resolve
+) -> None:
+    """The gateway's own Patients may add the protected-identity label to an answer, but
+    only those the asker may see: a kommun does not learn it from another's case."""
+    from gateway.store.resources import ResourceStore
+
+    anna = person("anna").personnummer
+    with app.state.session_factory() as session, session.begin():
+        store = ResourceStore(session)
+        stored = store.create(
+            {
+                "resourceType": "Patient",
+                "meta": {"security": [{"code": "skyddadFolkbokforing"}]},
+                "identifier": [{"system": SYSTEM_PERSONNUMMER, "value": anna}],
+            }
+        )
+        store.grant("Patient", stored.id, {"Organization/kommun-2180"})
+    asking = {
+        "another kommun": _as_party(app, "Organization/kommun-0180")(anna, "2180"),
+        "the kommun whose case it is": _as_party(app, "Organization/kommun-2180")(anna, "2180"),
+        "the operator": resolve(anna, "2180", useCache=False).json(),
+    }
+    told = {who: out(answer, "protectedIdentity") for who, answer in asking.items()}
+    assert told == {
+        "another kommun": False,
+        "the kommun whose case it is": True,
+        "the operator": True,
+    }
+    assert "protected-identity" not in steps(asking["another kommun"])
 
 
 def test_resolving_inside_a_transaction_that_already_wrote(app: FastAPI) -> None:
