@@ -283,6 +283,10 @@ class BundleProcessor:
         for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
             savepoint = self.session.begin_nested()
             try:
+                if entry.resource is not None:
+                    # Conditional references resolve as in a transaction; entries of a
+                    # batch stand alone, so a urn:uuid names nothing.
+                    self._rewrite_references(entry, {})
                 entry.response = self._run(entry)
                 savepoint.commit()
             except FhirError as error:

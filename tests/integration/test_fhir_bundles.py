@@ -187,6 +187,31 @@ def test_batch_entries_succeed_or_fail_independently(client: TestClient) -> None
     assert client.get("/fhir/Patient").json()["total"] == 1
 
 
+def test_batch_resolves_conditional_references_and_refuses_what_names_nothing(
+    client: TestClient,
+) -> None:
+    created = client.post("/fhir/Patient", json=patient(6), headers=FHIR_JSON).json()
+    found = f"Patient?identifier={SYSTEM_PERSONNUMMER}|{personnummer(6)}"
+    missing = f"Patient?identifier={SYSTEM_PERSONNUMMER}|{personnummer(8)}"
+    bundle = _transaction(
+        _post(service_request(found)),
+        _post(service_request(missing)),
+        _post(service_request(PATIENT_URN)),
+        kind="batch",
+    )
+    response = client.post("/fhir", json=bundle, headers=FHIR_JSON)
+    assert response.status_code == 200, response.text
+    resolved, unmatched, unnamed = response.json()["entry"]
+    assert resolved["resource"]["subject"]["reference"] == f"Patient/{created['id']}"
+    assert unmatched["response"]["status"] == "404"
+    assert unmatched["response"]["outcome"]["issue"][0]["expression"] == [
+        "Bundle.entry[1].resource.subject.reference"
+    ]
+    assert unnamed["response"]["status"] == "400"
+    assert personnummer(8) not in response.text
+    assert client.get("/fhir/ServiceRequest").json()["total"] == 1
+
+
 def test_bundle_shape_errors(client: TestClient) -> None:
     assert client.post("/fhir", json=patient(), headers=FHIR_JSON).status_code == 400
     assert (
