@@ -4,7 +4,9 @@ small transaction Bundle (the Communication and its Task)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from itertools import count
 
 from gateway.delivery.handlers import AdapterHandler
 from gateway.delivery.outbox import Message, enqueue, queued_before
@@ -48,18 +50,28 @@ def queue_notice(store: ResourceStore, task: StoredResource, communication: Stor
     )
 
 
-def overdue_tasks(store: ResourceStore, now: datetime) -> list[StoredResource]:
+OVERDUE_PAGE = 200
+
+
+def overdue_tasks(store: ResourceStore, now: datetime) -> Iterator[StoredResource]:
+    """Every open Task past its answer date, page by page (oldest change first): those
+    reminded already stay open and overdue, so one page would soon hold only them."""
     today = now.date().isoformat()
-    query = parse_search(
-        "Task",
-        [
-            ("restriction-period", f"lt{today}"),
-            ("status", ",".join(sorted(OPEN))),
-            ("_count", "200"),
-        ],
-    )
-    found, _ = store.search(query, with_total=False)
-    return found
+    for offset in count(0, OVERDUE_PAGE):
+        query = parse_search(
+            "Task",
+            [
+                ("restriction-period", f"lt{today}"),
+                ("status", ",".join(sorted(OPEN))),
+                ("_count", str(OVERDUE_PAGE)),
+                ("_offset", str(offset)),
+            ],
+            max_count=OVERDUE_PAGE,
+        )
+        found, _ = store.search(query, with_total=False)
+        yield from found
+        if len(found) < OVERDUE_PAGE:
+            return
 
 
 def queue_reminders(store: ResourceStore, now: datetime | None = None) -> int:

@@ -21,7 +21,10 @@ def change_task(
     output: list[dict[str, Any]] | None = None,
     business_status: dict[str, Any] | None = None,
 ) -> StoredResource:
-    """Move a Task as the gateway or on behalf of a party; 409 if the change is illegal."""
+    """Move a Task as the gateway or on behalf of a party; 409 if the change is illegal.
+
+    ``reason`` explains the new status; without one, a reason the old status had goes
+    (a request rerun after it failed no longer says why it failed)."""
     current = store.current("Task", task_id)
     if current is None or current.body is None:
         raise FhirError.single(
@@ -29,6 +32,8 @@ def change_task(
         )
     check_transition(current.body["status"], status, role)
     body = dict(current.body)
+    if status != body["status"]:
+        body.pop("statusReason", None)
     body["status"] = status
     body["lastModified"] = utc_now().isoformat().replace("+00:00", "Z")
     if reason is not None:

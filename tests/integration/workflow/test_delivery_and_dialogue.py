@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from gateway.delivery.models import OutboxMessage
 from gateway.delivery.outbox import DEAD, RetryPolicy
 from gateway.security.caller import PartyKind
-from gateway.store.resources import utc_now
+from gateway.store.resources import ResourceStore, utc_now
+from gateway.workflow import notices
+from gateway.workflow.notices import queue_reminders
 from gateway.workflow.operations import rerun_delivery
 from tests.integration.workflow.conftest import ANNA, GAVLE, World, communication
 from tests.support.auth import bearer, register_client
@@ -66,7 +70,9 @@ def test_garbage_peer_fails_the_task_after_the_budget_and_an_operator_reruns_it(
     world.peer.mode = "ok"
     world.deliver()
     assert len(world.peer.received) == 1
-    assert world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()["status"] == "received"
+    rerun = world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()
+    assert rerun["status"] == "received"
+    assert "statusReason" not in rerun, "why it failed no longer holds"
 
 
 def test_a_request_whose_consent_ended_before_dispatch_fails_with_the_consent_reason(
@@ -132,11 +138,9 @@ def test_follow_up_questions_go_both_ways(world: World) -> None:
     assert world.as_kommun("POST", "/fhir/Communication", stranger).status_code in (404, 422)
 
 
-def test_overdue_task_is_searchable_and_the_unit_reminded_once(world: World) -> None:
-    from gateway.store.resources import ResourceStore
-    from gateway.workflow.notices import queue_reminders
-
-    bundle = submission(ANNA.personnummer, GAVLE)
+def _overdue_submission(case_id: str) -> dict[str, Any]:
+    """A submission whose desired answer date has passed."""
+    bundle = submission(ANNA.personnummer, GAVLE, case_id=case_id)
     request = next(
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
     )
@@ -146,7 +150,32 @@ def test_overdue_task_is_searchable_and_the_unit_reminded_once(world: World) -> 
             "valueDate": "2026-01-10",
         }
     ]
-    task = world.submit(bundle).json()
+    return bundle
+
+
+def _remind(world: World) -> int:
+    with world.app.state.session_factory() as session, session.begin():
+        return queue_reminders(ResourceStore(session))
+
+
+def test_every_overdue_task_is_reminded_however_many_were_reminded_before(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reminded Tasks stay open and overdue: they must not fill the page the next ones
+    would be found on."""
+    monkeypatch.setattr(notices, "OVERDUE_PAGE", 2)
+    for number in range(3):
+        assert world.submit(_overdue_submission(f"sen-{number}")).status_code == 201
+    world.deliver()
+    assert _remind(world) == 3
+    assert _remind(world) == 0, "once each"
+    assert world.submit(_overdue_submission("sen-3")).status_code == 201
+    world.deliver()
+    assert _remind(world) == 1, "the one that came after three reminded ones"
+
+
+def test_overdue_task_is_searchable_and_the_unit_reminded_once(world: World) -> None:
+    task = world.submit(_overdue_submission("sen")).json()
     assert task["restriction"]["period"]["end"] == "2026-01-10"
     world.deliver()
     overdue = world.as_unit(
@@ -156,8 +185,7 @@ def test_overdue_task_is_searchable_and_the_unit_reminded_once(world: World) -> 
     ).json()
     assert [e["resource"]["id"] for e in overdue["entry"]] == [task["id"]]
     for _ in range(2):
-        with world.app.state.session_factory() as session, session.begin():
-            queue_reminders(ResourceStore(session))
+        _remind(world)
         world.deliver()
     reminders = [
         r
