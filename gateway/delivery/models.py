@@ -22,7 +22,9 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(
         String(16), nullable=False
     )  # pending|delivered|dead|withheld
-    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # retry budget
+    # Every claim counts, never reset: a claim's token (an operator's rerun resets attempts).
+    claims: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)

@@ -36,6 +36,7 @@ class Message:
     payload: dict[str, Any]
     idempotency_key: str
     attempts: int
+    claim: int  # the row's claim count when this claim was made: its token
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def outbox_row(session: Session, **message: Unpack[NewMessage]) -> dict[str, Any
         "idempotency_key": message["idempotency_key"],
         "status": PENDING,
         "attempts": 0,
+        "claims": 0,
         "next_attempt_at": message.get("not_before") or now,
         "created_at": now,
         "updated_at": now,
@@ -142,6 +144,7 @@ def claim(session: Session, limit: int, policy: RetryPolicy) -> list[Message]:
     for row in rows:
         row.locked_until = now + timedelta(seconds=policy.lease_seconds)
         row.attempts += 1
+        row.claims += 1
         claimed.append(
             Message(
                 row.id,
@@ -151,6 +154,7 @@ def claim(session: Session, limit: int, policy: RetryPolicy) -> list[Message]:
                 json.loads(protection.decrypt(row.payload)),
                 row.idempotency_key,
                 row.attempts,
+                row.claims,
             )
         )
     return claimed
@@ -158,12 +162,12 @@ def claim(session: Session, limit: int, policy: RetryPolicy) -> list[Message]:
 
 def _still_ours(message: Message) -> Any:
     """The row as this claim left it: still waiting, and claimed no more times since (the
-    attempt count is the claim's token). A row another worker claimed after the lease ran
+    claim count is the claim's token). A row another worker claimed after the lease ran
     out, or one withheld meanwhile, is no longer this worker's to change."""
     return (
         (OutboxMessage.id == message.id)
         & (OutboxMessage.status == PENDING)
-        & (OutboxMessage.attempts == message.attempts)
+        & (OutboxMessage.claims == message.claim)
     )
 
 
@@ -217,7 +221,8 @@ def listing(session: Session, status: str | None = None, limit: int = 100) -> li
 
 
 def rerun(session: Session, message_id: str) -> bool:
-    """Put a dead message back in the queue, with a fresh retry budget (operator command)."""
+    """Put a dead message back in the queue, with a fresh retry budget (operator command).
+    The claim count goes on: no claim made before the rerun matches one made after it."""
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status == DEAD)

@@ -10,7 +10,14 @@ from typing import Any
 from sqlalchemy import select, update
 
 from gateway.delivery.models import OutboxMessage
-from gateway.delivery.outbox import WITHHELD, Message, claim, mark_failed, withhold
+from gateway.delivery.outbox import (
+    WITHHELD,
+    Message,
+    claim,
+    mark_delivered,
+    mark_failed,
+    withhold,
+)
 from gateway.store.resources import utc_now
 from gateway.workflow.operations import rerun_delivery
 from tests.integration.workflow.conftest import ANNA, GAVLE, World
@@ -45,6 +52,32 @@ def test_a_claim_whose_lease_ran_out_does_not_send_again(world: World) -> None:
     assert len(world.peer.received) == 1, "sent once, not by both workers"
     (row,) = _rows(world, "journal-request")
     assert (row.status, row.attempts) == ("delivered", 2)
+
+
+def test_a_claim_from_before_an_operators_rerun_is_not_taken_for_one_after_it(
+    world: World,
+) -> None:
+    """The rerun gives the message a fresh retry budget, not fresh claim tokens: a worker
+    whose lease ran out before the message died must not write over the rerun's delivery."""
+    world.peer.mode = "down"
+    task = world.submit(submission(ANNA.personnummer, GAVLE, case_id="lease-rerun")).json()
+    (stale,) = _claimed(world)  # worker A, slow ...
+    _lease_runs_out(world)
+    (dying,) = _claimed(world)  # ... worker B claims it and gives up for good
+    policy = world.app.state.worker.policy
+    with world.app.state.session_factory() as session, session.begin():
+        assert mark_failed(session, dying, "refused", policy, final=True) is True
+    with world.app.state.session_factory() as session, session.begin():
+        assert rerun_delivery(session, dying.id)
+    (rerun,) = _claimed(world)  # worker C, after the operator's rerun
+    assert rerun.attempts == stale.attempts == 1, "the same place in the retry budget"
+
+    with world.app.state.session_factory() as session, session.begin():
+        assert not mark_delivered(session, stale), "A's late word is not C's"
+        assert mark_failed(session, rerun, "peer answered 503", policy, final=False) is False
+    (row,) = _rows(world, "journal-request")
+    assert (row.status, row.last_error) == ("pending", "peer answered 503")
+    assert world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()["status"] == "requested"
 
 
 def test_a_late_outcome_does_not_undo_a_withholding(world: World) -> None:
