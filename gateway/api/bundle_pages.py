@@ -32,12 +32,15 @@ def searchset(
     found: list[StoredResource],
     total: int | None,
     withheld: Sequence[Issue] = (),
+    matched: int | None = None,
 ) -> dict[str, Any]:
     """A page of matches. ``total`` counts the matches before the read checks, so a page
-    with matches ``withheld`` says so in an OperationOutcome entry of its own."""
+    with matches ``withheld`` says so in an OperationOutcome entry of its own; ``matched``
+    (by default, as many as were ``found``) is how many the page held before them."""
     url = f"{base_url}/{query.resource_type}"
     links = [{"relation": "self", "url": f"{url}?{query.link_params()}"}]
-    more = len(found) == query.count and (total is None or query.offset + query.count < total)
+    full = (len(found) if matched is None else matched) == query.count
+    more = full and (total is None or query.offset + query.count < total)
     if more and query.count > 0:
         links.append(
             {

@@ -51,12 +51,15 @@ class NewResource:
 
 class SearchResult(NamedTuple):
     """A page of matches the caller may see. ``withheld``: why the read hooks kept some
-    matches from the caller (consent that no longer permits, say), one issue each."""
+    matches from the caller (consent that no longer permits, say), one issue each.
+    ``matched``: how many the page held before those checks (a page is full, and more may
+    follow, by what matched, not by what was left)."""
 
     query: SearchQuery
     found: list[StoredResource]
     total: int | None
     withheld: list[Issue]
+    matched: int
 
 
 class HistoryResult(NamedTuple):
@@ -284,7 +287,7 @@ class FhirInteractions:
         )
         found, withheld = self._disclosable(matches)
         entry.succeed(*(p for stored in found for p in _patients(stored)))
-        return SearchResult(query, found, total, withheld)
+        return SearchResult(query, found, total, withheld, len(matches))
 
     def history(
         self,

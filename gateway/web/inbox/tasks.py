@@ -79,10 +79,10 @@ def task_list(request: Request, visit: SignedIn) -> Response:
         if number > pages:  # past the end: the last page
             number = pages
             shown, total = _open_in_answer_order(fhir, owner, number, size)
-        _, closed_tasks, _, _ = fhir.search(
+        closed_tasks = fhir.search(
             "Task",
             [owner, ("status", CLOSED_STATUSES), ("_sort", "-modified"), ("_count", "50")],
-        )
+        ).found
         reader = Reader(fhir, codes)
         open_rows = [reader.row(stored, today) for stored in shown]
         closed_rows = [reader.row(stored, today) for stored in closed_tasks]
@@ -111,7 +111,7 @@ def _open_in_answer_order(
     """Page ``number`` of the unit's open requests, the one to answer first first (by
     desired answer date, then by arrival), and how many there are: sorted and counted
     by the database, so every request is listed, however many."""
-    _, found, total, _ = fhir.search(
+    result = fhir.search(
         "Task",
         [
             owner,
@@ -122,7 +122,7 @@ def _open_in_answer_order(
             ("_total", "accurate"),
         ],
     )
-    return found, total or 0
+    return result.found, result.total or 0
 
 
 def _open_page_size(request: Request) -> int:

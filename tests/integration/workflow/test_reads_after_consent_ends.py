@@ -158,3 +158,29 @@ def test_a_conditional_create_is_no_way_around_the_consent(world: World) -> None
     no_scope = in_a_transaction("QuestionnaireResponse", f"_id={answer.json()['id']}")
     assert no_scope.status_code == 403, no_scope.text
     assert "linkId" not in no_scope.text, "nothing of the answer"
+
+
+def test_a_withheld_match_does_not_end_the_paging(world: World) -> None:
+    """A page with a match withheld is still a full page: the next one holds the rest."""
+    task = world.submit(submission(ANNA.personnummer, GAVLE, case_id="sidor")).json()
+    world.deliver()
+    task_url = f"/fhir/Task/{task['id']}"
+    received = world.as_unit("GET", task_url).json()
+    assert world.as_unit("PUT", task_url, {**received, "status": "accepted"}).status_code == 200
+    posted = [
+        world.as_kommun("POST", "/fhir/Communication", communication(task["id"], "Fråga 1?")),
+        world.as_unit("POST", "/fhir/Communication", communication(task["id"], "Svar 1.")),
+        world.as_kommun("POST", "/fhir/Communication", communication(task["id"], "Fråga 2?")),
+    ]
+    assert [p.status_code for p in posted] == [201, 201, 201]
+    world.end_consent(task)
+
+    first = world.as_kommun(
+        "GET", "/fhir/Communication", **{"part-of": task_url.removeprefix("/fhir/"), "_count": 2}
+    ).json()
+    assert _matches(first) == [posted[0].json()["id"]]
+    assert [w["details"]["text"] for w in _warnings(first)] == [WITHHELD_MESSAGE]
+    (next_url,) = [link["url"] for link in first["link"] if link["relation"] == "next"]
+    second = world.http.get(next_url, headers=world.kommun).json()
+    assert _matches(second) == [posted[2].json()["id"]], "the kommun's own second question"
+    assert not [link for link in second["link"] if link["relation"] == "next"]
