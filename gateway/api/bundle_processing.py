@@ -9,6 +9,7 @@ entry in its own savepoint and reports each outcome separately.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -167,6 +168,56 @@ def _within_entry(issue: Issue, entry: _Entry) -> Issue:
     return Issue(issue.code, issue.text_sv, issue.severity, tuple(moved), issue.diagnostics)
 
 
+_NO_TARGETS: Mapping[str, str] = {}
+
+
+def resolve_references(
+    fhir: FhirInteractions,
+    resource: dict[str, Any],
+    root: str,
+    targets: Mapping[str, str] = _NO_TARGETS,
+) -> None:
+    """Rewrite the references of ``resource`` (``root`` names it in error paths): a fullUrl
+    of the same transaction becomes the resource it stands for (``targets``), and a
+    conditional reference (``Patient?identifier=…``) the one resource it matches, 404 when
+    none; a ``urn:uuid:`` or ``urn:oid:`` that stands for nothing is a 400."""
+
+    def visit(holder: dict[str, Any], path: str) -> None:
+        reference: str = holder["reference"]
+        if reference in targets:
+            holder["reference"] = targets[reference]
+        elif reference.startswith("urn:uuid:") or reference.startswith("urn:oid:"):
+            raise FhirError.single(
+                400,
+                "invalid",
+                "Referensen pekar inte på någon post. En urn-referens kan bara peka på en "
+                "annan post i samma transaktion.",
+                expression=f"{path}.reference",
+                diagnostics="unresolved urn reference",
+            )
+        elif "?" in reference and not reference.startswith("#"):
+            holder["reference"] = _resolve_conditional(fhir, reference, path).reference
+
+    walk_references(resource, root, visit)
+
+
+def _resolve_conditional(fhir: FhirInteractions, reference: str, where: str) -> StoredResource:
+    resource_type, _, criteria = reference.partition("?")
+    try:
+        found = fhir.find_one_for_condition(resource_type, criteria)
+    except FhirError as error:
+        raise FhirError(error.status, [i.at(f"{where}.reference") for i in error.issues]) from None
+    if found is None:
+        raise FhirError.single(
+            404,
+            "not-found",
+            "Den villkorliga referensen matchar ingen resurs.",
+            expression=f"{where}.reference",
+            diagnostics="conditional reference matched nothing",
+        )
+    return found
+
+
 class BundleProcessor:
     def __init__(
         self,
@@ -238,44 +289,9 @@ class BundleProcessor:
                 targets[entry.full_url] = target
         return targets
 
-    def _rewrite_references(self, entry: _Entry, targets: dict[str, str]) -> None:
+    def _rewrite_references(self, entry: _Entry, targets: Mapping[str, str]) -> None:
         assert entry.resource is not None
-
-        def visit(holder: dict[str, Any], path: str) -> None:
-            reference: str = holder["reference"]
-            if reference in targets:
-                holder["reference"] = targets[reference]
-            elif reference.startswith("urn:uuid:") or reference.startswith("urn:oid:"):
-                raise FhirError.single(
-                    400,
-                    "invalid",
-                    "Referensen pekar på en post som inte finns i bundlen.",
-                    expression=f"{entry.where}.{path}.reference",
-                    diagnostics="unresolved urn reference",
-                )
-            elif "?" in reference and not reference.startswith("#"):
-                resolved = self._resolve_conditional(reference, f"{entry.where}.{path}")
-                holder["reference"] = resolved.reference
-
-        walk_references(entry.resource, "resource", visit)
-
-    def _resolve_conditional(self, reference: str, where: str) -> StoredResource:
-        resource_type, _, criteria = reference.partition("?")
-        try:
-            found = self.fhir.find_one_for_condition(resource_type, criteria)
-        except FhirError as error:
-            raise FhirError(
-                error.status, [i.at(f"{where}.reference") for i in error.issues]
-            ) from None
-        if found is None:
-            raise FhirError.single(
-                404,
-                "not-found",
-                "Den villkorliga referensen matchar ingen resurs.",
-                expression=f"{where}.reference",
-                diagnostics="conditional reference matched nothing",
-            )
-        return found
+        resolve_references(self.fhir, entry.resource, f"{entry.where}.resource", targets)
 
     # ----- batch ------------------------------------------------------------------------
 
@@ -286,7 +302,7 @@ class BundleProcessor:
                 if entry.resource is not None:
                     # Conditional references resolve as in a transaction; entries of a
                     # batch stand alone, so a urn:uuid names nothing.
-                    self._rewrite_references(entry, {})
+                    self._rewrite_references(entry, _NO_TARGETS)
                 entry.response = self._run(entry)
                 savepoint.commit()
             except FhirError as error:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from gateway.api.app_state import interactions_for, settings_of
 from gateway.api.body import read_limited, read_resource_body
 from gateway.api.bundle_pages import history, searchset
-from gateway.api.bundle_processing import BundleProcessor
+from gateway.api.bundle_processing import BundleProcessor, resolve_references
 from gateway.api.capability import capability_statement
 from gateway.api.headers import Preferences, location, preferences, version_headers
 from gateway.api.interactions import FhirInteractions, WriteResult
@@ -218,6 +218,7 @@ def _search(
 
 @router.post("/{resource_type}", summary="Create", status_code=201, openapi_extra=RESOURCE_BODY)
 def create(request: Request, resource_type: str, fhir: Fhir, body: Body) -> Response:
+    resolve_references(fhir, body, resource_type)
     result = fhir.create(resource_type, body, if_none_exist=request.headers.get("if-none-exist"))
     return _write_response(request, result, preferences(request))
 
@@ -232,6 +233,7 @@ def read(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Respo
 
 @router.put("/{resource_type}/{res_id}", summary="Update", openapi_extra=RESOURCE_BODY)
 def update(request: Request, resource_type: str, res_id: str, fhir: Fhir, body: Body) -> Response:
+    resolve_references(fhir, body, resource_type)
     result = fhir.update(resource_type, res_id, body, if_match=request.headers.get("if-match"))
     return _write_response(request, result, preferences(request))
 

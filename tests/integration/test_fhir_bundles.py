@@ -212,6 +212,34 @@ def test_batch_resolves_conditional_references_and_refuses_what_names_nothing(
     assert client.get("/fhir/ServiceRequest").json()["total"] == 1
 
 
+def test_a_plain_create_or_update_resolves_conditional_references_too(
+    client: TestClient,
+) -> None:
+    created = client.post("/fhir/Patient", json=patient(6), headers=FHIR_JSON).json()
+    found = f"Patient?identifier={SYSTEM_PERSONNUMMER}|{personnummer(6)}"
+    request = client.post("/fhir/ServiceRequest", json=service_request(found), headers=FHIR_JSON)
+    assert request.status_code == 201, request.text
+    assert request.json()["subject"]["reference"] == f"Patient/{created['id']}"
+    updated = client.put(
+        f"/fhir/ServiceRequest/{request.json()['id']}",
+        json={**request.json(), "subject": {"reference": found}},
+        headers=FHIR_JSON,
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["subject"]["reference"] == f"Patient/{created['id']}"
+
+    missing = f"Patient?identifier={SYSTEM_PERSONNUMMER}|{personnummer(8)}"
+    for reference, status in ((missing, 404), (PATIENT_URN, 400)):
+        refused = client.post(
+            "/fhir/ServiceRequest", json=service_request(reference), headers=FHIR_JSON
+        )
+        assert refused.status_code == status, refused.text
+        (issue,) = refused.json()["issue"]
+        assert issue["expression"] == ["ServiceRequest.subject.reference"]
+        assert personnummer(8) not in refused.text
+    assert client.get("/fhir/ServiceRequest").json()["total"] == 1
+
+
 def test_bundle_shape_errors(client: TestClient) -> None:
     assert client.post("/fhir", json=patient(), headers=FHIR_JSON).status_code == 400
     assert (
