@@ -63,9 +63,12 @@ class SearchResult(NamedTuple):
 
 
 class HistoryResult(NamedTuple):
+    """The versions the caller may see, and how many there are before the read checks.
+    What those withhold is left out unsaid: an R4 history Bundle has no place to say it
+    (its entries are versions, each with a request and a response)."""
+
     versions: list[StoredResource]
     total: int
-    withheld: list[Issue]
 
 
 @dataclass(frozen=True)
@@ -312,9 +315,9 @@ class FhirInteractions:
             offset=offset,
             visibility=self.rules.visibility(resource_type),
         )
-        versions, withheld = self._disclosable(versions)
+        versions, _ = self._disclosable(versions)
         entry.succeed(*(p for stored in versions for p in _patients(stored)))
-        return HistoryResult(versions, total, withheld)
+        return HistoryResult(versions, total)
 
     # ----- writes -----------------------------------------------------------------------
 

@@ -187,7 +187,7 @@ def batch_or_transaction(request: Request, fhir: Fhir, bundle: Body) -> Response
 def type_history(request: Request, resource_type: str, fhir: Fhir) -> Response:
     count, offset = _paging(request)
     since = _since(request.query_params.get("_since"))
-    versions, total, _ = fhir.history(resource_type, None, since=since, count=count, offset=offset)
+    versions, total = fhir.history(resource_type, None, since=since, count=count, offset=offset)
     bundle = history(
         settings_of(request).fhir_base_url, resource_type, versions, total, count, offset
     )
@@ -248,9 +248,7 @@ def delete(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Res
 def instance_history(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Response:
     count, offset = _paging(request)
     since = _since(request.query_params.get("_since"))
-    versions, total, _ = fhir.history(
-        resource_type, res_id, since=since, count=count, offset=offset
-    )
+    versions, total = fhir.history(resource_type, res_id, since=since, count=count, offset=offset)
     path = f"{resource_type}/{res_id}"
     bundle = history(settings_of(request).fhir_base_url, path, versions, total, count, offset)
     return FhirResponse(bundle, request=request)
