@@ -144,6 +144,9 @@ def _provision_covers(
     return not (purposes and disclosure.purpose not in purposes)
 
 
+WITHDRAWN_SV = "Personen har återkallat sitt samtycke."
+
+
 def evaluate(
     consent: dict[str, Any] | None,
     disclosure: Disclosure,
@@ -155,11 +158,7 @@ def evaluate(
     ref = f"Consent/{consent['id']}" if consent.get("id") else None
     status = consent.get("status")
     if status != "active":
-        text = (
-            "Personen har återkallat sitt samtycke."
-            if status in ("inactive", "rejected")
-            else "Samtycket är inte aktivt."
-        )
+        text = WITHDRAWN_SV if status in ("inactive", "rejected") else "Samtycket är inte aktivt."
         return Decision.deny("consent-not-active", text, ref)
     if (consent.get("patient") or {}).get("reference") != disclosure.subject:
         return Decision.deny("consent-wrong-person", "Samtycket gäller en annan person.", ref)

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.consent.evaluator import Action, Disclosure, evaluate
+from gateway.consent.evaluator import WITHDRAWN_SV, Action, Decision, Disclosure, evaluate
 from gateway.delivery.handlers import AdapterHandler, AuditedHandler
 from gateway.delivery.outbox import Message
 from gateway.delivery.protocols import DeliveryResult
@@ -101,22 +101,21 @@ def consent_still_permits(store: ResourceStore, task: StoredResource) -> Consent
         action=Action.DISCLOSE,
         at=utc_now(),
     )
-    refusals: list[ConsentCheck] = []
+    first_refusal: Decision | None = None
     for consent in consents:
         decision = evaluate(consent.body, disclosure, organization_of(store))
         if decision.permitted:
             if withdrawn_since(store, consent.id, recorded(consent), disclosure):
-                return ConsentCheck(
-                    False,
-                    "consent-withdrawn",
-                    consent.reference,
-                    "Personen har återkallat sitt samtycke.",
-                )
-            return ConsentCheck(True, decision.code, consent.reference, decision.text_sv)
-        refusals.append(ConsentCheck(False, decision.code, consent.reference, decision.text_sv))
-    if not refusals:
-        return ConsentCheck(False, "consent-missing", None, "Det finns inget samtycke för utbytet.")
-    return refusals[0]  # why the first consent sent with the request no longer permits
+                return ConsentCheck(False, "consent-withdrawn", consent.reference, WITHDRAWN_SV)
+            return _check(decision)
+        first_refusal = first_refusal or decision
+    # Why the first consent sent with the request no longer permits; with none, the
+    # evaluator's own word for a missing consent.
+    return _check(first_refusal or evaluate(None, disclosure, organization_of(store)))
+
+
+def _check(decision: Decision) -> ConsentCheck:
+    return ConsentCheck(decision.permitted, decision.code, decision.consent, decision.text_sv)
 
 
 class JournalRequestHandler(AdapterHandler):

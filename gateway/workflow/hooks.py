@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 
 from gateway.api.interactions import FhirInteractions
 from gateway.canonical import CS_TASK_PARAMETER_TYPE
+from gateway.consent.evaluator import WITHDRAWN_SV
 from gateway.delivery.outbox import withhold
 from gateway.errors import FhirError, not_found
 from gateway.resources.references import references_in
@@ -375,7 +376,7 @@ class ConsentHook(_Hook):
                 task.id,
                 "cancelled",
                 Role.GATEWAY,
-                reason=reason("Personen har återkallat sitt samtycke."),
+                reason=reason(WITHDRAWN_SV),
             )
             self._tell_the_unit(fhir, cancelled)
         for output in body.get("output", []):
