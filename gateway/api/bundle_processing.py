@@ -251,6 +251,7 @@ class BundleProcessor:
     def _transaction(self, entries: list[_Entry]) -> None:
         try:
             targets = self._assign_targets(entries)
+            self.fhir.expect_new(targets.values())
             for entry in entries:
                 if entry.resource is not None:
                     self._rewrite_references(entry, targets)

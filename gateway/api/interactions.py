@@ -8,7 +8,7 @@ resource type is served, the interaction is allowed on it, the caller holds the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from gateway.errors import FhirError, Issue, Severity, not_found
+from gateway.resources.references import walk_references
 from gateway.resources.types import Interaction, allows
 from gateway.search.query import SearchQuery, parse_search, small_number
 from gateway.security.audit import AuditEntry, AuditTrail
@@ -167,6 +168,8 @@ class FhirInteractions:
         self.hooks: dict[str, list[WriteHook]] = {}
         for hook in hooks:
             self.hooks.setdefault(hook.resource_type, []).append(hook)
+        # References to what this request creates and has not stored yet (expect_new).
+        self._expected: set[str] = set()
 
     @contextmanager
     def writing_as(
@@ -192,7 +195,23 @@ class FhirInteractions:
             self.validator.check_structure(body)
         for hook in hooks:
             body = hook.before_write(self, body, existing)
+        self._check_references(body)
         return body
+
+    def expect_new(self, references: Iterable[str]) -> None:
+        """Resources this request will create (a transaction's entries, a submission's):
+        the writes before them may name them."""
+        self._expected.update(references)
+
+    def _check_references(self, body: dict[str, Any]) -> None:
+        """What a write names, as it will be stored: every case record it refers to must be
+        one the caller sees, or one this request creates (``TenantRules.check_reference``)."""
+
+        def visit(holder: dict[str, Any], path: str) -> None:
+            if holder["reference"] not in self._expected:
+                self.rules.check_reference(holder["reference"], f"{path}.reference")
+
+        walk_references(body, str(body["resourceType"]), visit)
 
     def _after_write(self, stored: StoredResource, existing: StoredResource | None) -> None:
         for hook in self.hooks.get(stored.resource_type, []):

@@ -16,7 +16,9 @@
 - The operator sees and changes everything; the auditor and operator read the audit.
 
 Refusals of things a party cannot see are 404, so existence does not leak; refusals of
-things it can see but not change are 403.
+things it can see but not change are 403. That holds for what a write names as well: a
+reference to a case record the party cannot see is refused as if the record did not exist,
+so no party builds on, or withdraws from, another party's case.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from gateway.errors import FhirError, not_found
 from gateway.resources.references import references_in
+from gateway.resources.types import SUPPORTED_TYPES
 from gateway.search.index import split_reference
 from gateway.security.caller import Caller, PartyKind
 from gateway.store.resources import ResourceStore, StoredResource
@@ -78,14 +81,37 @@ class TenantRules:
             return EVERYTHING
         return of_party(self.caller.party)
 
-    def check_visible(self, stored: StoredResource) -> None:
+    def sees(self, stored: StoredResource) -> bool:
         visibility = self.visibility(stored.resource_type)
-        if visibility.everything:
-            return
-        if visibility.party is None or visibility.party not in self.store.parties(
-            stored.resource_type, stored.id
-        ):
+        return visibility.everything or (
+            visibility.party is not None
+            and visibility.party in self.store.parties(stored.resource_type, stored.id)
+        )
+
+    def check_visible(self, stored: StoredResource) -> None:
+        if not self.sees(stored):
             raise not_found(stored.resource_type, stored.id)
+
+    def check_reference(self, reference: str, expression: str) -> None:
+        """Raise 404 (at ``expression``) unless the caller may name ``reference`` in what it
+        writes: a relative reference to a case record must be to one the caller sees.
+        Shared records (the directory, the Questionnaire) and references outside this
+        server are not looked up."""
+        if self.is_operator or "://" in reference:
+            return
+        ref_type, ref_id = split_reference(reference)
+        if ref_type not in SUPPORTED_TYPES or self.visibility(ref_type).everything:
+            return
+        stored = self.store.current(ref_type, ref_id)
+        if stored is None or stored.body is None or not self.sees(stored):
+            raise FhirError.single(
+                404,
+                "not-found",
+                "Referensen pekar på en post som inte finns, eller som du saknar behörighet "
+                "att se.",
+                expression=expression,
+                diagnostics=f"{ref_type}/{ref_id} is not known to this server",
+            )
 
     # ----- changing ---------------------------------------------------------------------
 

@@ -115,6 +115,7 @@ class SubmitWorkflow:
         )
 
         ids = {e.full_url: f"{e.type}/{new_id()}" for e in entries}
+        self.fhir.expect_new(ids.values())
         stored_patient = self._existing_patient(patient)
         if stored_patient is not None:
             ids[patient.full_url] = stored_patient.reference

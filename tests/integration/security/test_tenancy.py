@@ -281,3 +281,74 @@ def test_audit_is_for_auditors_only(parties: dict[str, Party]) -> None:
     seen = parties["auditor"].get("/fhir/AuditEvent").json()
     assert seen["total"] > 0
     assert parties["auditor"].get("/fhir/Patient").status_code == 403
+
+
+def test_a_write_naming_another_partys_record_is_answered_as_naming_nothing(
+    parties: dict[str, Party],
+) -> None:
+    """Whatever a party writes (a plain create, an update, a batch or a transaction entry)
+    may name only case records it sees. Another party's record and a record that does not
+    exist get the same 404 at the reference, so neither existence nor ownership shows."""
+    owner, other = parties["kommun_a"], parties["kommun_b"]
+    hers = owner.post("/fhir/Patient", patient(11)).json()["id"]
+
+    def consent_about(reference: str) -> dict[str, Any]:
+        return {**CASE_RESOURCES["Consent"], "patient": {"reference": reference}}
+
+    answers = []
+    for reference in (f"Patient/{hers}", "Patient/finns-inte"):
+        plain = other.post("/fhir/Consent", consent_about(reference))
+        batch = other.post(
+            "/fhir",
+            {
+                "resourceType": "Bundle",
+                "type": "batch",
+                "entry": [
+                    {
+                        "resource": consent_about(reference),
+                        "request": {"method": "POST", "url": "Consent"},
+                    }
+                ],
+            },
+        )
+        transaction = other.post(
+            "/fhir",
+            {
+                "resourceType": "Bundle",
+                "type": "transaction",
+                "entry": [
+                    {
+                        "fullUrl": "urn:uuid:0b6f1a4e-5a3c-4a53-9a2b-1f0c5f1d2e3a",
+                        "resource": consent_about(reference),
+                        "request": {"method": "POST", "url": "Consent"},
+                    }
+                ],
+            },
+        )
+        assert plain.status_code == 404, plain.text
+        assert plain.json()["issue"][0]["expression"] == ["Consent.patient.reference"]
+        assert batch.status_code == 200, batch.text
+        entry = batch.json()["entry"][0]["response"]
+        assert entry["status"].startswith("404")
+        assert entry["outcome"]["issue"][0]["expression"] == [
+            "Bundle.entry[0].resource.patient.reference"
+        ]
+        assert transaction.status_code == 404, transaction.text
+        answers.append(
+            [
+                (r["issue"][0]["code"], r["issue"][0]["details"]["text"])
+                for r in (plain.json(), entry["outcome"], transaction.json())
+            ]
+        )
+    assert answers[0] == answers[1], "another party's record looks like no record at all"
+
+    own = other.post("/fhir/Patient", patient(12)).json()["id"]
+    created = other.post("/fhir/Consent", consent_about(f"Patient/{own}"))
+    assert created.status_code == 201, created.text
+    moved = other.put(
+        f"/fhir/Consent/{created.json()['id']}",
+        {**created.json(), "patient": {"reference": f"Patient/{hers}"}},
+    )
+    assert moved.status_code == 404, moved.text
+    assert other.get("/fhir/Consent", patient=f"Patient/{hers}").json()["total"] == 0
+    assert owner.get("/fhir/Consent").json()["total"] == 0, "nothing reached kommun A"

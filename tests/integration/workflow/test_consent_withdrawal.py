@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.security.caller import PartyKind
 from tests.integration.workflow.conftest import ANNA, GAVLE, JONKOPING_VC, World
+from tests.support.auth import bearer, register_client
 from tests.support.consent_data import consent
+from tests.support.fhir_data import FHIR_JSON
 from tests.support.submissions import submission
+
+STOCKHOLM = "Organization/kommun-0180"
 
 
 def _consent_url(world: World, task: dict[str, Any]) -> str:
@@ -63,3 +68,26 @@ def test_a_newer_consent_updated_into_a_withdrawal_cancels(world: World) -> None
     )
     assert updated.status_code == 200, updated.text
     world.assert_withdrawn(task_url)
+
+
+def test_another_kommun_cannot_withdraw_for_a_person_it_does_not_see(world: World) -> None:
+    """Gävle's request rests on Gävle's record of the person. Stockholm, which has no case
+    for her, learnt the record's id: a withdrawing Consent naming it is refused as if the
+    record did not exist, and Gävle's request goes on."""
+    task = world.submit(submission(ANNA.personnummer, GAVLE, case_id="annan-kommun")).json()
+    stockholm = bearer(world.http, register_client(world.app, STOCKHOLM, PartyKind.KOMMUN))
+    for kommun in (STOCKHOLM, GAVLE):  # in its own name or in Gävle's
+        withdrawal = consent(task["for"]["reference"], kommun=kommun, unit=JONKOPING_VC)
+        withdrawal.pop("id")
+        withdrawal.update(status="inactive", dateTime="2026-12-01T10:00:00+01:00")
+        refused = world.http.post(
+            "/fhir/Consent", json=withdrawal, headers={**stockholm, **FHIR_JSON}
+        )
+        assert refused.status_code == 404, refused.text
+        issue = refused.json()["issue"][0]
+        assert issue["expression"] == ["Consent.patient.reference"]
+        assert "behörighet" in issue["details"]["text"]
+
+    assert world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()["status"] == "requested"
+    mine = world.as_kommun("GET", "/fhir/Consent", patient=task["for"]["reference"]).json()
+    assert mine["total"] == 1, "nothing was stored beside Gävle's own consent"

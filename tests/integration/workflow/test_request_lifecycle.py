@@ -17,7 +17,7 @@ from tests.integration.workflow.conftest import ANNA, FREDRIK, GAVLE, JONKOPING_
 from tests.support.answers import answer_to
 from tests.support.auth import bearer, register_client
 from tests.support.consent_data import consent
-from tests.support.fhir_data import FHIR_JSON
+from tests.support.fhir_data import FHIR_JSON, patient
 from tests.support.submissions import submission
 
 
@@ -341,8 +341,10 @@ def test_a_newer_consent_that_withdraws_cancels_and_withholds(world: World) -> N
 
     not_yet = world.as_kommun("POST", "/fhir/Consent", later(status="draft"))
     assert not_yet.status_code == 201, not_yet.text
+    other_person = world.as_kommun("POST", "/fhir/Patient", patient(serial=77))
+    assert other_person.status_code == 201, other_person.text
     someone_else = later()
-    someone_else["patient"] = {"reference": "Patient/nagon-annan"}
+    someone_else["patient"] = {"reference": f"Patient/{other_person.json()['id']}"}
     someone_else["provision"]["type"] = "deny"
     stored = world.as_kommun("POST", "/fhir/Consent", someone_else)
     assert stored.status_code == 201, stored.text
