@@ -30,7 +30,8 @@ from gateway.workflow.task_states import OPEN, Role, check_transition
 from gateway.workflow.transitions import change_task, reason
 
 # What a party may change on a Task, besides moving its status. ``meta`` is compared on
-# its own (_meta_changed); ``output`` is the gateway's, set when the answer arrives.
+# its own (_meta_changed); ``output`` is the gateway's, set when the answer arrives. Notes
+# are only added to (_kept_notes).
 _TASK_MUTABLE = frozenset({"status", "businessStatus", "statusReason", "note", "lastModified"})
 # Stamped by the store on every version.
 _SERVER_META = frozenset({"versionId", "lastUpdated"})
@@ -68,6 +69,23 @@ def _meta_changed(sent: dict[str, Any], kept: dict[str, Any]) -> bool:
 
 def _kept_meta(sent: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
     return {**(kept.get("meta") or {}), **(sent.get("meta") or {})}
+
+
+def _kept_notes(kept: list[Any], sent: list[Any], now: str) -> list[Any]:
+    """A Task's notes are part of the case record: the notes already made stay as they
+    are, whatever a later version sends (left out, shortened or changed), and a sent note
+    that is not one of them is added, timed now when it has no time. A note sent back as
+    it was read, with or without its time, is the same note."""
+    notes = list(kept)
+    for note in sent:
+        if not isinstance(note, dict):
+            continue
+        if any(
+            isinstance(old, dict) and all(old.get(k) == v for k, v in note.items()) for old in notes
+        ):
+            continue
+        notes.append(note if note.get("time") else {**note, "time": now})
+    return notes
 
 
 class _Hook:
@@ -183,7 +201,13 @@ class TaskHook(_Hook):
             )
         body = dict(body)
         body["meta"] = _kept_meta(body, existing.body)  # security labels stay when left out
-        body["lastModified"] = utc_now().isoformat().replace("+00:00", "Z")
+        now = utc_now().isoformat().replace("+00:00", "Z")
+        body["lastModified"] = now
+        if role is not Role.GATEWAY:
+            notes = _kept_notes(existing.body.get("note") or [], body.get("note") or [], now)
+            body.pop("note", None)
+            if notes:
+                body["note"] = notes
         return body
 
     def after_write(

@@ -177,3 +177,47 @@ def test_another_party_cannot_tell_whether_a_case_exists(world: World) -> None:
     nobodys = post(sodermalm, "/fhir/QuestionnaireResponse", answer_to(f"ServiceRequest/{made_up}"))
     assert theirs == nobodys
     assert theirs[0] == 404
+
+
+def test_notes_once_made_stay_whoever_sends_the_task_back_without_them(world: World) -> None:
+    """Notes are part of the case record: neither party removes or rewrites a note already
+    made (its own or the other's) by sending the Task back without it or changed; what
+    is sent that is new is added, timed when it has no time."""
+    task = _submitted(world, "anteckningar")
+    url = f"/fhir/Task/{task['id']}"
+    first = {"text": "Besök bokas.", "authorString": "Rehab VC"}
+    noted = world.as_unit("PUT", url, {**task, "status": "received", "note": [first]})
+    assert noted.status_code == 200, noted.text
+    timed = noted.json()["note"]
+    assert [n["text"] for n in timed] == ["Besök bokas."]
+    assert timed[0]["time"], "a note without a time is timed"
+
+    for sent in (
+        [],  # left out
+        [first],  # as first sent, without the time the gateway gave it
+        timed,  # as read
+    ):
+        body = {k: v for k, v in noted.json().items() if k != "note"}
+        kept = world.as_unit("PUT", url, {**body, "note": sent} if sent else body)
+        assert kept.status_code == 200, kept.text
+        assert kept.json()["note"] == timed
+        noted = kept
+
+    rewritten = world.as_unit(
+        "PUT", url, {**noted.json(), "note": [{**timed[0], "text": "Besök bokat 12/12."}]}
+    )
+    assert rewritten.status_code == 200, rewritten.text
+    assert [n["text"] for n in rewritten.json()["note"]] == ["Besök bokas.", "Besök bokat 12/12."]
+
+    # The kommun withdraws the request, sending its own note only.
+    cancelled = world.as_kommun(
+        "PUT",
+        url,
+        {**rewritten.json(), "status": "cancelled", "note": [{"text": "Ärendet avslutat."}]},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert [n["text"] for n in cancelled.json()["note"]] == [
+        "Besök bokas.",
+        "Besök bokat 12/12.",
+        "Ärendet avslutat.",
+    ]
