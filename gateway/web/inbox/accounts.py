@@ -23,7 +23,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.store.resources import utc_now
+from gateway.routing.directory import hsa_id_of
+from gateway.store.resources import ResourceStore, utc_now
 from gateway.web.inbox.models import InboxAccount
 
 # scrypt parameters: n=2**14, r=8, p=1 (about 16 MiB, tens of milliseconds).
@@ -152,6 +153,7 @@ def add_account(
         raise ValueError("party must be Organization/<id>")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    _must_be_care_unit(session, party)
     now = utc_now()
     account = session.get(InboxAccount, username)
     if account is None:
@@ -165,6 +167,18 @@ def add_account(
     account.locked_until = None
     account.sessions_valid_after = now - timedelta(seconds=1)
     return account
+
+
+def _must_be_care_unit(session: Session, party: str) -> None:
+    """An inbox user answers as a vårdcentral: the party must be a care unit in the
+    directory, an Organization with an HSA-id (what routing sends requests to), never a
+    kommun or a region."""
+    unit = ResourceStore(session).current("Organization", party.split("/", 1)[1])
+    if unit is None or unit.body is None or hsa_id_of(unit.body) is None:
+        raise ValueError(
+            f"{party} is not a care unit in the directory (an Organization with an HSA-id); "
+            "load the directory first"
+        )
 
 
 def list_accounts(session: Session) -> list[InboxAccount]:

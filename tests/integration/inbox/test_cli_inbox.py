@@ -26,6 +26,7 @@ def _sign_in(database_url: str, username: str, password: str) -> str | None:
 
 def test_the_demo_user_gets_a_fresh_password_that_signs_in(database_url: str) -> None:
     env = {"KVGW_DATABASE_URL": database_url, "KVGW_PUBLIC_BASE_URL": "http://127.0.0.1:8080"}
+    assert run_cli("seed", "demo", env=env).returncode == 0
     first = run_cli("inbox", "demo-user", env=env)
     assert first.returncode == 0, first.stderr
     assert "sign in at  http://127.0.0.1:8080/inbox/logga-in" in first.stdout
@@ -46,12 +47,42 @@ def test_the_demo_user_gets_a_fresh_password_that_signs_in(database_url: str) ->
 
 def test_add_user_checks_its_input_in_one_line(database_url: str) -> None:
     env = {"KVGW_DATABASE_URL": database_url}
+    unit = "Organization/vc-jonkoping-centrum"
+    not_yet = run_cli(
+        "inbox",
+        "add-user",
+        "anna.rehab",
+        "--party",
+        unit,
+        "--password",
+        "ett långt lösenord",
+        env=env,
+    )
+    assert not_yet.returncode == 1, "the directory does not hold the unit yet"
+    assert "is not a care unit in the directory" in not_yet.stderr
+    assert run_cli("seed", "demo", env=env).returncode == 0
+    for not_a_unit in ("Organization/kommun-2180", "Organization/region-06", "Organization/vc-x"):
+        refused = run_cli(
+            "inbox",
+            "add-user",
+            "anna.rehab",
+            "--party",
+            not_a_unit,
+            "--password",
+            "ett långt lösenord",
+            env=env,
+        )
+        assert refused.returncode == 1, not_a_unit
+        assert refused.stderr.strip() == (
+            f"kv-gateway: {not_a_unit} is not a care unit in the directory (an Organization "
+            "with an HSA-id); load the directory first"
+        )
     short = run_cli(
         "inbox",
         "add-user",
         "anna.rehab",
         "--party",
-        "Organization/vc-x",
+        unit,
         "--password",
         "kort",
         env=env,
@@ -66,7 +97,7 @@ def test_add_user_checks_its_input_in_one_line(database_url: str) -> None:
         "add-user",
         "Anna.Rehab",
         "--party",
-        "Organization/vc-x",
+        unit,
         "--name",
         "Anna R",
         "--password",
@@ -75,7 +106,8 @@ def test_add_user_checks_its_input_in_one_line(database_url: str) -> None:
     )
     assert made.returncode == 0, made.stderr
     assert "password" not in made.stdout, "a password she chose is not printed"
-    assert _sign_in(database_url, "anna.rehab", "ett långt lösenord") == "Organization/vc-x"
+    assert _sign_in(database_url, "anna.rehab", "ett långt lösenord") == unit
+    assert run_cli("inbox", "list", env=env).stdout.split() == ["anna.rehab", unit, "enabled"]
 
 
 def test_make_run_s_demo_request_is_in_the_demo_user_s_inbox(database_url: str) -> None:
