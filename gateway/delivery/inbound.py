@@ -40,6 +40,7 @@ from gateway.store.resources import ResourceStore
 from gateway.validation.conformance import DEFAULT_COMPILED_DIR
 from gateway.validation.identifiers import SYSTEM_HSA_ID
 from gateway.validation.pipeline import ValidationPipeline
+from gateway.workflow.dispatch import delivered_after_all
 from gateway.workflow.task_states import OPEN, Role, check_transition
 
 __all__ = ["INBOUND_SCOPES", "InboundApplier", "InboundResult", "InboundUpdate"]
@@ -52,6 +53,8 @@ INBOUND_SCOPES = frozenset(
     {"system/Task.rus", "system/ServiceRequest.rs", "system/QuestionnaireResponse.crs"}
 )
 MAX_PARTOF_DEPTH = 8
+# Statuses a unit's system reports only when it has the request.
+_UNIT_AT_WORK = frozenset({"received", "accepted", "in-progress", "on-hold", "rejected", "completed"})
 MAX_STEPS = 3  # at most this many statuses between what a Task is and what is reported
 # The elements of the peer's answer that are the peer's own bookkeeping, not the answer.
 _ANSWER_DROPPED = ("id", "meta", "subject", "basedOn", "partOf", "encounter", "contained")
@@ -158,6 +161,10 @@ def _apply(
     if update.remote_version is not None and _seen(session, update, via):
         return InboundResult(update.task_id, False, task.body.get("status"))
     changed = False
+    if task.body.get("status") == "failed" and _reports_work(update):
+        task = delivered_after_all(fhir, task)
+        changed = task.body is not None and task.body.get("status") != "failed"
+    assert task.body is not None
     wanted = _task_change(task.body, update)
     if wanted is not None:
         # A system that skips a step (received straight to on-hold) passes through the
@@ -265,6 +272,12 @@ def _owner_may(current: str, new: str) -> bool:
     except FhirError:
         return False
     return True
+
+
+def _reports_work(update: InboundUpdate) -> bool:
+    """Whether the update says the unit has the request: a status only the unit's work
+    reaches, or an answer."""
+    return update.answer is not None or update.status in _UNIT_AT_WORK
 
 
 def _task_change(task: dict[str, Any], update: InboundUpdate) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.api.interactions import FhirInteractions
 from gateway.consent.evaluator import WITHDRAWN_SV, Action, Decision, Disclosure, evaluate
 from gateway.delivery.handlers import AdapterHandler, AuditedHandler
 from gateway.delivery.outbox import Message
@@ -112,6 +113,22 @@ def consent_still_permits(store: ResourceStore, task: StoredResource) -> Consent
     # Why the first consent sent with the request no longer permits; with none, the
     # evaluator's own word for a missing consent.
     return _check(first_refusal or evaluate(None, disclosure, organization_of(store)))
+
+
+def delivered_after_all(fhir: FhirInteractions, task: StoredResource) -> StoredResource:
+    """The unit's system reports on a Task that failed when its delivery gave up: the
+    request did arrive (a peer that stored it but kept answering with errors, say). With
+    the consent still permitting, the Task is received after all, so that what the unit
+    reports, its answer above all, is not lost; otherwise it stays failed and the workflow
+    refuses the report. The consent decision is audited either way."""
+    check = consent_still_permits(fhir.store, task)
+    fhir.trail.events.append(task_decision(fhir.store, task, check, fhir.caller))
+    if not check.permitted:
+        return task
+    entry = fhir.trail.begin("update", "Task", task.id)
+    received = change_task(fhir.store, task.id, "received", Role.GATEWAY)
+    entry.succeed()
+    return received
 
 
 def _check(decision: Decision) -> ConsentCheck:

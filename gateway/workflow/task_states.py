@@ -7,7 +7,9 @@
         ├────────────┴──▶ rejected   (owner, with a reason code)
         ├──────── any open ──▶ cancelled   (requester, or the gateway on revoked consent)
         └──────── requested/received ──▶ failed   (the gateway, when delivery gives up;
-                                                      an operator's rerun makes it requested again)
+                                                      an operator's rerun makes it requested again,
+                                                      a report from the unit's system on it makes
+                                                      it received: it did arrive after all)
 
 The owner is the vårdcentral, the requester the kommun, and the gateway itself acts on
 delivery, answers and consent. The AF-style order statuses map onto these: OLÄST =
@@ -51,6 +53,8 @@ _TRANSITIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("received", "failed"): frozenset({Role.GATEWAY}),
     # An operator reruns a dead delivery: the failed Task is requested again.
     ("failed", "requested"): frozenset({Role.GATEWAY}),
+    # The unit's system reports on a request the gateway gave up delivering: it arrived.
+    ("failed", "received"): frozenset({Role.GATEWAY}),
 }
 for _status in OPEN:
     _TRANSITIONS[(_status, "cancelled")] = frozenset({Role.REQUESTER, Role.GATEWAY})

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import select
 from starlette.responses import Response, StreamingResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.journal.fhir_rest import FhirRestAdapter
 from adapters.journal.fhir_rest.config import FhirRestSettings, MutualTls, PeerProfile, SmartClient
@@ -46,8 +46,10 @@ ENDLESS_STOP = 256 * 1024 * 1024  # bounds the test if a client reads on regardl
 
 class Faults:
     """ASGI middleware in front of the journal system: ``ok``, ``down`` (503 everywhere),
-    ``garbage`` (HTML with 500 on the FHIR API), ``garbage-ok`` (HTML with 200) or
-    ``endless`` (a 200 FHIR answer that never ends; ``sent`` counts its bytes)."""
+    ``garbage`` (HTML with 500 on the FHIR API), ``garbage-ok`` (HTML with 200),
+    ``endless`` (a 200 FHIR answer that never ends; ``sent`` counts its bytes) or
+    ``lost-reply`` (the journal system takes the request, but the reply is lost on the way:
+    a 502 from the proxy in front)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -73,6 +75,14 @@ class Faults:
                 await StreamingResponse(self._endless(), media_type="application/fhir+json")(
                     scope, receive, send
                 )
+                return
+            if self.mode == "lost-reply" and fhir:
+
+                async def dropped(message: Message) -> None:
+                    return None
+
+                await self.app(scope, receive, dropped)
+                await Response("bad gateway", status_code=502)(scope, receive, send)
                 return
             if self.mode.startswith("garbage") and fhir:
                 status = 200 if self.mode == "garbage-ok" else 500

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
 from gateway.delivery.models import OutboxMessage
 from gateway.delivery.outbox import DEAD, RetryPolicy
 from gateway.delivery.sync import high_water
+from gateway.search.query import parse_search
 from gateway.security.models import AuditChainLink
 from gateway.store.resources import ResourceStore, utc_now
 from gateway.workflow.operations import rerun_delivery
 from tests.integration.adapters.fhir_rest.conftest import BENGT, FhirWorld
+from tests.support.fhir_data import FHIR_JSON
 from tests.support.live_server import free_port, serve
 
 
@@ -168,3 +171,75 @@ def test_a_polled_update_for_a_task_the_unit_does_not_own_is_refused_and_audited
     assert refused[0]["agent"][0]["who"] == {"reference": "Organization/vc-jonkoping-centrum"}
     assert refused[0]["agent"][0]["altId"].startswith("fhir-rest:poll:")
     assert world.task(theirs["id"])["status"] == "requested"
+
+
+def _given_up_while_the_peer_has_it(world: FhirWorld) -> dict[str, Any]:
+    """A journal system that takes the request each time, while its replies are lost: the
+    gateway gives up and fails the Task, though the unit has the request."""
+    world.app.state.worker.policy = RetryPolicy(max_attempts=2, base_seconds=0)
+    world.use(smart=world.smart(), form="bundle", receive="poll")
+    world.faults.mode = "lost-reply"
+    task = world.submit()
+    for _ in range(2):
+        _due_now(world)
+        world.deliver()
+    (message,) = world.messages()
+    assert message.status == DEAD
+    assert world.task(task["id"])["status"] == "failed"
+    world.faults.mode = "ok"
+    return task
+
+
+def _consent_permits_audited(world: FhirWorld, task: dict[str, Any]) -> int:
+    """How many consent decisions that permitted were audited for the Task's person."""
+    query = parse_search(
+        "AuditEvent", [("entity", task["for"]["reference"]), ("outcome", "0"), ("_count", "100")]
+    )
+    with world.app.state.session_factory() as session:
+        found, _ = ResourceStore(session).search(query, with_total=False)
+    return sum(
+        1 for e in found if (e.body or {}).get("subtype", [{}])[0].get("code") == "AuthZ-Consent"
+    )
+
+
+def test_the_units_report_on_a_request_given_up_on_brings_it_back_with_its_answer(
+    fhir_world: FhirWorld,
+) -> None:
+    world = fhir_world
+    task = _given_up_while_the_peer_has_it(world)
+    remote = world.remote(task["id"])
+    world.journal.move(remote["id"], "accepted")
+    world.journal.answer(remote["id"])
+    permits = _consent_permits_audited(world, task)
+
+    report = world.poll()
+    assert (report.updates, report.changed, report.refused) == (1, 1, 0), report.failures
+    # Checked when the Task came back, and again when the answer came.
+    assert _consent_permits_audited(world, task) == permits + 2
+    done = world.task(task["id"])
+    assert done["status"] == "completed", "the answer is not lost"
+    assert "statusReason" not in done, "the failure's reason went with the failure"
+    answer_ref = done["output"][0]["valueReference"]["reference"]
+    answer = world.http.get(f"/fhir/{answer_ref}", headers=world.kommun)
+    assert answer.status_code == 200, answer.text
+    history = world.http.get(f"/fhir/Task/{task['id']}/_history", headers=world.kommun).json()
+    statuses = [e["resource"]["status"] for e in reversed(history["entry"])]
+    assert statuses[statuses.index("failed") + 1] == "received", "received after all"
+
+
+def test_a_report_on_a_request_given_up_on_after_its_consent_ended_changes_nothing(
+    fhir_world: FhirWorld,
+) -> None:
+    world = fhir_world
+    task = _given_up_while_the_peer_has_it(world)
+    request = world.http.get(f"/fhir/{task['focus']['reference']}", headers=world.kommun).json()
+    consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
+    consent = world.http.get(consent_url, headers=world.kommun).json()
+    consent["provision"]["period"]["end"] = (utc_now() - timedelta(days=2)).date().isoformat()
+    ended = world.http.put(consent_url, json=consent, headers={**world.kommun, **FHIR_JSON})
+    assert ended.status_code == 200, ended.text
+
+    world.journal.move(world.remote(task["id"])["id"], "accepted")
+    report = world.poll()
+    assert (report.updates, report.changed, report.refused) == (1, 0, 1)
+    assert world.task(task["id"])["status"] == "failed"
