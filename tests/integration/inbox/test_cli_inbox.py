@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from gateway.app import create_app
+from gateway.database import open_database
 from gateway.settings import Settings
 from gateway.store.db import make_engine
-from gateway.web.inbox.accounts import LocalAccounts
+from gateway.web.inbox.accounts import LocalAccounts, add_account
 from tests.integration.test_cli import run_cli
 
 
@@ -45,48 +48,41 @@ def test_the_demo_user_gets_a_fresh_password_that_signs_in(database_url: str) ->
     assert listed.stdout.split() == ["rehab.halmstad", "Organization/vc-halmstad-norr", "enabled"]
 
 
+def _add_user(env: dict[str, str], party: str, password: str = "ett långt lösenord") -> Any:
+    return run_cli(
+        "inbox", "add-user", "anna.rehab", "--party", party, "--password", password, env=env
+    )
+
+
+def _refused_as_no_care_unit(database_url: str, party: str) -> None:
+    database = open_database(Settings(database_url=database_url, _env_file=None))
+    try:
+        with (
+            database.sessions() as session,
+            session.begin(),
+            pytest.raises(ValueError, match=f"^{party} is not a care unit in the directory"),
+        ):
+            add_account(session, "anna.rehab", "ett långt lösenord", party, "Anna")
+    finally:
+        database.dispose()
+
+
 def test_add_user_checks_its_input_in_one_line(database_url: str) -> None:
     env = {"KVGW_DATABASE_URL": database_url}
     unit = "Organization/vc-jonkoping-centrum"
-    not_yet = run_cli(
-        "inbox",
-        "add-user",
-        "anna.rehab",
-        "--party",
-        unit,
-        "--password",
-        "ett långt lösenord",
-        env=env,
-    )
+    not_yet = _add_user(env, unit)
     assert not_yet.returncode == 1, "the directory does not hold the unit yet"
-    assert "is not a care unit in the directory" in not_yet.stderr
-    assert run_cli("seed", "demo", env=env).returncode == 0
-    for not_a_unit in ("Organization/kommun-2180", "Organization/region-06", "Organization/vc-x"):
-        refused = run_cli(
-            "inbox",
-            "add-user",
-            "anna.rehab",
-            "--party",
-            not_a_unit,
-            "--password",
-            "ett långt lösenord",
-            env=env,
-        )
-        assert refused.returncode == 1, not_a_unit
-        assert refused.stderr.strip() == (
-            f"kv-gateway: {not_a_unit} is not a care unit in the directory (an Organization "
-            "with an HSA-id); load the directory first"
-        )
-    short = run_cli(
-        "inbox",
-        "add-user",
-        "anna.rehab",
-        "--party",
-        unit,
-        "--password",
-        "kort",
-        env=env,
+    assert not_yet.stderr.strip() == (
+        f"kv-gateway: {unit} is not a care unit in the directory (an Organization with an "
+        "HSA-id); load the directory first"
     )
+    assert run_cli("seed", "demo", env=env).returncode == 0
+    kommun = _add_user(env, "Organization/kommun-2180")
+    assert kommun.returncode == 1
+    assert "Organization/kommun-2180 is not a care unit" in kommun.stderr
+    for not_a_unit in ("Organization/region-06", "Organization/vc-x"):
+        _refused_as_no_care_unit(database_url, not_a_unit)
+    short = _add_user(env, unit, password="kort")
     assert short.returncode == 1
     assert short.stderr.strip() == "kv-gateway: the password must have at least 12 characters"
     bad_party = run_cli("inbox", "add-user", "anna.rehab", "--party", "vc-x", env=env)
