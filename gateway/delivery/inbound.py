@@ -54,7 +54,9 @@ INBOUND_SCOPES = frozenset(
 )
 MAX_PARTOF_DEPTH = 8
 # Statuses a unit's system reports only when it has the request.
-_UNIT_AT_WORK = frozenset({"received", "accepted", "in-progress", "on-hold", "rejected", "completed"})
+_UNIT_AT_WORK = frozenset(
+    {"received", "accepted", "in-progress", "on-hold", "rejected", "completed"}
+)
 MAX_STEPS = 3  # at most this many statuses between what a Task is and what is reported
 # The elements of the peer's answer that are the peer's own bookkeeping, not the answer.
 _ANSWER_DROPPED = ("id", "meta", "subject", "basedOn", "partOf", "encounter", "contained")
@@ -163,7 +165,7 @@ def _apply(
     changed = False
     if task.body.get("status") == "failed" and _reports_work(update):
         task = delivered_after_all(fhir, task)
-        changed = task.body is not None and task.body.get("status") != "failed"
+        changed = (task.body or {}).get("status") != "failed"
     assert task.body is not None
     wanted = _task_change(task.body, update)
     if wanted is not None:
