@@ -195,7 +195,7 @@ class FhirInteractions:
             self.validator.check_structure(body)
         for hook in hooks:
             body = hook.before_write(self, body, existing)
-        self._check_references(body)
+        self._check_references(body, existing)
         return body
 
     def expect_new(self, references: Iterable[str]) -> None:
@@ -203,13 +203,19 @@ class FhirInteractions:
         the writes before them may name them."""
         self._expected.update(references)
 
-    def _check_references(self, body: dict[str, Any]) -> None:
+    def _check_references(self, body: dict[str, Any], existing: StoredResource | None) -> None:
         """What a write names, as it will be stored: every case record it refers to must be
-        one the caller sees, or one this request creates (``TenantRules.check_reference``)."""
+        one the caller sees, or one this request creates (``TenantRules.check_reference``).
+        What the version it replaces named already is not checked again: a party keeps
+        what another party put there (a note's author, say)."""
+        named_before: set[str] = set()
+        if existing is not None and existing.body is not None:
+            walk_references(existing.body, "", lambda h, _: named_before.add(h["reference"]))
 
         def visit(holder: dict[str, Any], path: str) -> None:
-            if holder["reference"] not in self._expected:
-                self.rules.check_reference(holder["reference"], f"{path}.reference")
+            reference = holder["reference"]
+            if reference not in self._expected and reference not in named_before:
+                self.rules.check_reference(reference, f"{path}.reference")
 
         walk_references(body, str(body["resourceType"]), visit)
 

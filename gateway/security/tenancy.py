@@ -94,10 +94,11 @@ class TenantRules:
 
     def check_reference(self, reference: str, expression: str) -> None:
         """Raise 404 (at ``expression``) unless the caller may name ``reference`` in what it
-        writes: a relative reference to a case record must be to one the caller sees.
-        Shared records (the directory, the Questionnaire) and references outside this
-        server are not looked up."""
-        if self.is_operator or "://" in reference:
+        writes: a reference to a case record must be to one the caller sees. An absolute
+        URL counts as the record its ``Type/id`` ends with, as everywhere in the gateway
+        (the search index, what is delivered), whatever its base. Shared records (the
+        directory, the Questionnaire) are not looked up."""
+        if self.is_operator:
             return
         ref_type, ref_id = split_reference(reference)
         if ref_type not in SUPPORTED_TYPES or self.visibility(ref_type).everything:

@@ -296,7 +296,12 @@ def test_a_write_naming_another_partys_record_is_answered_as_naming_nothing(
         return {**CASE_RESOURCES["Consent"], "patient": {"reference": reference}}
 
     answers = []
-    for reference in (f"Patient/{hers}", "Patient/finns-inte"):
+    for reference in (
+        f"Patient/{hers}",
+        f"http://testserver/fhir/Patient/{hers}",  # absolute, on this server
+        f"https://annan.example/fhir/Patient/{hers}",  # any base names the same record here
+        "Patient/finns-inte",
+    ):
         plain = other.post("/fhir/Consent", consent_about(reference))
         batch = other.post(
             "/fhir",
@@ -334,13 +339,16 @@ def test_a_write_naming_another_partys_record_is_answered_as_naming_nothing(
             "Bundle.entry[0].resource.patient.reference"
         ]
         assert transaction.status_code == 404, transaction.text
+        assert transaction.json()["issue"][0]["expression"] == [
+            "Bundle.entry[0].resource.patient.reference"
+        ]
         answers.append(
             [
                 (r["issue"][0]["code"], r["issue"][0]["details"]["text"])
                 for r in (plain.json(), entry["outcome"], transaction.json())
             ]
         )
-    assert answers[0] == answers[1], "another party's record looks like no record at all"
+    assert all(a == answers[-1] for a in answers), "another's record looks like none at all"
 
     own = other.post("/fhir/Patient", patient(12)).json()["id"]
     created = other.post("/fhir/Consent", consent_about(f"Patient/{own}"))

@@ -15,6 +15,7 @@ from tests.support.fhir_data import FHIR_JSON
 from tests.support.submissions import submission
 
 KV_TASK = "https://kv-gateway.se/fhir/StructureDefinition/kv-task"
+STOCKHOLM = "Organization/kommun-0180"
 
 
 def _submitted(world: World, case_id: str) -> dict[str, Any]:
@@ -221,3 +222,28 @@ def test_notes_once_made_stay_whoever_sends_the_task_back_without_them(world: Wo
         "Besök bokat 12/12.",
         "Ärendet avslutat.",
     ]
+
+
+def test_the_kommun_cancels_past_what_the_unit_named_in_a_note(world: World) -> None:
+    """A Task version is checked only for what it names anew: the unit's note may name a
+    record the kommun cannot see (here the person's record at another kommun), and the
+    kommun, which cannot remove the note, can still withdraw its request."""
+    stockholm = bearer(world.http, register_client(world.app, STOCKHOLM, PartyKind.KOMMUN))
+    elsewhere = world.http.post(
+        "/fhir/ServiceRequest/$submit",
+        json=submission(ANNA.personnummer, STOCKHOLM, case_id="annan-kommun"),
+        headers={**stockholm, **FHIR_JSON},
+    )
+    assert elsewhere.status_code == 201, elsewhere.text
+    their_record = elsewhere.json()["for"]["reference"]
+
+    task = _submitted(world, "notering-om-annan")
+    url = f"/fhir/Task/{task['id']}"
+    note = {"text": "Se även annan kommuns ärende.", "authorReference": {"reference": their_record}}
+    noted = world.as_unit("PUT", url, {**task, "status": "received", "note": [note]})
+    assert noted.status_code == 200, noted.text
+    assert world.as_kommun("GET", f"/fhir/{their_record}").status_code == 404
+
+    cancelled = world.as_kommun("PUT", url, {**noted.json(), "status": "cancelled"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["note"][0]["authorReference"] == {"reference": their_record}
