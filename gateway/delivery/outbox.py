@@ -123,6 +123,21 @@ def withhold(session: Session, task: str, kinds: tuple[str, ...]) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def mark_arrived(session: Session, task: str, kind: str) -> int:
+    """A dead message of a Task that arrived after all (the peer reports on the Task): it
+    counts as delivered, so that no operator's rerun sends it again."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.task == task, OutboxMessage.kind == kind, OutboxMessage.status == DEAD)
+        .values(
+            status=DELIVERED,
+            updated_at=utc_now(),
+            last_error="delivered after all: the peer reported on the Task",
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def claim(session: Session, limit: int, policy: RetryPolicy) -> list[Message]:
     """Take a lease on up to ``limit`` due messages (commit the session afterwards)."""
     now = utc_now()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.api.interactions import FhirInteractions
 from gateway.consent.evaluator import WITHDRAWN_SV, Action, Decision, Disclosure, evaluate
 from gateway.delivery.handlers import AdapterHandler, AuditedHandler
-from gateway.delivery.outbox import Message
+from gateway.delivery.outbox import Message, mark_arrived
 from gateway.delivery.protocols import DeliveryResult
 from gateway.resources.references import references_in
 from gateway.search.index import split_reference
@@ -29,11 +29,14 @@ from gateway.workflow.consent_checks import (
     task_decision,
     withdrawn_since,
 )
+from gateway.workflow.submit import JOURNAL_REQUEST
 from gateway.workflow.subscriptions import notification_body
 from gateway.workflow.task_states import OPEN, Role
 from gateway.workflow.transitions import change_task, reason
 
 NOTIFY_TIMEOUT_SECONDS = 10.0
+# Why a Task failed when its delivery gave up (not when consent stopped it).
+UNDELIVERED_SV = "Förfrågan kunde inte levereras till vårdcentralen."
 UNDELIVERED = ("requested", "received")  # a Task fails from these when its delivery ends
 
 
@@ -119,15 +122,22 @@ def delivered_after_all(fhir: FhirInteractions, task: StoredResource) -> StoredR
     """The unit's system reports on a Task that failed when its delivery gave up: the
     request did arrive (a peer that stored it but kept answering with errors, say). With
     the consent still permitting, the Task is received after all, so that what the unit
-    reports, its answer above all, is not lost; otherwise it stays failed and the workflow
-    refuses the report. The consent decision is audited either way."""
+    reports, its answer above all, is not lost, and its dead request counts as delivered
+    (no rerun sends it again). Otherwise it stays failed and the workflow refuses the
+    report. A Task that failed for another reason (consent stopped its delivery, and the
+    kommun was told to send a new request) is not revived. The consent decision is
+    audited."""
+    body = task.body or {}
+    if (body.get("statusReason") or {}).get("text") != UNDELIVERED_SV:
+        return task
     check = consent_still_permits(fhir.store, task)
     fhir.trail.events.append(task_decision(fhir.store, task, check, fhir.caller))
     if not check.permitted:
         return task
     entry = fhir.trail.begin("update", "Task", task.id)
     received = change_task(fhir.store, task.id, "received", Role.GATEWAY)
-    entry.succeed()
+    mark_arrived(fhir.store.session, task.reference, JOURNAL_REQUEST)
+    entry.succeed(*references_in(body.get("for")))
     return received
 
 
@@ -168,9 +178,7 @@ class JournalRequestHandler(AdapterHandler):
 
     def on_dead(self, session: Session, message: Message, error: str) -> None:
         _, task_id = split_reference(message.payload["task"])
-        _fail_undelivered(
-            ResourceStore(session), task_id, "Förfrågan kunde inte levereras till vårdcentralen."
-        )
+        _fail_undelivered(ResourceStore(session), task_id, UNDELIVERED_SV)
         super().on_dead(session, message, error)
 
     def _stop_for_consent(

@@ -225,6 +225,20 @@ def test_the_units_report_on_a_request_given_up_on_brings_it_back_with_its_answe
     history = world.http.get(f"/fhir/Task/{task['id']}/_history", headers=world.kommun).json()
     statuses = [e["resource"]["status"] for e in reversed(history["entry"])]
     assert statuses[statuses.index("failed") + 1] == "received", "received after all"
+    (message,) = world.messages()
+    assert message.status == "delivered", "the dead request arrived after all"
+    with world.app.state.session_factory() as session, session.begin():
+        assert not rerun_delivery(session, message.id), "no rerun sends it again"
+
+
+def _consent_ends(world: FhirWorld, task: dict[str, Any], days: int = -2) -> None:
+    """The kommun corrects the end of the consent the request rests on: ``days`` from today."""
+    request = world.http.get(f"/fhir/{task['focus']['reference']}", headers=world.kommun).json()
+    consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
+    consent = world.http.get(consent_url, headers=world.kommun).json()
+    consent["provision"]["period"]["end"] = (utc_now() + timedelta(days=days)).date().isoformat()
+    changed = world.http.put(consent_url, json=consent, headers={**world.kommun, **FHIR_JSON})
+    assert changed.status_code == 200, changed.text
 
 
 def test_a_report_on_a_request_given_up_on_after_its_consent_ended_changes_nothing(
@@ -232,13 +246,33 @@ def test_a_report_on_a_request_given_up_on_after_its_consent_ended_changes_nothi
 ) -> None:
     world = fhir_world
     task = _given_up_while_the_peer_has_it(world)
-    request = world.http.get(f"/fhir/{task['focus']['reference']}", headers=world.kommun).json()
-    consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
-    consent = world.http.get(consent_url, headers=world.kommun).json()
-    consent["provision"]["period"]["end"] = (utc_now() - timedelta(days=2)).date().isoformat()
-    ended = world.http.put(consent_url, json=consent, headers={**world.kommun, **FHIR_JSON})
-    assert ended.status_code == 200, ended.text
+    _consent_ends(world, task)
 
+    world.journal.move(world.remote(task["id"])["id"], "accepted")
+    report = world.poll()
+    assert (report.updates, report.changed, report.refused) == (1, 0, 1)
+    assert world.task(task["id"])["status"] == "failed"
+
+
+def test_a_request_stopped_for_its_consent_is_not_brought_back(fhir_world: FhirWorld) -> None:
+    """The kommun was told to send a new request: a report on the old one, even once the
+    consent is mended, does not bring it back beside the new one."""
+    world = fhir_world
+    world.app.state.worker.policy = RetryPolicy(max_attempts=3, base_seconds=60)
+    world.use(smart=world.smart(), form="bundle", receive="poll")
+    world.faults.mode = "lost-reply"  # the first try reaches the peer, its reply is lost
+    task = world.submit()
+    world.deliver()
+    assert world.task(task["id"])["status"] == "requested", "a retry is due in a minute"
+    world.faults.mode = "ok"
+    _consent_ends(world, task)
+    _due_now(world)
+    world.deliver()  # the next try stops for the consent
+    stopped = world.task(task["id"])
+    assert stopped["status"] == "failed"
+    assert "skicka en ny förfrågan" in stopped["statusReason"]["text"]
+
+    _consent_ends(world, task, days=+30)  # mended
     world.journal.move(world.remote(task["id"])["id"], "accepted")
     report = world.poll()
     assert (report.updates, report.changed, report.refused) == (1, 0, 1)
