@@ -192,6 +192,22 @@ def hsa_id_of(body: dict[str, Any]) -> str | None:
     return None
 
 
+# Organization types that are never a care unit, whatever identifiers they carry.
+_NOT_CARE_UNITS = frozenset({(ORG_TYPE_SYSTEM, "kommun-socialtjanst"), (ORG_TYPE_SYSTEM, "region")})
+
+
+def is_care_unit(body: dict[str, Any]) -> bool:
+    """An Organization that requests can be routed to: it has an HSA-id and is not typed
+    as a kommun or a region."""
+    types = {
+        (coding.get("system"), coding.get("code"))
+        for concept in body.get("type") or []
+        for coding in (concept.get("coding") or [] if isinstance(concept, dict) else [])
+        if isinstance(coding, dict)
+    }
+    return hsa_id_of(body) is not None and not types & _NOT_CARE_UNITS
+
+
 def unit_by_hsa_id(store: ResourceStore, hsa_id: str) -> StoredResource | None:
     """The active Organization with this HSA-id (either system), or None."""
     values = ",".join(f"{system}|{hsa_id}" for system in HSA_SYSTEMS)

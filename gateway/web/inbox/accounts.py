@@ -23,7 +23,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.routing.directory import hsa_id_of
+from gateway.routing.directory import is_care_unit
 from gateway.store.resources import ResourceStore, utc_now
 from gateway.web.inbox.models import InboxAccount
 
@@ -174,7 +174,7 @@ def _must_be_care_unit(session: Session, party: str) -> None:
     directory, an Organization with an HSA-id (what routing sends requests to), never a
     kommun or a region."""
     unit = ResourceStore(session).current("Organization", party.split("/", 1)[1])
-    if unit is None or unit.body is None or hsa_id_of(unit.body) is None:
+    if unit is None or unit.body is None or not is_care_unit(unit.body):
         raise ValueError(
             f"{party} is not a care unit in the directory (an Organization with an HSA-id); "
             "load the directory first"
