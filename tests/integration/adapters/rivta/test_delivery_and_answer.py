@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from adapters.journal.rivta.messages import logical_address
 from gateway.demo_peers.auto_answer import AutoAnswer
@@ -49,6 +50,11 @@ def test_the_request_goes_to_the_logical_address_and_the_answer_completes_the_ta
 
     done = world.wait_for(task["id"], "completed")
     assert done["status"] == "completed", [r.result or r.error for r in world.journal.reports]
+    # The journal system keeps a report once the gateway's answer is back, which can be a
+    # moment after the gateway committed the completion.
+    deadline = time.monotonic() + 10
+    while len(world.journal.reports) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert [(r.update.status, r.result and r.result.code) for r in world.journal.reports] == [
         ("accepted", OK),
         ("completed", OK),
