@@ -115,10 +115,11 @@ class SubmitWorkflow:
         )
 
         ids = {e.full_url: f"{e.type}/{new_id()}" for e in entries}
-        self.fhir.expect_new(ids.values())
         stored_patient = self._existing_patient(patient)
         if stored_patient is not None:
             ids[patient.full_url] = stored_patient.reference
+        # What the entries name of one another: new, or the caller's own record of the person.
+        self.fhir.expect_new(ids.values())
         for entry in entries:
             self._rewrite(entry, ids)
 

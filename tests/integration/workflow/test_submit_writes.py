@@ -41,3 +41,28 @@ def test_resources_task_and_delivery_go_in_with_one_statement(world: World) -> N
     assert [(m.kind, m.idempotency_key) for m in queued] == [
         ("journal-request", f"deliver:Task/{task['id']}")
     ]
+
+
+def test_a_known_persons_submission_looks_up_no_grant_for_what_its_entries_name(
+    world: World,
+) -> None:
+    """The entries of a submission name one another and the caller's own record of the
+    person: the check that a write names only what its party sees has nothing to look up
+    for them (one read of the person's grants remains, to let the unit see the record)."""
+    engine: Engine = world.app.state.session_factory.kw["bind"]
+    first = world.submit(submission(ANNA.personnummer, GAVLE, case_id="känd-1"))
+    assert first.status_code == 201, first.text
+    grants_read: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().startswith("SELECT resource_party.party"):
+            grants_read.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        again = world.submit(submission(ANNA.personnummer, GAVLE, case_id="känd-2"))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert again.status_code == 201, again.text
+    assert again.json()["for"] == first.json()["for"], "the same record of the person"
+    assert len(grants_read) <= 1, grants_read
