@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -12,21 +14,28 @@ from tests.integration.workflow.conftest import ANNA, GAVLE, World
 from tests.support.submissions import submission
 
 
+@contextmanager
+def statements(engine: Engine, kept: Callable[[str], bool]) -> Iterator[list[str]]:
+    """The SQL statements the block sends through ``engine`` that ``kept`` picks."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if kept(statement):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 def test_resources_task_and_delivery_go_in_with_one_statement(world: World) -> None:
     engine: Engine = world.app.state.session_factory.kw["bind"]
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite inserts table by table (executemany), by design")
-    inserts: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "INSERT" in statement.upper():
-            inserts.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(engine, lambda s: "INSERT" in s.upper()) as inserts:
         answer = world.submit(submission(ANNA.personnummer, GAVLE, case_id="one-write"))
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert answer.status_code == 201, answer.text
     task = answer.json()
     # The submission's resources with the Task and its delivery message; then the audit
@@ -52,17 +61,9 @@ def test_a_known_persons_submission_looks_up_no_grant_for_what_its_entries_name(
     engine: Engine = world.app.state.session_factory.kw["bind"]
     first = world.submit(submission(ANNA.personnummer, GAVLE, case_id="känd-1"))
     assert first.status_code == 201, first.text
-    grants_read: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().startswith("SELECT resource_party.party"):
-            grants_read.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    grant_read = "SELECT resource_party.party"
+    with statements(engine, lambda s: s.lstrip().startswith(grant_read)) as grants_read:
         again = world.submit(submission(ANNA.personnummer, GAVLE, case_id="känd-2"))
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert again.status_code == 201, again.text
     assert again.json()["for"] == first.json()["for"], "the same record of the person"
     assert len(grants_read) <= 1, grants_read
