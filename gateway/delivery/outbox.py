@@ -111,29 +111,40 @@ def enqueue(session: Session, **message: Unpack[NewMessage]) -> bool:
 def withhold(session: Session, task: str, kinds: tuple[str, ...]) -> int:
     """Stop undelivered messages of a Task (when consent is revoked, say): those waiting,
     and dead ones, so that no operator's rerun sends them later."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.task == task,
-            OutboxMessage.kind.in_(kinds),
-            OutboxMessage.status.in_((PENDING, DEAD)),
-        )
-        .values(status=WITHHELD, updated_at=utc_now(), last_error="withheld: consent revoked")
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return _settle(session, task, kinds, (PENDING, DEAD), WITHHELD, "withheld: consent revoked")
 
 
 def mark_arrived(session: Session, task: str, kind: str) -> int:
     """A dead message of a Task that arrived after all (the peer reports on the Task): it
     counts as delivered, so that no operator's rerun sends it again."""
+    return _settle(
+        session,
+        task,
+        (kind,),
+        (DEAD,),
+        DELIVERED,
+        "delivered after all: the peer reported on the Task",
+    )
+
+
+def _settle(
+    session: Session,
+    task: str,
+    kinds: tuple[str, ...],
+    among: tuple[str, ...],
+    status: str,
+    why: str,
+) -> int:
+    """Give a Task's messages of ``kinds`` that are in one of ``among`` their final
+    ``status``, with ``why`` in place of their last error; answers how many."""
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.task == task, OutboxMessage.kind == kind, OutboxMessage.status == DEAD)
-        .values(
-            status=DELIVERED,
-            updated_at=utc_now(),
-            last_error="delivered after all: the peer reported on the Task",
+        .where(
+            OutboxMessage.task == task,
+            OutboxMessage.kind.in_(kinds),
+            OutboxMessage.status.in_(among),
         )
+        .values(status=status, updated_at=utc_now(), last_error=why)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -250,6 +261,15 @@ def rerun(session: Session, message_id: str) -> bool:
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def retarget(session: Session, message_id: str, target: str) -> None:
+    """Record where a message now goes (its unit's Endpoint changed since it was queued)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(target=target, updated_at=utc_now())
+    )
 
 
 def depth(session: Session) -> list[tuple[tuple[str, str], float]]:
