@@ -34,6 +34,7 @@ CS_REJECTION_REASON = code_system("kv-rejection-reason")
 CS_PRACTITIONER_ROLE = code_system("kv-practitioner-role")
 
 EXT_DESIRED_ANSWER_DATE = extension("kv-desired-answer-date")
+EXT_RECORDED_BY = extension("kv-recorded-by")
 
 SECURITY_LABEL_SYSTEM = "http://hl7.se/fhir/ig/base/CodeSystem/SecurityLabel"
 PROTECTED_IDENTITY_CODES = frozenset({"sekretessmarkering", "skyddadFolkbokforing"})

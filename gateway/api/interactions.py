@@ -123,8 +123,10 @@ class WriteHook(Protocol):
     """A pluggable step around writes of one resource type (like a HAPI interceptor).
 
     ``before_write`` may refuse (raise FhirError) or return the body to store; ``after_write``
-    reacts to what was stored (in the same transaction). ``after_read`` may refuse a read;
-    what it refuses is also left out of search pages and histories, and a version read.
+    reacts to what was stored (in the same transaction). ``after_read`` may refuse a read,
+    or return what of the resource the caller sees (itself, or a copy with parts left
+    out); it is given the search when the read is one of a search's matches. What it
+    refuses is also left out of search pages and histories, and a version read.
     """
 
     resource_type: str
@@ -137,7 +139,9 @@ class WriteHook(Protocol):
         self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
     ) -> None: ...
 
-    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> None: ...
+    def after_read(
+        self, fhir: FhirInteractions, stored: StoredResource, query: SearchQuery | None = None
+    ) -> StoredResource: ...
 
     def before_delete(self, fhir: FhirInteractions, existing: StoredResource) -> None: ...
 
@@ -223,11 +227,17 @@ class FhirInteractions:
         for hook in self.hooks.get(stored.resource_type, []):
             hook.after_write(self, stored, existing)
 
-    def _after_read(self, stored: StoredResource) -> None:
+    def disclosed(self, stored: StoredResource, query: SearchQuery | None = None) -> StoredResource:
+        """What the caller sees of a resource it reads or that was found for it (by a
+        search, or by a condition its request named): the read hooks' answer (they may
+        refuse, or leave parts out)."""
         for hook in self.hooks.get(stored.resource_type, []):
-            hook.after_read(self, stored)
+            stored = hook.after_read(self, stored, query)
+        return stored
 
-    def _disclosable(self, found: list[StoredResource]) -> tuple[list[StoredResource], list[Issue]]:
+    def _disclosable(
+        self, found: list[StoredResource], query: SearchQuery | None = None
+    ) -> tuple[list[StoredResource], list[Issue]]:
         """What of ``found`` may go to the caller: each resource passes the read hooks as
         a read of it would. One a hook refuses is left out, and the refusal's issues come
         back, as warnings, to tell the caller that something was withheld and why."""
@@ -238,13 +248,11 @@ class FhirInteractions:
                 kept.append(stored)
                 continue
             try:
-                self._after_read(stored)
+                kept.append(self.disclosed(stored, query))
             except FhirError as refusal:
                 withheld.extend(
                     replace(issue, severity=Severity.WARNING) for issue in refusal.issues
                 )
-                continue
-            kept.append(stored)
         return kept, withheld
 
     def permit(self, resource_type: str, interaction: Interaction) -> None:
@@ -261,8 +269,7 @@ class FhirInteractions:
         entry = self.trail.begin("read", resource_type, res_id)
         self.permit(resource_type, Interaction.READ)
         check_id(resource_type, res_id)
-        stored = self._visible(resource_type, res_id)
-        self._after_read(stored)
+        stored = self.disclosed(self._visible(resource_type, res_id))
         entry.succeed(*_patients(stored))
         return stored
 
@@ -294,7 +301,7 @@ class FhirInteractions:
         self._check_history_visible(resource_type, res_id)
         stored = self.store.vread(resource_type, res_id, int(version))
         if stored.body is not None:
-            self._after_read(stored)
+            stored = self.disclosed(stored)
         entry.succeed(*_patients(stored))
         return stored
 
@@ -313,7 +320,7 @@ class FhirInteractions:
         matches, total = self.store.search(
             query, visibility=self.rules.visibility(resource_type), with_total=query.want_total
         )
-        found, withheld = self._disclosable(matches)
+        found, withheld = self._disclosable(matches, query)
         entry.succeed(*(p for stored in found for p in _patients(stored)))
         return SearchResult(query, found, total, withheld, len(matches))
 
@@ -443,23 +450,15 @@ class FhirInteractions:
         read what a read may not."""
         self.permit(resource_type, Interaction.CREATE)
         existing = self.find_one_for_condition(resource_type, criteria)
-        if existing is not None:
-            self.permit(resource_type, Interaction.READ)
-            self._after_read(existing)
-        return existing
+        if existing is None:
+            return None
+        self.permit(resource_type, Interaction.READ)
+        return self.disclosed(existing, self._condition(resource_type, criteria))
 
     def find_one_for_condition(self, resource_type: str, criteria: str) -> StoredResource | None:
         """The single resource matching conditional criteria, None if none, 412 if several."""
-        items = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
-        if not items:
-            raise FhirError.single(
-                400,
-                "invalid",
-                "Villkoret för villkorligt skapande är tomt.",
-                diagnostics="If-None-Exist needs search parameters",
-            )
+        query = self._condition(resource_type, criteria)
         self.store.lock_criteria(resource_type, criteria)
-        query = parse_search(resource_type, [*items, ("_count", "2")], max_count=2)
         matches, _ = self.store.search(
             query, visibility=self.rules.visibility(resource_type), with_total=False
         )
@@ -471,6 +470,18 @@ class FhirInteractions:
                 diagnostics="the condition matches more than one resource",
             )
         return matches[0] if matches else None
+
+    @staticmethod
+    def _condition(resource_type: str, criteria: str) -> SearchQuery:
+        items = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
+        if not items:
+            raise FhirError.single(
+                400,
+                "invalid",
+                "Villkoret för villkorligt skapande är tomt.",
+                diagnostics="If-None-Exist needs search parameters",
+            )
+        return parse_search(resource_type, [*items, ("_count", "2")], max_count=2)
 
     def update(
         self,
@@ -515,7 +526,8 @@ class FhirInteractions:
         self.rules.record_write(stored)
         self._after_write(stored, existing)
         entry.succeed(*_patients(stored))
-        return WriteResult(200, stored, created=False)
+        # The answer shows the new version as a read of it would (parts may be left out).
+        return WriteResult(200, self.disclosed(stored), created=False)
 
     def delete(self, resource_type: str, res_id: str) -> StoredResource:
         entry = self.trail.begin("delete", resource_type, res_id)

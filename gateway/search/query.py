@@ -85,6 +85,10 @@ class SearchQuery:
     want_total: bool = True
     ignored: list[str] = field(default_factory=list)
 
+    def parameter_names(self) -> set[str]:
+        """The parameters this search filters or sorts on."""
+        return {c.name for c in self.criteria} | {s.name for s in self.sort}
+
     def link_params(self, *, offset: int | None = None) -> str:
         """The query string of this search (normalised), for self/next/previous links."""
         items: list[tuple[str, str]] = []

@@ -4,6 +4,7 @@ interactions)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -14,7 +15,7 @@ from gateway.delivery.outbox import withhold
 from gateway.errors import FhirError, not_found
 from gateway.resources.references import references_in
 from gateway.search.index import split_reference
-from gateway.search.query import parse_search
+from gateway.search.query import SearchQuery, parse_search
 from gateway.security.caller import PartyKind
 from gateway.settings import Environment
 from gateway.store.resources import StoredResource, utc_now
@@ -26,12 +27,13 @@ from gateway.workflow.consent_checks import (
 from gateway.workflow.dispatch import consent_still_permits
 from gateway.workflow.notices import JOURNAL_NOTICE, queue_notice
 from gateway.workflow.subscriptions import NOTIFICATION, notify_subscribers
+from gateway.workflow.task_parts import party_elements, without_redacted_label, without_units_part
 from gateway.workflow.task_states import OPEN, Role, check_transition
 from gateway.workflow.transitions import change_task, reason
 
 # What a party may change on a Task, besides moving its status. ``meta`` is compared on
 # its own (_meta_changed); ``output`` is the gateway's, set when the answer arrives. Notes
-# are only added to (_kept_notes).
+# are only added to, and the unit's work status is the unit's (task_parts.party_elements).
 _TASK_MUTABLE = frozenset({"status", "businessStatus", "statusReason", "note", "lastModified"})
 # Stamped by the store on every version.
 _SERVER_META = frozenset({"versionId", "lastUpdated"})
@@ -71,23 +73,6 @@ def _kept_meta(sent: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
     return {**(kept.get("meta") or {}), **(sent.get("meta") or {})}
 
 
-def _kept_notes(kept: list[Any], sent: list[Any], now: str) -> list[Any]:
-    """A Task's notes are part of the case record: the notes already made stay as they
-    are, whatever a later version sends (left out, shortened or changed), and a sent note
-    that is not one of them is added, timed now when it has no time. A note sent back as
-    it was read, with or without its time, is the same note."""
-    notes = list(kept)
-    for note in sent:
-        if not isinstance(note, dict):
-            continue
-        if any(
-            isinstance(old, dict) and all(old.get(k) == v for k, v in note.items()) for old in notes
-        ):
-            continue
-        notes.append(note if note.get("time") else {**note, "time": now})
-    return notes
-
-
 class _Hook:
     resource_type = ""
     # A record the case rests on: changed through its workflow, never deleted by a party.
@@ -103,8 +88,10 @@ class _Hook:
     ) -> None:
         return None
 
-    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> None:
-        return None
+    def after_read(
+        self, fhir: FhirInteractions, stored: StoredResource, query: SearchQuery | None = None
+    ) -> StoredResource:
+        return stored
 
     def before_delete(self, fhir: FhirInteractions, existing: StoredResource) -> None:
         if self.case_record and fhir.caller.party_kind is not PartyKind.OPERATOR:
@@ -164,6 +151,7 @@ class TaskHook(_Hook):
             raise _refuse(
                 403, "Du får inte ändra den här uppgiften.", "neither owner nor requester"
             )
+        body = without_redacted_label(body)
         changed = {k for k in set(body) | set(existing.body) if body.get(k) != existing.body.get(k)}
         frozen = changed - _TASK_MUTABLE - {"meta"}
         if _meta_changed(body, existing.body):
@@ -204,10 +192,7 @@ class TaskHook(_Hook):
         now = utc_now().isoformat().replace("+00:00", "Z")
         body["lastModified"] = now
         if role is not Role.GATEWAY:
-            notes = _kept_notes(existing.body.get("note") or [], body.get("note") or [], now)
-            body.pop("note", None)
-            if notes:
-                body["note"] = notes
+            body = party_elements(body, existing.body, role, fhir.caller.party, now)
         return body
 
     def after_write(
@@ -216,6 +201,33 @@ class TaskHook(_Hook):
         notify_subscribers(fhir.store, stored)
         if stored.body and stored.body.get("status") in ("cancelled", "rejected"):
             withhold(fhir.store.session, stored.reference, ("journal-request",))
+
+    def after_read(
+        self, fhir: FhirInteractions, stored: StoredResource, query: SearchQuery | None = None
+    ) -> StoredResource:
+        """What the unit wrote on the kommun's Task (its notes, its work status, its reason)
+        is a disclosure like its answer: with consent no longer permitting, the kommun sees
+        the Task without it. Consent is only checked, and the decision audited, when the
+        Task holds something of the unit's. A search on the unit's work status would tell
+        what it withholds, so it leaves such a Task out."""
+        if fhir.caller.party_kind is not PartyKind.KOMMUN or stored.body is None:
+            return stored
+        redacted = without_units_part(stored.body, fhir.caller.party)
+        if redacted is None or task_role(fhir, stored.body) is not Role.REQUESTER:
+            return stored
+        check = consent_still_permits(fhir.store, stored)
+        fhir.trail.events.append(task_decision(fhir.store, stored, check, fhir.caller))
+        if check.permitted:
+            return stored
+        if query is not None and "business-status" in query.parameter_names():
+            raise _refuse(
+                403,
+                "Samtycket gäller inte längre; sökningen på vårdcentralens arbetsstatus "
+                "visar inte den uppgiften.",
+                f"consent ({check.code})",
+                "Task.businessStatus",
+            )
+        return replace(stored, body=redacted)
 
 
 class QuestionnaireResponseHook(_Hook):
@@ -295,14 +307,16 @@ class QuestionnaireResponseHook(_Hook):
         ]
         change_task(fhir.store, task.id, "completed", Role.GATEWAY, output=output)
 
-    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> None:
+    def after_read(
+        self, fhir: FhirInteractions, stored: StoredResource, query: SearchQuery | None = None
+    ) -> StoredResource:
         """Consent is checked again when the kommun reads the answer."""
         if fhir.caller.party_kind is not PartyKind.KOMMUN:
-            return
+            return stored
         request_ref = _first((stored.body or {}).get("basedOn"))
         request = fhir.store.current("ServiceRequest", split_reference(request_ref or "")[1])
         if request is None:
-            return
+            return stored
         task = self._task(fhir, request)
         _consent_or_refuse(
             fhir,
@@ -311,6 +325,7 @@ class QuestionnaireResponseHook(_Hook):
             "Samtycket gäller inte längre; utlåtandet lämnas inte ut.",
             "QuestionnaireResponse",
         )
+        return stored
 
     @staticmethod
     def _task(fhir: FhirInteractions, request: StoredResource) -> StoredResource:
@@ -456,16 +471,18 @@ class CommunicationHook(_Hook):
         else:
             notify_subscribers(fhir.store, task, cause=stored.reference)
 
-    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> None:
+    def after_read(
+        self, fhir: FhirInteractions, stored: StoredResource, query: SearchQuery | None = None
+    ) -> StoredResource:
         """The unit's message is a disclosure to the kommun: consent is checked again when
         the kommun reads it, as for the answer."""
         if fhir.caller.party_kind is not PartyKind.KOMMUN:
-            return
+            return stored
         body = stored.body or {}
         task_type, task_id = split_reference(_first(body.get("partOf")) or "")
         task = fhir.store.current("Task", task_id) if task_type == "Task" else None
         if task is None or _first(body.get("sender")) != _first((task.body or {}).get("owner")):
-            return  # the kommun's own message, the gateway's notice, or no case to speak of
+            return stored  # the kommun's own message, the gateway's notice, or no case to speak of
         _consent_or_refuse(
             fhir,
             task,
@@ -473,6 +490,7 @@ class CommunicationHook(_Hook):
             "Samtycket gäller inte längre; vårdcentralens meddelande lämnas inte ut.",
             "Communication",
         )
+        return stored
 
     @staticmethod
     def _task(fhir: FhirInteractions, body: dict[str, Any]) -> StoredResource:

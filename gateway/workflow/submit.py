@@ -105,7 +105,8 @@ class SubmitWorkflow:
 
         existing = self._already_submitted(request.resource, idempotency_key, if_none_exist)
         if existing is not None:
-            return Submitted(existing, created=False, resources={})
+            # The first submission's Task, as a read of it shows it now.
+            return Submitted(self.fhir.disclosed(existing), created=False, resources={})
 
         kommun = self._requesting_kommun(entries, request)
         kommunkod = self._kommunkod(kommun)

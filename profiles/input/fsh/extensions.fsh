@@ -128,3 +128,15 @@ Description: "Vem som tog emot och dokumenterade ett muntligt samtycke."
 * ^context[0].expression = "Consent.verification"
 * value[x] only Reference(KvSocialsekreterare)
 * value[x] 1..1
+
+Extension: KvRecordedBy
+Id: kv-recorded-by
+Title: "Registrerad av"
+Description: "Den part (kommunen eller vårdenheten) som skrev en anteckning på uppgiften eller angav anledningen till dess status. Tjänsten sätter tillägget när anteckningen eller anledningen tas emot och ersätter det en part själv skickar. En anledning utan tillägget är tjänstens egen. När samtycket inte längre gäller visas vårdenhetens anteckningar, arbetsstatus och anledning inte för kommunen."
+* insert KvConformanceMetadata
+* ^context[0].type = #element
+* ^context[0].expression = "Task.note"
+* ^context[1].type = #element
+* ^context[1].expression = "Task.statusReason"
+* value[x] only Reference(Organization)
+* value[x] 1..1

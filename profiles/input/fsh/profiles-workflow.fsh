@@ -14,6 +14,9 @@ Description: "Följer arbetet med en förfrågan från mottagande till utlåtand
 * statusReason MS
 * statusReason from KvRejectionReasonVS (extensible)
 * statusReason ^short = "Anledning till avvisning"
+* statusReason.extension contains KvRecordedBy named recordedBy 0..1 MS
+* note MS
+* note.extension contains KvRecordedBy named recordedBy 0..1 MS
 * businessStatus MS
 * businessStatus from KvTaskBusinessStatusVS (required)
 * intent MS

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.canonical import CS_REJECTION_REASON, CS_TASK_BUSINESS_STATUS, EXT_RECORDED_BY
 from gateway.security.caller import PartyKind
-from tests.integration.workflow.conftest import ANNA, GAVLE, World, communication
+from tests.integration.workflow.conftest import ANNA, GAVLE, JONKOPING_VC, World, communication
 from tests.support.answers import answer_to
 from tests.support.auth import bearer, register_client
 from tests.support.fhir_data import FHIR_JSON
@@ -184,3 +185,159 @@ def test_a_withheld_match_does_not_end_the_paging(world: World) -> None:
     second = world.http.get(next_url, headers=world.kommun).json()
     assert _matches(second) == [posted[2].json()["id"]], "the kommun's own second question"
     assert not [link for link in second["link"] if link["relation"] == "next"]
+
+
+def _stamp(element: dict[str, Any]) -> str | None:
+    stamps = [e for e in element.get("extension", []) if e["url"] == EXT_RECORDED_BY]
+    return stamps[0]["valueReference"]["reference"] if stamps else None
+
+
+def _consent_decisions(world: World) -> list[str]:
+    """The outcomes of the consent decisions audited so far (0 permit, 8 deny)."""
+    auditor = bearer(
+        world.http, register_client(world.app, "Organization/operator", PartyKind.OPERATOR)
+    )
+    found = world.http.get(
+        "/fhir/AuditEvent", params={"subtype": "AuthZ-Consent", "_count": "200"}, headers=auditor
+    ).json()
+    return [e["resource"]["outcome"] for e in found.get("entry", [])]
+
+
+def test_the_units_part_of_the_task_is_withheld_once_the_consent_has_ended(
+    world: World,
+) -> None:
+    """What the unit wrote on the kommun's Task (its notes, its work status) is a disclosure
+    like its answer: once the consent has ended, the kommun reads its Task without them, by
+    id, by version, by search and in the answer to its own change. Each note is stamped
+    with the party that wrote it, whatever the party sent as its stamp."""
+    task = world.submit(submission(ANNA.personnummer, GAVLE, case_id="anteckning-slut")).json()
+    world.deliver()
+    url = f"/fhir/Task/{task['id']}"
+    forged = {"url": EXT_RECORDED_BY, "valueReference": {"reference": GAVLE}}
+    unit_note = {"text": "Besök bokat på grund av ryggbesvär.", "extension": [forged]}
+    booked = {"coding": [{"system": CS_TASK_BUSINESS_STATUS, "code": "besok-bokat"}]}
+    received = world.as_unit("GET", url).json()
+    accepted = world.as_unit(
+        "PUT",
+        url,
+        {**received, "status": "accepted", "businessStatus": booked, "note": [unit_note]},
+    )
+    assert accepted.status_code == 200, accepted.text
+    (stored_note,) = accepted.json()["note"]
+    assert _stamp(stored_note) == JONKOPING_VC, "the gateway's stamp, not the one sent"
+    decisions = len(_consent_decisions(world))
+
+    # While the consent covers the exchange, the kommun reads the unit's part.
+    seen = world.as_kommun("GET", url).json()
+    assert (seen["note"], seen["businessStatus"]) == ([stored_note], booked)
+    assert "security" not in seen["meta"]
+    assert _consent_decisions(world)[decisions:] == ["0"], "the permit is audited"
+
+    world.end_consent(task)
+
+    version = accepted.json()["meta"]["versionId"]
+    reads = {
+        "by id": world.as_kommun("GET", url).json(),
+        "by version": world.as_kommun("GET", f"{url}/_history/{version}").json(),
+        "by search": world.as_kommun("GET", "/fhir/Task", _id=task["id"]).json()["entry"][0][
+            "resource"
+        ],
+        "by submitting again": world.submit(
+            submission(ANNA.personnummer, GAVLE, case_id="anteckning-slut")
+        ).json(),
+    }
+    for how, read in reads.items():
+        assert read["status"] == "accepted", how
+        assert "note" not in read, how
+        assert "businessStatus" not in read, how
+        assert [s["code"] for s in read["meta"]["security"]] == ["REDACTED"], how
+        assert "ryggbesvär" not in str(read), how
+    by_status = world.as_kommun("GET", "/fhir/Task", **{"business-status": "besok-bokat"}).json()
+    assert _matches(by_status) == [], "a search on the work status would tell it"
+    assert [w["expression"] for w in _warnings(by_status)] == [["Task.businessStatus"]]
+
+    # The unit that wrote them still reads them.
+    unit_view = world.as_unit("GET", url).json()
+    assert (unit_view["note"], unit_view["businessStatus"]) == ([stored_note], booked)
+
+    # The kommun withdraws its request by sending back the Task as it read it, with a note
+    # of its own: the unit's part stays on the record, and the answer leaves it out too.
+    mine = {"text": "Samtycket har upphört; förfrågan återkallas."}
+    cancelled = world.as_kommun(
+        "PUT", url, {**reads["by id"], "status": "cancelled", "note": [mine]}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert [n["text"] for n in cancelled.json()["note"]] == [mine["text"]]
+    assert "businessStatus" not in cancelled.json()
+    kept = world.as_unit("GET", url).json()
+    assert [(n["text"], _stamp(n)) for n in kept["note"]] == [
+        (unit_note["text"], JONKOPING_VC),
+        (mine["text"], GAVLE),
+    ]
+    assert kept["businessStatus"] == booked
+    assert "security" not in kept["meta"], "the REDACTED label is the read's, not the record's"
+    assert "8" in _consent_decisions(world)[decisions + 1 :], "the denials are audited"
+
+
+def test_the_kommun_does_not_change_the_units_work_status(world: World) -> None:
+    """The work status is the unit's: the kommun's change may leave it out or send it back
+    as it is, and one that changes it is refused where it is wrong."""
+    task = world.submit(submission(ANNA.personnummer, GAVLE, case_id="arbetsstatus")).json()
+    world.deliver()
+    url = f"/fhir/Task/{task['id']}"
+    received = world.as_unit("GET", url).json()
+    booked = {"coding": [{"system": CS_TASK_BUSINESS_STATUS, "code": "besok-bokat"}]}
+    accepted = world.as_unit(
+        "PUT", url, {**received, "status": "accepted", "businessStatus": booked}
+    ).json()
+
+    other = {"coding": [{"system": CS_TASK_BUSINESS_STATUS, "code": "utlatande-skickat"}]}
+    refused = world.as_kommun(
+        "PUT", url, {**accepted, "status": "cancelled", "businessStatus": other}
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["issue"][0]["expression"] == ["Task.businessStatus"]
+    assert world.as_unit("GET", url).json()["meta"]["versionId"] == accepted["meta"]["versionId"]
+
+    left_out = {k: v for k, v in accepted.items() if k != "businessStatus"}
+    cancelled = world.as_kommun("PUT", url, {**left_out, "status": "cancelled"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["businessStatus"] == booked
+
+
+def test_the_units_reason_is_withheld_and_the_gateways_is_not(world: World) -> None:
+    """A rejection's reason is the unit's, stamped as such, and is withheld from the kommun
+    once the consent has ended; a reason the gateway gives (a request withdrawn with its
+    consent) carries no stamp and is always shown."""
+    task = world.submit(submission(ANNA.personnummer, GAVLE, case_id="anledning")).json()
+    world.deliver()
+    url = f"/fhir/Task/{task['id']}"
+    received = world.as_unit("GET", url).json()
+    why = {
+        "coding": [{"system": CS_REJECTION_REASON, "code": "annat"}],
+        "text": "Personen vårdas inneliggande.",
+    }
+    rejected = world.as_unit("PUT", url, {**received, "status": "rejected", "statusReason": why})
+    assert rejected.status_code == 200, rejected.text
+    assert _stamp(rejected.json()["statusReason"]) == JONKOPING_VC
+    assert world.as_kommun("GET", url).json()["statusReason"]["text"] == why["text"]
+
+    world.end_consent(task)
+
+    read = world.as_kommun("GET", url).json()
+    assert read["status"] == "rejected"
+    assert "statusReason" not in read
+    assert "inneliggande" not in str(read)
+
+    # The gateway's own reason, on a request withdrawn with its consent, stays in view.
+    other = world.submit(submission(ANNA.personnummer, GAVLE, case_id="anledning-2")).json()
+    other_url = f"/fhir/Task/{other['id']}"
+    world.deliver()
+    request = world.as_kommun("GET", f"/fhir/{other['focus']['reference']}").json()
+    consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
+    consent = world.as_kommun("GET", consent_url).json()
+    assert world.as_kommun("PUT", consent_url, {**consent, "status": "inactive"}).status_code == 200
+    withdrawn = world.as_kommun("GET", other_url).json()
+    assert withdrawn["status"] == "cancelled"
+    assert _stamp(withdrawn["statusReason"]) is None
+    assert "samtycke" in withdrawn["statusReason"]["text"]

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from gateway.canonical import EXT_RECORDED_BY
 from gateway.security.caller import PartyKind
-from tests.integration.workflow.conftest import ANNA, GAVLE, World
+from tests.integration.workflow.conftest import ANNA, GAVLE, JONKOPING_VC, World
 from tests.support.answers import answer_to
 from tests.support.auth import bearer, register_client
 from tests.support.fhir_data import FHIR_JSON
@@ -196,6 +197,7 @@ def test_notes_once_made_stay_whoever_sends_the_task_back_without_them(world: Wo
     for sent in (
         [],  # left out
         [first],  # as first sent, without the time the gateway gave it
+        [{k: v for k, v in timed[0].items() if k != "extension"}],  # without its stamp
         timed,  # as read
     ):
         body = {k: v for k, v in noted.json().items() if k != "note"}
@@ -247,3 +249,22 @@ def test_the_kommun_cancels_past_what_the_unit_named_in_a_note(world: World) -> 
     cancelled = world.as_kommun("PUT", url, {**noted.json(), "status": "cancelled"})
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["note"][0]["authorReference"] == {"reference": their_record}
+
+
+def test_a_note_of_the_same_text_as_the_other_partys_is_a_note_of_its_own(world: World) -> None:
+    """A note sent without a stamp is taken for one already made only when the sender made
+    it: the kommun's note that happens to say what the unit's says is added, stamped with
+    the kommun, not dropped as the unit's."""
+    task = _submitted(world, "samma-text")
+    url = f"/fhir/Task/{task['id']}"
+    same = {"text": "Vi återkommer.", "time": "2026-12-01T10:00:00Z"}
+    noted = world.as_unit("PUT", url, {**task, "status": "received", "note": [same]})
+    assert noted.status_code == 200, noted.text
+    unit_body = {k: v for k, v in noted.json().items() if k != "note"}
+    cancelled = world.as_kommun("PUT", url, {**unit_body, "status": "cancelled", "note": [same]})
+    assert cancelled.status_code == 200, cancelled.text
+    stamps = [
+        [e["valueReference"]["reference"] for e in n["extension"] if e["url"] == EXT_RECORDED_BY]
+        for n in cancelled.json()["note"]
+    ]
+    assert stamps == [[JONKOPING_VC], [GAVLE]]
