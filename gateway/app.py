@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         database.sessions,
         {
             JOURNAL_REQUEST: JournalRequestHandler(
-                database.sessions, app.state.registry, app.state.audit
+                database.sessions, app.state.registry, app.state.audit, settings
             ),
             NOTIFICATION: RestHookHandler(
                 database.sessions, settings.fhir_base_url, app.state.audit

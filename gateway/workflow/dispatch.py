@@ -16,11 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.api.interactions import FhirInteractions
 from gateway.consent.evaluator import WITHDRAWN_SV, Action, Decision, Disclosure, evaluate
 from gateway.delivery.handlers import AdapterHandler, AuditedHandler
-from gateway.delivery.outbox import Message, mark_arrived
+from gateway.delivery.outbox import Message, mark_arrived, retarget
 from gateway.delivery.protocols import DeliveryResult
+from gateway.delivery.registry import AdapterRegistry
+from gateway.logging import get_logger
 from gateway.resources.references import references_in
+from gateway.routing.directory import DirectoryError, way_in
+from gateway.routing.routing_table import is_authorised
 from gateway.search.index import split_reference
 from gateway.security.audit import AuditLog
+from gateway.settings import Settings
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
 from gateway.workflow.consent_checks import (
     ConsentCheck,
@@ -33,6 +38,8 @@ from gateway.workflow.submit import JOURNAL_REQUEST
 from gateway.workflow.subscriptions import notification_body
 from gateway.workflow.task_states import OPEN, Role
 from gateway.workflow.transitions import change_task, reason
+
+log = get_logger(__name__)
 
 NOTIFY_TIMEOUT_SECONDS = 10.0
 # Why a Task failed when its delivery gave up (not when consent stopped it).
@@ -145,8 +152,44 @@ def _check(decision: Decision) -> ConsentCheck:
     return ConsentCheck(decision.permitted, decision.code, decision.consent, decision.text_sv)
 
 
+def way_in_now(store: ResourceStore, unit: str, settings: Settings) -> StoredResource | None:
+    """The Endpoint that reaches ``unit`` now, found as routing finds it at submit (the
+    unit's own or a parent's, or the routing table's with the gateway authorised for it).
+    The directory may have given the unit another since a request was queued: a move to a
+    new journal system, say, with the old Endpoint switched off. None when it gives none."""
+    ref_type, unit_id = split_reference(unit)
+    found = store.current("Organization", unit_id) if ref_type == "Organization" else None
+    if found is None or found.body is None:
+        return None
+    try:
+        way = way_in(store, found, settings.routing_service_contract)
+    except DirectoryError:
+        return None
+    if way.from_routing_table and not is_authorised(
+        store.session,
+        settings.routing_consumer_id,
+        settings.routing_service_contract,
+        way.logical_address or "",
+    ):
+        return None
+    return way.endpoint
+
+
 class JournalRequestHandler(AdapterHandler):
-    """Outbox kind ``journal-request``: the request to the unit's journal system or inbox."""
+    """Outbox kind ``journal-request``: the request to the unit's journal system or inbox.
+    It goes where routing finds the unit when it goes (:func:`way_in_now`), not where it
+    was queued for: a request that waited, or an operator reruns, follows the unit to a new
+    Endpoint. The queued one serves when the directory gives none now."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        registry: AdapterRegistry,
+        audit: AuditLog,
+        settings: Settings,
+    ) -> None:
+        super().__init__(sessions, registry, audit)
+        self.settings = settings
 
     def deliver(self, message: Message) -> DeliveryResult:
         with self.sessions() as session:
@@ -156,9 +199,9 @@ class JournalRequestHandler(AdapterHandler):
                 return DeliveryResult.give_up("the Task is closed or gone")
             check = consent_still_permits(store, task)
             decision = task_decision(store, task, check)
-            endpoint = (
-                _current(store, message.target) if message.target.startswith("Endpoint/") else None
-            )
+            endpoint = way_in_now(store, str(message.payload.get("unit", "")), self.settings)
+            if endpoint is None and message.target.startswith("Endpoint/"):
+                endpoint = _current(store, message.target)
             bundle = request_bundle(store, task) if check.permitted else None
         if bundle is None:
             self._stop_for_consent(task.id, decision, check)
@@ -166,7 +209,17 @@ class JournalRequestHandler(AdapterHandler):
         self.record_apart(decision)  # every check is audited
         if endpoint is None or endpoint.body is None:
             return DeliveryResult.give_up("the unit has no usable Endpoint")
+        if endpoint.reference != message.target:
+            self._reroute(message, endpoint.reference)
         return self._send(endpoint.body, task.id, bundle, message.idempotency_key)
+
+    def _reroute(self, message: Message, endpoint: str) -> None:
+        """Record the new way before the request goes: the unit's notices follow it there."""
+        log.info(
+            "delivery_rerouted", message_id=message.id, queued_for=message.target, now_to=endpoint
+        )
+        with self.sessions() as session, session.begin():
+            retarget(session, message.id, endpoint)
 
     def on_delivered(self, session: Session, message: Message) -> None:
         store = ResourceStore(session)

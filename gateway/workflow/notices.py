@@ -140,7 +140,8 @@ class JournalNoticeHandler(AdapterHandler):
                 else None
             )
             decision = task_decision(store, task, check) if check is not None else None
-            _, endpoint_id = split_reference(message.target)
+            # Where the request went, now: it follows its unit to a new Endpoint.
+            _, endpoint_id = split_reference(_endpoint_of_unit(store, task) or message.target)
             endpoint = store.current("Endpoint", endpoint_id)
         if decision is not None:
             self.record_apart(decision)

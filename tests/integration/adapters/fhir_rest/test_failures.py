@@ -10,13 +10,17 @@ from sqlalchemy import select, update
 from gateway.delivery.models import OutboxMessage
 from gateway.delivery.outbox import DEAD, RetryPolicy
 from gateway.delivery.sync import high_water
+from gateway.demo_peers.fhir_journal import JournalSystem
 from gateway.search.query import parse_search
 from gateway.security.models import AuditChainLink
 from gateway.store.resources import ResourceStore, utc_now
 from gateway.workflow.operations import rerun_delivery
 from tests.integration.adapters.fhir_rest.conftest import BENGT, FhirWorld
+from tests.integration.workflow.conftest import communication
 from tests.support.fhir_data import FHIR_JSON
 from tests.support.live_server import free_port, serve
+
+OLD_ENDPOINT = "ep-vc-jonkoping-centrum"
 
 
 def _due_now(world: FhirWorld) -> None:
@@ -277,3 +281,58 @@ def test_a_request_stopped_for_its_consent_is_not_brought_back(fhir_world: FhirW
     report = world.poll()
     assert (report.updates, report.changed, report.refused) == (1, 0, 1)
     assert world.task(task["id"])["status"] == "failed"
+
+
+def test_a_rerun_follows_the_unit_to_the_endpoint_the_directory_gives_it_now(
+    fhir_world: FhirWorld,
+) -> None:
+    """The unit moved to a new journal system after its request died at the old one: the
+    directory switched the old Endpoint off and gave the unit a new one. The operator's
+    rerun goes where routing finds the unit now, not where the request was first queued,
+    and the unit's notices follow the request there."""
+    world = fhir_world
+    world.app.state.worker.policy = RetryPolicy(max_attempts=2, base_seconds=0)
+    world.faults.mode = "garbage-ok"
+    task = world.submit()
+    for _ in range(2):
+        _due_now(world)
+        world.deliver()
+    (message,) = world.messages()
+    assert message.status == DEAD
+    assert message.target == f"Endpoint/{OLD_ENDPOINT}"
+    arrived_at_the_old_one = len(world.journal.arrivals)
+
+    moved = JournalSystem(require_auth=False)
+    with serve(moved.app()) as new_base:
+        with world.app.state.session_factory() as session, session.begin():
+            store = ResourceStore(session)
+            old = store.current("Endpoint", OLD_ENDPOINT)
+            assert old is not None
+            assert old.body is not None
+            store.update({**old.body, "status": "off"}, OLD_ENDPOINT)
+            kept = ("resourceType", "status", "connectionType", "managingOrganization")
+            new = {k: v for k, v in old.body.items() if k in kept}
+            store.create({**new, "name": "Nytt journalsystem", "address": f"{new_base}/fhir"})
+        with world.app.state.session_factory() as session, session.begin():
+            assert rerun_delivery(session, message.id)
+        # The kommun asks a question before the request goes: its notice is queued for
+        # where the request was queued for, and goes where the request went.
+        asked = world.http.post(
+            "/fhir/Communication",
+            json=communication(task["id"], "Hur går det?"),
+            headers={**world.kommun, **FHIR_JSON},
+        )
+        assert asked.status_code == 201, asked.text
+        (notice,) = world.messages("journal-notice")
+        assert notice.target == f"Endpoint/{OLD_ENDPOINT}"
+        world.deliver()
+
+        assert moved.task_for(task["id"]) is not None, "the request reached the new system"
+        (message,) = world.messages()
+        assert message.target != f"Endpoint/{OLD_ENDPOINT}", "where it went is recorded"
+        (notice,) = world.messages("journal-notice")
+        assert notice.status == "delivered"
+        assert len(moved.arrivals) == 2, "the request and the notice"
+
+    assert len(world.journal.arrivals) == arrived_at_the_old_one, "nothing more to the old"
+    assert world.task(task["id"])["status"] == "received"
