@@ -125,8 +125,9 @@ class WriteHook(Protocol):
     ``before_write`` may refuse (raise FhirError) or return the body to store; ``after_write``
     reacts to what was stored (in the same transaction). ``after_read`` may refuse a read,
     or return what of the resource the caller sees (itself, or a copy with parts left
-    out); it is given the search when the read is one of a search's matches. What it
-    refuses is also left out of search pages and histories, and a version read.
+    out). What it refuses is also left out of search pages and histories, and a version
+    read. ``before_search`` may refuse a search, or a condition a write names, before it
+    runs: a match that is then withheld would still tell what was searched for.
     """
 
     resource_type: str
@@ -139,9 +140,9 @@ class WriteHook(Protocol):
         self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
     ) -> None: ...
 
-    def after_read(
-        self, fhir: FhirInteractions, stored: StoredResource, query: SearchQuery | None = None
-    ) -> StoredResource: ...
+    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> StoredResource: ...
+
+    def before_search(self, fhir: FhirInteractions, query: SearchQuery) -> None: ...
 
     def before_delete(self, fhir: FhirInteractions, existing: StoredResource) -> None: ...
 
@@ -227,17 +228,20 @@ class FhirInteractions:
         for hook in self.hooks.get(stored.resource_type, []):
             hook.after_write(self, stored, existing)
 
-    def disclosed(self, stored: StoredResource, query: SearchQuery | None = None) -> StoredResource:
+    def disclosed(self, stored: StoredResource) -> StoredResource:
         """What the caller sees of a resource it reads or that was found for it (by a
         search, or by a condition its request named): the read hooks' answer (they may
         refuse, or leave parts out)."""
         for hook in self.hooks.get(stored.resource_type, []):
-            stored = hook.after_read(self, stored, query)
+            stored = hook.after_read(self, stored)
         return stored
 
-    def _disclosable(
-        self, found: list[StoredResource], query: SearchQuery | None = None
-    ) -> tuple[list[StoredResource], list[Issue]]:
+    def check_search(self, query: SearchQuery) -> None:
+        """Whether the caller may search so at all (the search hooks may refuse)."""
+        for hook in self.hooks.get(query.resource_type, []):
+            hook.before_search(self, query)
+
+    def _disclosable(self, found: list[StoredResource]) -> tuple[list[StoredResource], list[Issue]]:
         """What of ``found`` may go to the caller: each resource passes the read hooks as
         a read of it would. One a hook refuses is left out, and the refusal's issues come
         back, as warnings, to tell the caller that something was withheld and why."""
@@ -248,7 +252,7 @@ class FhirInteractions:
                 kept.append(stored)
                 continue
             try:
-                kept.append(self.disclosed(stored, query))
+                kept.append(self.disclosed(stored))
             except FhirError as refusal:
                 withheld.extend(
                     replace(issue, severity=Severity.WARNING) for issue in refusal.issues
@@ -317,10 +321,11 @@ class FhirInteractions:
             default_count=self.settings.default_page_size,
             max_count=self.settings.max_page_size,
         )
+        self.check_search(query)
         matches, total = self.store.search(
             query, visibility=self.rules.visibility(resource_type), with_total=query.want_total
         )
-        found, withheld = self._disclosable(matches, query)
+        found, withheld = self._disclosable(matches)
         entry.succeed(*(p for stored in found for p in _patients(stored)))
         return SearchResult(query, found, total, withheld, len(matches))
 
@@ -453,7 +458,7 @@ class FhirInteractions:
         if existing is None:
             return None
         self.permit(resource_type, Interaction.READ)
-        return self.disclosed(existing, self._condition(resource_type, criteria))
+        return self.disclosed(existing)
 
     def find_one_for_condition(self, resource_type: str, criteria: str) -> StoredResource | None:
         """The single resource matching conditional criteria, None if none, 412 if several."""
@@ -471,8 +476,7 @@ class FhirInteractions:
             )
         return matches[0] if matches else None
 
-    @staticmethod
-    def _condition(resource_type: str, criteria: str) -> SearchQuery:
+    def _condition(self, resource_type: str, criteria: str) -> SearchQuery:
         items = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
         if not items:
             raise FhirError.single(
@@ -481,7 +485,9 @@ class FhirInteractions:
                 "Villkoret för villkorligt skapande är tomt.",
                 diagnostics="If-None-Exist needs search parameters",
             )
-        return parse_search(resource_type, [*items, ("_count", "2")], max_count=2)
+        query = parse_search(resource_type, [*items, ("_count", "2")], max_count=2)
+        self.check_search(query)
+        return query
 
     def update(
         self,

@@ -27,7 +27,12 @@ from gateway.workflow.consent_checks import (
 from gateway.workflow.dispatch import consent_still_permits
 from gateway.workflow.notices import JOURNAL_NOTICE, queue_notice
 from gateway.workflow.subscriptions import NOTIFICATION, notify_subscribers
-from gateway.workflow.task_parts import party_elements, without_redacted_label, without_units_part
+from gateway.workflow.task_parts import (
+    UNITS_PARAMETERS,
+    party_elements,
+    without_redacted_label,
+    without_units_part,
+)
 from gateway.workflow.task_states import OPEN, Role, check_transition
 from gateway.workflow.transitions import change_task, reason
 
@@ -88,10 +93,11 @@ class _Hook:
     ) -> None:
         return None
 
-    def after_read(
-        self, fhir: FhirInteractions, stored: StoredResource, query: SearchQuery | None = None
-    ) -> StoredResource:
+    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> StoredResource:
         return stored
+
+    def before_search(self, fhir: FhirInteractions, query: SearchQuery) -> None:
+        return None
 
     def before_delete(self, fhir: FhirInteractions, existing: StoredResource) -> None:
         if self.case_record and fhir.caller.party_kind is not PartyKind.OPERATOR:
@@ -202,32 +208,35 @@ class TaskHook(_Hook):
         if stored.body and stored.body.get("status") in ("cancelled", "rejected"):
             withhold(fhir.store.session, stored.reference, ("journal-request",))
 
-    def after_read(
-        self, fhir: FhirInteractions, stored: StoredResource, query: SearchQuery | None = None
-    ) -> StoredResource:
+    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> StoredResource:
         """What the unit wrote on the kommun's Task (its notes, its work status, its reason)
         is a disclosure like its answer: with consent no longer permitting, the kommun sees
         the Task without it. Consent is only checked, and the decision audited, when the
-        Task holds something of the unit's. A search on the unit's work status would tell
-        what it withholds, so it leaves such a Task out."""
+        Task holds something the reader did not write. Any kommun that reads the Task is
+        checked so, whatever its requester resolves to now."""
         if fhir.caller.party_kind is not PartyKind.KOMMUN or stored.body is None:
             return stored
         redacted = without_units_part(stored.body, fhir.caller.party)
-        if redacted is None or task_role(fhir, stored.body) is not Role.REQUESTER:
+        if redacted is None:
             return stored
         check = consent_still_permits(fhir.store, stored)
         fhir.trail.events.append(task_decision(fhir.store, stored, check, fhir.caller))
-        if check.permitted:
-            return stored
-        if query is not None and "business-status" in query.parameter_names():
+        return stored if check.permitted else replace(stored, body=redacted)
+
+    def before_search(self, fhir: FhirInteractions, query: SearchQuery) -> None:
+        """The unit's work status is the unit's word about the person: a kommun that could
+        search, sort or match a condition on it would learn it from what matches, even
+        where the read leaves it out. The kommun reads it on the Task."""
+        if fhir.caller.party_kind is PartyKind.KOMMUN and UNITS_PARAMETERS & set(
+            query.parameter_names()
+        ):
             raise _refuse(
                 403,
-                "Samtycket gäller inte längre; sökningen på vårdcentralens arbetsstatus "
-                "visar inte den uppgiften.",
-                f"consent ({check.code})",
+                "Kommunen kan inte söka, sortera eller ställa villkor på vårdcentralens "
+                "arbetsstatus. Den visas på uppgiften när samtycket medger det.",
+                "business-status is the unit's; kommun callers read it on the Task",
                 "Task.businessStatus",
             )
-        return replace(stored, body=redacted)
 
 
 class QuestionnaireResponseHook(_Hook):
@@ -307,9 +316,7 @@ class QuestionnaireResponseHook(_Hook):
         ]
         change_task(fhir.store, task.id, "completed", Role.GATEWAY, output=output)
 
-    def after_read(
-        self, fhir: FhirInteractions, stored: StoredResource, query: SearchQuery | None = None
-    ) -> StoredResource:
+    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> StoredResource:
         """Consent is checked again when the kommun reads the answer."""
         if fhir.caller.party_kind is not PartyKind.KOMMUN:
             return stored
@@ -471,9 +478,7 @@ class CommunicationHook(_Hook):
         else:
             notify_subscribers(fhir.store, task, cause=stored.reference)
 
-    def after_read(
-        self, fhir: FhirInteractions, stored: StoredResource, query: SearchQuery | None = None
-    ) -> StoredResource:
+    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> StoredResource:
         """The unit's message is a disclosure to the kommun: consent is checked again when
         the kommun reads it, as for the answer."""
         if fhir.caller.party_kind is not PartyKind.KOMMUN:
@@ -569,7 +574,9 @@ class SubscriptionHook(_Hook):
                 "Subscription.criteria",
             )
         try:
-            parse_search("Task", parse_qsl(criteria.partition("?")[2]))
+            # Matched on every change of a Task: a criterion the kommun may not search on
+            # would tell it as well, by whether it is notified.
+            fhir.check_search(parse_search("Task", parse_qsl(criteria.partition("?")[2])))
         except FhirError as error:
             raise FhirError(422, [i.at("Subscription.criteria") for i in error.issues]) from None
         body = dict(body)

@@ -11,8 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.canonical import EXT_RECORDED_BY
-from gateway.errors import FhirError
 from gateway.workflow.task_states import Role
+
+# Search parameters over the unit's part of a Task (see hooks.TaskHook.before_search).
+UNITS_PARAMETERS = frozenset({"business-status"})
+# A reason without a stamp in these statuses is the gateway's own (a withdrawal, a
+# delivery given up) or the kommun's from before stamps; in any other it may be the unit's.
+_GATEWAY_REASON_STATUSES = frozenset({"cancelled", "failed"})
 
 # meta.security of a resource shown with parts left out (HL7 v3 ObservationValue).
 REDACTED = {
@@ -67,56 +72,56 @@ def kept_notes(kept: list[Any], sent: list[Any], now: str, party: str) -> list[A
 
 
 def _is_sent_back(old: dict[str, Any], sent: dict[str, Any], party: str) -> bool:
+    """Whether ``sent`` is ``old`` sent back as it was read (whole, or without some of its
+    elements). Sent with its extensions, the stamp is compared with the rest; sent without,
+    it must be the sender's own: another party's note or reason of the same text is not
+    taken for it (the sender may not even see it). One from before stamps only whole."""
     if not all(old.get(k) == v for k, v in sent.items()):
         return False
-    # With its extensions the stamp was compared above; without, it must be the sender's.
-    return "extension" in sent or recorded_by(old) in (party, None)
+    author = recorded_by(old)
+    if author is None:
+        return sent == old
+    return author == party or "extension" in sent
 
 
 def party_elements(
     body: dict[str, Any], existing: dict[str, Any], role: Role, party: str, now: str
 ) -> dict[str, Any]:
     """A party's new Task version with what it may not rewrite kept as it was: the notes
-    (only added to), a reason it sent stamped as its own (one sent back unchanged keeps its
-    first author), and the unit's work status, which the kommun leaves out or sends back
-    unchanged (409 otherwise)."""
+    (only added to), a reason it sent stamped as its own (one sent back as it was read
+    keeps its author), and the unit's work status, which stays as it is whatever the
+    kommun sends."""
     body = dict(body)
     notes = kept_notes(existing.get("note") or [], body.pop("note", None) or [], now, party)
     if notes:
         body["note"] = notes
     sent_reason, old_reason = body.get("statusReason"), existing.get("statusReason")
     if isinstance(sent_reason, dict):
-        unchanged = isinstance(old_reason, dict) and _unstamped(sent_reason) == _unstamped(
-            old_reason
-        )
+        unchanged = isinstance(old_reason, dict) and _is_sent_back(old_reason, sent_reason, party)
         body["statusReason"] = old_reason if unchanged else _stamped(sent_reason, party)
     if role is Role.REQUESTER:
-        sent_status, old_status = body.get("businessStatus"), existing.get("businessStatus")
-        if sent_status is not None and sent_status != old_status:
-            raise FhirError.single(
-                409,
-                "business-rule",
-                "Bara vårdcentralen kan ändra uppgiftens arbetsstatus.",
-                expression="Task.businessStatus",
-                diagnostics="only the owner changes businessStatus",
-            )
+        # Whatever the kommun sends: compared, it would answer a guess at what it may not see.
         body.pop("businessStatus", None)
-        if old_status is not None:
-            body["businessStatus"] = old_status
+        if "businessStatus" in existing:
+            body["businessStatus"] = existing["businessStatus"]
     return body
 
 
 def without_units_part(task: dict[str, Any], reader: str) -> dict[str, Any] | None:
     """The Task as ``reader`` (its kommun) sees it when the unit's part may not be
     disclosed: without the unit's work status, without the notes and the reason that
-    ``reader`` did not write (a reason with no stamp is the gateway's own and stays, a
-    note with none is withheld), and labelled REDACTED. None when the Task holds nothing
-    of the unit's, so there is nothing to withhold."""
+    ``reader`` did not write, and labelled REDACTED. What carries no stamp is withheld,
+    but for a reason on a cancelled or failed Task, which is the gateway's own. None when
+    the Task holds nothing but the reader's, so there is nothing to withhold."""
     notes = [n for n in task.get("note") or [] if isinstance(n, dict)]
     kept_notes_ = [n for n in notes if recorded_by(n) == reader]
     reason = task.get("statusReason")
-    reason_author = recorded_by(reason) if isinstance(reason, dict) else None
-    keep_reason = reason is None or reason_author in (None, reader)
+    author = recorded_by(reason) if isinstance(reason, dict) else None
+    keep_reason = (
+        reason is None
+        or author == reader
+        or (author is None and task.get("status") in _GATEWAY_REASON_STATUSES)
+    )
     if len(kept_notes_) == len(notes) and keep_reason and "businessStatus" not in task:
         return None
     redacted = {k: v for k, v in task.items() if k not in ("note", "businessStatus")}
