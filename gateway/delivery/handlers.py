@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.delivery.outbox import Message
+from gateway.delivery.models import OutboxMessage
+from gateway.delivery.outbox import Message, retarget
 from gateway.delivery.protocols import DeliveryResult, OutgoingRequest
 from gateway.delivery.registry import AdapterRegistry
+from gateway.logging import get_logger
 from gateway.security.audit import AuditLog
+
+log = get_logger(__name__)
 
 
 class AuditedHandler:
@@ -28,8 +33,10 @@ class AuditedHandler:
             self.audit.append(session, event)
 
     def _record(self, session: Session, message: Message, *, ok: bool) -> None:
+        # Where it went: the target as the handler last recorded it (see _reroute).
+        target = session.scalar(select(OutboxMessage.target).where(OutboxMessage.id == message.id))
         self.audit.append(
-            session, self.audit.delivery(message.payload["task"], message.target, ok=ok)
+            session, self.audit.delivery(message.payload["task"], target or message.target, ok=ok)
         )
 
     def on_delivered(self, session: Session, message: Message) -> None:
@@ -47,6 +54,15 @@ class AdapterHandler(AuditedHandler):
     ) -> None:
         super().__init__(sessions, audit)
         self.registry = registry
+
+    def _reroute(self, message: Message, endpoint: str) -> None:
+        """Record that a message goes to another Endpoint than it was queued for, before it
+        goes: its audit names where it went, and `outbox list` where it goes."""
+        log.info(
+            "delivery_rerouted", message_id=message.id, queued_for=message.target, now_to=endpoint
+        )
+        with self.sessions() as session, session.begin():
+            retarget(session, message.id, endpoint)
 
     def _send(
         self, endpoint: dict[str, Any], task_id: str, bundle: dict[str, Any], idempotency_key: str

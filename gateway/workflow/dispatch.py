@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.api.interactions import FhirInteractions
 from gateway.consent.evaluator import WITHDRAWN_SV, Action, Decision, Disclosure, evaluate
 from gateway.delivery.handlers import AdapterHandler, AuditedHandler
-from gateway.delivery.outbox import Message, mark_arrived, retarget
+from gateway.delivery.outbox import Message, mark_arrived
 from gateway.delivery.protocols import DeliveryResult
 from gateway.delivery.registry import AdapterRegistry
-from gateway.logging import get_logger
 from gateway.resources.references import references_in
 from gateway.routing.directory import DirectoryError, way_in
 from gateway.routing.routing_table import is_authorised
@@ -38,8 +37,6 @@ from gateway.workflow.submit import JOURNAL_REQUEST
 from gateway.workflow.subscriptions import notification_body
 from gateway.workflow.task_states import OPEN, Role
 from gateway.workflow.transitions import change_task, reason
-
-log = get_logger(__name__)
 
 NOTIFY_TIMEOUT_SECONDS = 10.0
 # Why a Task failed when its delivery gave up (not when consent stopped it).
@@ -152,14 +149,20 @@ def _check(decision: Decision) -> ConsentCheck:
     return ConsentCheck(decision.permitted, decision.code, decision.consent, decision.text_sv)
 
 
+class RouteNotAuthorisedError(Exception):
+    """The routing table's route to the unit is one the gateway is not authorised for."""
+
+
 def way_in_now(store: ResourceStore, unit: str, settings: Settings) -> StoredResource | None:
-    """The Endpoint that reaches ``unit`` now, found as routing finds it at submit (the
-    unit's own or a parent's, or the routing table's with the gateway authorised for it).
-    The directory may have given the unit another since a request was queued: a move to a
-    new journal system, say, with the old Endpoint switched off. None when it gives none."""
+    """The active Endpoint that reaches ``unit`` now, found as routing finds it at submit
+    (the unit's own or a parent's, or the routing table's route). The directory may have
+    given the unit another since a request was queued: a move to a new journal system,
+    say, with the old Endpoint switched off. None when the directory gives none now (the
+    unit inactive or gone, no usable or no unambiguous Endpoint); RouteNotAuthorisedError when
+    its route is one the gateway may not use."""
     ref_type, unit_id = split_reference(unit)
     found = store.current("Organization", unit_id) if ref_type == "Organization" else None
-    if found is None or found.body is None:
+    if found is None or found.body is None or found.body.get("active") is False:
         return None
     try:
         way = way_in(store, found, settings.routing_service_contract)
@@ -171,8 +174,8 @@ def way_in_now(store: ResourceStore, unit: str, settings: Settings) -> StoredRes
         settings.routing_service_contract,
         way.logical_address or "",
     ):
-        return None
-    return way.endpoint
+        raise RouteNotAuthorisedError(way.logical_address)
+    return way.endpoint if (way.endpoint.body or {}).get("status") == "active" else None
 
 
 class JournalRequestHandler(AdapterHandler):
@@ -199,7 +202,11 @@ class JournalRequestHandler(AdapterHandler):
                 return DeliveryResult.give_up("the Task is closed or gone")
             check = consent_still_permits(store, task)
             decision = task_decision(store, task, check)
-            endpoint = way_in_now(store, str(message.payload.get("unit", "")), self.settings)
+            try:
+                endpoint = way_in_now(store, str(message.payload.get("unit", "")), self.settings)
+                refused = False
+            except RouteNotAuthorisedError:
+                endpoint, refused = None, True
             if endpoint is None and message.target.startswith("Endpoint/"):
                 endpoint = _current(store, message.target)
             bundle = request_bundle(store, task) if check.permitted else None
@@ -207,19 +214,15 @@ class JournalRequestHandler(AdapterHandler):
             self._stop_for_consent(task.id, decision, check)
             return DeliveryResult.give_up(f"consent no longer permits delivery ({check.code})")
         self.record_apart(decision)  # every check is audited
+        if refused:
+            return DeliveryResult.retry(
+                "the routing table's route to the unit is not authorised for the gateway"
+            )
         if endpoint is None or endpoint.body is None:
             return DeliveryResult.give_up("the unit has no usable Endpoint")
         if endpoint.reference != message.target:
             self._reroute(message, endpoint.reference)
         return self._send(endpoint.body, task.id, bundle, message.idempotency_key)
-
-    def _reroute(self, message: Message, endpoint: str) -> None:
-        """Record the new way before the request goes: the unit's notices follow it there."""
-        log.info(
-            "delivery_rerouted", message_id=message.id, queued_for=message.target, now_to=endpoint
-        )
-        with self.sessions() as session, session.begin():
-            retarget(session, message.id, endpoint)
 
     def on_delivered(self, session: Session, message: Message) -> None:
         store = ResourceStore(session)

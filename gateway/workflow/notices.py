@@ -153,6 +153,8 @@ class JournalNoticeHandler(AdapterHandler):
         ]
         if endpoint is None or endpoint.body is None:
             return DeliveryResult.give_up("the unit has no usable Endpoint")
+        if endpoint.reference != message.target:
+            self._reroute(message, endpoint.reference)
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
         _, task_id = split_reference(message.payload["task"])
         return self._send(endpoint.body, task_id, bundle, message.idempotency_key)

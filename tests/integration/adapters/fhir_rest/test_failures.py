@@ -11,12 +11,17 @@ from gateway.delivery.models import OutboxMessage
 from gateway.delivery.outbox import DEAD, RetryPolicy
 from gateway.delivery.sync import high_water
 from gateway.demo_peers.fhir_journal import JournalSystem
+from gateway.routing import routing_table
+from gateway.routing.demo_directory import unit_hsa_id
+from gateway.routing.models import AuthorisationEntry
 from gateway.search.query import parse_search
+from gateway.security.caller import PartyKind
 from gateway.security.models import AuditChainLink
 from gateway.store.resources import ResourceStore, utc_now
 from gateway.workflow.operations import rerun_delivery
 from tests.integration.adapters.fhir_rest.conftest import BENGT, FhirWorld
 from tests.integration.workflow.conftest import communication
+from tests.support.auth import bearer, register_client
 from tests.support.fhir_data import FHIR_JSON
 from tests.support.live_server import free_port, serve
 
@@ -331,8 +336,46 @@ def test_a_rerun_follows_the_unit_to_the_endpoint_the_directory_gives_it_now(
         (message,) = world.messages()
         assert message.target != f"Endpoint/{OLD_ENDPOINT}", "where it went is recorded"
         (notice,) = world.messages("journal-notice")
-        assert notice.status == "delivered"
+        assert (notice.status, notice.target) == ("delivered", message.target)
         assert len(moved.arrivals) == 2, "the request and the notice"
+
+    # Each delivery's AuditEvent names the system it went to.
+    operator = bearer(world.http, register_client(world.app, "Organization/op", PartyKind.OPERATOR))
+    exports = world.http.get(
+        "/fhir/AuditEvent", params={"subtype": "110106", "outcome": "0"}, headers=operator
+    ).json()
+    receivers = [
+        agent["who"].get("reference")
+        for entry in exports.get("entry", [])
+        for agent in entry["resource"]["agent"]
+        if not agent["requestor"]
+    ]
+    assert receivers == [message.target, message.target]
 
     assert len(world.journal.arrivals) == arrived_at_the_old_one, "nothing more to the old"
     assert world.task(task["id"])["status"] == "received"
+
+
+def test_a_route_the_gateway_is_no_longer_authorised_for_is_not_taken(
+    fhir_world: FhirWorld,
+) -> None:
+    """The unit is reached by a routing-table route. When the gateway's authorisation for
+    it ends before the request goes, the request is not sent there (nor to where it was
+    queued, the same Endpoint): it waits for the authorisation, with the reason."""
+    world = fhir_world
+    settings = world.app.state.settings
+    contract, hsa_id = settings.routing_service_contract, unit_hsa_id("vc-jonkoping-centrum")
+    since = utc_now() - timedelta(days=1)
+    with world.app.state.session_factory() as session, session.begin():
+        routing_table.add_route(session, contract, hsa_id, OLD_ENDPOINT, valid_from=since)
+        routing_table.add_authorisation(
+            session, settings.routing_consumer_id, contract, hsa_id, valid_from=since
+        )
+    world.submit()
+    with world.app.state.session_factory() as session, session.begin():
+        session.execute(update(AuthorisationEntry).values(valid_to=utc_now()))
+    world.deliver()
+    (message,) = world.messages()
+    assert message.status == "pending"
+    assert "not authorised" in (message.last_error or "")
+    assert world.journal.arrivals == []
