@@ -182,18 +182,25 @@ def test_a_polled_update_for_a_task_the_unit_does_not_own_is_refused_and_audited
     assert world.task(theirs["id"])["status"] == "requested"
 
 
-def _given_up_while_the_peer_has_it(world: FhirWorld) -> dict[str, Any]:
-    """A journal system that takes the request each time, while its replies are lost: the
-    gateway gives up and fails the Task, though the unit has the request."""
+def _given_up(world: FhirWorld, fault: str) -> tuple[dict[str, Any], OutboxMessage]:
+    """A request submitted while the peer answers with ``fault``, and its message, dead
+    after two tries."""
     world.app.state.worker.policy = RetryPolicy(max_attempts=2, base_seconds=0)
-    world.use(smart=world.smart(), form="bundle", receive="poll")
-    world.faults.mode = "lost-reply"
+    world.faults.mode = fault
     task = world.submit()
     for _ in range(2):
         _due_now(world)
         world.deliver()
     (message,) = world.messages()
     assert message.status == DEAD
+    return task, message
+
+
+def _given_up_while_the_peer_has_it(world: FhirWorld) -> dict[str, Any]:
+    """A journal system that takes the request each time, while its replies are lost: the
+    gateway gives up and fails the Task, though the unit has the request."""
+    world.use(smart=world.smart(), form="bundle", receive="poll")
+    task, _ = _given_up(world, "lost-reply")
     assert world.task(task["id"])["status"] == "failed"
     world.faults.mode = "ok"
     return task
@@ -296,14 +303,7 @@ def test_a_rerun_follows_the_unit_to_the_endpoint_the_directory_gives_it_now(
     rerun goes where routing finds the unit now, not where the request was first queued,
     and the unit's notices follow the request there."""
     world = fhir_world
-    world.app.state.worker.policy = RetryPolicy(max_attempts=2, base_seconds=0)
-    world.faults.mode = "garbage-ok"
-    task = world.submit()
-    for _ in range(2):
-        _due_now(world)
-        world.deliver()
-    (message,) = world.messages()
-    assert message.status == DEAD
+    task, message = _given_up(world, "garbage-ok")
     assert message.target == f"Endpoint/{OLD_ENDPOINT}"
     arrived_at_the_old_one = len(world.journal.arrivals)
 
