@@ -227,8 +227,9 @@ class TaskHook(_Hook):
         """The unit's work status is the unit's word about the person: a kommun that could
         search, sort or match a condition on it would learn it from what matches, even
         where the read leaves it out. The kommun reads it on the Task."""
-        if fhir.caller.party_kind is PartyKind.KOMMUN and UNITS_PARAMETERS & set(
-            query.parameter_names()
+        if (
+            fhir.caller.party_kind is PartyKind.KOMMUN
+            and UNITS_PARAMETERS & query.parameter_names()
         ):
             raise _refuse(
                 403,

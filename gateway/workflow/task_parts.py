@@ -28,7 +28,8 @@ REDACTED = {
 
 
 def recorded_by(element: dict[str, Any]) -> str | None:
-    """The party a note or a reason is stamped with; None for the gateway's own."""
+    """The party a note or a reason is stamped with; None when it has no stamp (the
+    gateway's own, or one stored before stamps)."""
     for extension in element.get("extension") or []:
         if isinstance(extension, dict) and extension.get("url") == EXT_RECORDED_BY:
             value = (extension.get("valueReference") or {}).get("reference")
@@ -114,7 +115,7 @@ def without_units_part(task: dict[str, Any], reader: str) -> dict[str, Any] | No
     but for a reason on a cancelled or failed Task, which is the gateway's own. None when
     the Task holds nothing but the reader's, so there is nothing to withhold."""
     notes = [n for n in task.get("note") or [] if isinstance(n, dict)]
-    kept_notes_ = [n for n in notes if recorded_by(n) == reader]
+    readers_notes = [n for n in notes if recorded_by(n) == reader]
     reason = task.get("statusReason")
     author = recorded_by(reason) if isinstance(reason, dict) else None
     keep_reason = (
@@ -122,11 +123,11 @@ def without_units_part(task: dict[str, Any], reader: str) -> dict[str, Any] | No
         or author == reader
         or (author is None and task.get("status") in _GATEWAY_REASON_STATUSES)
     )
-    if len(kept_notes_) == len(notes) and keep_reason and "businessStatus" not in task:
+    if len(readers_notes) == len(notes) and keep_reason and "businessStatus" not in task:
         return None
     redacted = {k: v for k, v in task.items() if k not in ("note", "businessStatus")}
-    if kept_notes_:
-        redacted["note"] = kept_notes_
+    if readers_notes:
+        redacted["note"] = readers_notes
     if not keep_reason:
         redacted.pop("statusReason")
     meta = dict(redacted.get("meta") or {})
