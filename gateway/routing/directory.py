@@ -16,6 +16,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from gateway.canonical import CS_CONNECTION_TYPE, CS_ORGANIZATION_TYPE
 from gateway.routing import events, routing_table
 from gateway.routing.reference_data import kommuner, regions
@@ -243,6 +245,15 @@ class Way:
     connection_type: str
     from_routing_table: bool
     logical_address: str | None
+
+
+def may_use(session: Session, consumer: str, service_contract: str, way: Way) -> bool:
+    """Whether the gateway (``consumer``) may send by ``way``: a route from the routing
+    table needs its authorisation (anropsbehörighet) for the route's logical address; an
+    Endpoint from the directory needs none."""
+    return not way.from_routing_table or routing_table.is_authorised(
+        session, consumer, service_contract, way.logical_address or ""
+    )
 
 
 def _connection_type(endpoint: dict[str, Any]) -> str:

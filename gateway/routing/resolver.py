@@ -33,7 +33,7 @@ from enum import StrEnum
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from gateway.routing import directory, events, routing_table
+from gateway.routing import directory, events
 from gateway.routing.listing_sources import Listing, ListingSource, SourceUnavailable
 from gateway.routing.person import ListingHasher, PersonId
 from gateway.routing.reference_data import kommun, region
@@ -383,10 +383,7 @@ class RouteResolver:
             )
         if way.from_routing_table:
             steps.append(Step("routing-table", "Adressen kommer från vägvalstabellen."))
-            assert way.logical_address is not None
-            if not routing_table.is_authorised(
-                session, self.settings.routing_consumer_id, service, way.logical_address
-            ):
+            if not directory.may_use(session, self.settings.routing_consumer_id, service, way):
                 steps.append(
                     Step(
                         "not-authorised",

@@ -20,8 +20,7 @@ from gateway.delivery.outbox import Message, mark_arrived
 from gateway.delivery.protocols import DeliveryResult
 from gateway.delivery.registry import AdapterRegistry
 from gateway.resources.references import references_in
-from gateway.routing.directory import DirectoryError, way_in
-from gateway.routing.routing_table import is_authorised
+from gateway.routing.directory import DirectoryError, may_use, way_in
 from gateway.search.index import split_reference
 from gateway.security.audit import AuditLog
 from gateway.settings import Settings
@@ -168,11 +167,8 @@ def way_in_now(store: ResourceStore, unit: str, settings: Settings) -> StoredRes
         way = way_in(store, found, settings.routing_service_contract)
     except DirectoryError:
         return None
-    if way.from_routing_table and not is_authorised(
-        store.session,
-        settings.routing_consumer_id,
-        settings.routing_service_contract,
-        way.logical_address or "",
+    if not may_use(
+        store.session, settings.routing_consumer_id, settings.routing_service_contract, way
     ):
         raise RouteNotAuthorisedError(way.logical_address)
     return way.endpoint if (way.endpoint.body or {}).get("status") == "active" else None
