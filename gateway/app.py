@@ -9,6 +9,8 @@ from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import __version__
 from gateway.api import health, routes, smart, validate, workflow_routes
@@ -31,6 +33,7 @@ from gateway.security.authentication import SmartAuthenticator
 from gateway.security.caller import authenticator_for
 from gateway.security.rate_limit import RateLimiter
 from gateway.settings import AuthMode, Settings, get_settings
+from gateway.store.reindex import stale
 from gateway.store.resources import utc_now
 from gateway.validation.factory import build_validator
 from gateway.web import landing
@@ -51,6 +54,18 @@ DEMO_WARNING = (
 )
 
 
+def _warn_of_a_stale_index(sessions: sessionmaker[Session]) -> None:
+    """Searches may miss what the types named were indexed with before this release or
+    key: say so at start-up, as ``kv-gateway db current`` does (gateway.store.index_marks)."""
+    try:
+        types = stale(sessions)
+    except SQLAlchemyError as error:
+        log.warning("search_index_unchecked", error=type(error).__name__)
+        return
+    if types:
+        log.warning("search_index_stale", types=types, fix="kv-gateway db reindex --stale")
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = open_database(settings, engine)
@@ -62,6 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         weak = settings.development_secrets_in_use()
         if weak:
             log.warning("development_keys_in_use", keys=weak)
+        _warn_of_a_stale_index(app.state.session_factory)
         halt = (
             start_in_background(app.state.worker.run_forever, 1.0, "outbox")
             if settings.delivery_worker_in_process

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -155,6 +156,30 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
     _db_command(lambda url: upgrade(url, revision))
     typer.echo(f"database upgraded to {revision}")
+    if revision == "head":
+        # Marks at once, under this configuration's key, what a store that began empty
+        # holds (gateway.store.index_marks), and tells of a stale index.
+        _index_status()
+
+
+def _index_status() -> bool:
+    """Print whether the search index was built by this release and key; True if so."""
+    from gateway.database import open_database
+    from gateway.store.reindex import count_resources, stale
+
+    with user_errors():
+        database = open_database(_settings())
+        try:
+            stale_types = stale(database.sessions)
+            counts = {t: count_resources(database.sessions, t) for t in stale_types}
+        finally:
+            database.dispose()
+    if not stale_types:
+        typer.echo("search index: current")
+        return True
+    listed = ", ".join(f"{t} ({counts[t]} resources)" for t in stale_types)
+    typer.echo(f"search index: stale for {listed}; run `kv-gateway db reindex --stale`")
+    return False
 
 
 @db_app.command("downgrade")
@@ -172,38 +197,54 @@ def db_reindex(
         str | None, typer.Option("--type", help="Only this resource type, e.g. Patient")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 500,
+    stale: Annotated[
+        bool,
+        typer.Option("--stale", help="Only the types whose index `db current` shows as stale"),
+    ] = False,
 ) -> None:
     """Rebuild the search index from the stored resources, in batches, while serving.
 
-    Run it after changing KVGW_BLIND_INDEX_KEY, or when release notes say a search
-    parameter changed. Interrupted, it can simply be run again.
+    Run it with --stale after an upgrade or a new KVGW_BLIND_INDEX_KEY, once every
+    process of the release before has stopped. Interrupted, it can simply be run again.
     """
     from rich.progress import Progress
 
     from gateway.cli.security import database
     from gateway.resources.types import SUPPORTED_TYPES
     from gateway.store.reindex import count_resources, reindex
+    from gateway.store.reindex import stale as stale_types
 
     if resource_type is not None and resource_type not in SUPPORTED_TYPES:
         fail(
             f"unknown resource type {resource_type!r}; known: {', '.join(sorted(SUPPORTED_TYPES))}"
         )
+    if stale and resource_type is not None:
+        fail("--stale and --type exclude each other")
     with database() as db, user_errors():
-        total = count_resources(db.sessions, resource_type)
-        with Progress(transient=True) as progress:
-            task = progress.add_task(f"reindexing {resource_type or 'all types'}", total=total)
-            report = reindex(
-                db.sessions,
-                res_type=resource_type,
-                batch_size=batch_size,
-                progress=lambda n: progress.advance(task, n),
+        types: list[str | None] = list(stale_types(db.sessions)) if stale else [resource_type]
+        if not types:
+            typer.echo("the search index is current: nothing to rebuild")
+            return
+        for one_type in types:
+            total = count_resources(db.sessions, one_type)
+            with Progress(transient=True) as progress:
+                task = progress.add_task(f"reindexing {one_type or 'all types'}", total=total)
+                report = reindex(
+                    db.sessions,
+                    res_type=one_type,
+                    batch_size=batch_size,
+                    progress=partial(progress.advance, task),
+                )
+            typer.echo(
+                f"reindexed {report.resources} resources ({report.rows} index rows)"
+                + (f" of {one_type}" if one_type else "")
             )
-    typer.echo(f"reindexed {report.resources} resources ({report.rows} index rows)")
 
 
 @db_app.command("current")
 def db_current() -> None:
-    """Print the schema revision of the database and the newest one available."""
+    """Print the schema revision of the database and the newest one available, and
+    whether the search index was built by this release and key (exit code 1 if not)."""
     from gateway.store.db import make_engine
     from gateway.store.migrate import current_revision, head_revision
 
@@ -214,8 +255,13 @@ def db_current() -> None:
             current = current_revision(engine)
         finally:
             engine.dispose()
+    head = head_revision()
     typer.echo(f"current: {current or 'none (empty database)'}")
-    typer.echo(f"head:    {head_revision()}")
+    typer.echo(f"head:    {head}")
+    if current != head:
+        typer.echo("search index: not checked until the schema is at head (db upgrade)")
+    elif not _index_status():
+        raise typer.Exit(1)
 
 
 @seed_app.command("demo")

@@ -22,6 +22,13 @@ _LOCAL_REFERENCE = re.compile(
     r"(?:/_history/[A-Za-z0-9\-.]{1,64})?$"
 )
 
+# Raise by one whenever this module would derive other rows from the same resource and
+# parameter (a value normalised differently, a new kind of row): every store then shows
+# its index as stale until `kv-gateway db reindex --stale` has rebuilt it
+# (gateway.store.index_marks). A change to a declared parameter needs no raise.
+# tests/unit/test_index_format.py fails when the rows change and this does not.
+INDEX_FORMAT = 1
+
 MIN_INSTANT = datetime(1, 1, 1)
 MAX_INSTANT = datetime(9999, 12, 31, 23, 59, 59)
 

@@ -2,7 +2,8 @@
 
 ``fhir_resource`` holds one row per logical resource: its current version and whether it
 is deleted. ``fhir_resource_version`` keeps every version's body. ``fhir_search_index``
-holds the search-parameter values of each current version, refilled on every write.
+holds the search-parameter values of each current version, refilled on every write;
+``fhir_search_index_mark`` says which code built each type's index.
 The Alembic migrations are the only way these tables are created.
 """
 
@@ -153,6 +154,18 @@ class SearchIndexRow(Base):
         ),
         Index("ix_fhir_search_index_resource", "res_type", "res_id"),
     )
+
+
+class SearchIndexMark(Base):
+    """Per resource type, the fingerprint of the code and key that built its whole index
+    (see ``gateway.store.index_marks``). The row ``*`` with no fingerprint says the store
+    was empty when marks began."""
+
+    __tablename__ = "fhir_search_index_mark"
+
+    res_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
 class DirectoryGeneration(Base):

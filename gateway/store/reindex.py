@@ -10,6 +10,9 @@ UPDATE`` on PostgreSQL; SQLite has one writer anyway), so an update of one of th
 for the batch and then writes its own rows: the index never ends up describing an older
 version. The resources are walked in (type, id) order, so an interrupted run can simply
 be started again. Resources created meanwhile are indexed by the code that creates them.
+A run that reaches the end marks its types' index as built by the running code
+(``gateway.store.index_marks``); run it once every process of the release before has
+stopped, or one of them may still write rows of the old kind.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, select, true, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.search.parameters import SEARCH_PARAMETERS
+from gateway.store.index_marks import mark_current, stale_types
 from gateway.store.models import ResourceHead
 from gateway.store.resources import ResourceStore
 
@@ -51,7 +56,8 @@ def reindex(
     batch_size: int = 500,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> ReindexReport:
-    """Rebuild the index rows of every resource of ``res_type`` (all types if None)."""
+    """Rebuild the index rows of every resource of ``res_type`` (all types if None), and
+    mark the index of the type (of every type) current when the walk reaches the end."""
     after: tuple[str, str] | None = None
     resources = rows = 0
     while True:
@@ -75,5 +81,14 @@ def reindex(
         resources += len(heads)
         progress(len(heads))
         if len(heads) < batch_size:
-            return ReindexReport(resources, rows)
+            break
         after = heads[-1]
+    with sessions() as session, session.begin():
+        mark_current(session, [res_type] if res_type else SEARCH_PARAMETERS)
+    return ReindexReport(resources, rows)
+
+
+def stale(sessions: sessionmaker[Session]) -> list[str]:
+    """The types whose index the running code did not build (``index_marks.stale_types``)."""
+    with sessions() as session, session.begin():
+        return stale_types(session)

@@ -82,6 +82,9 @@ def test_db_upgrade_current_downgrade_and_seed_demo(tmp_path: Path) -> None:
     assert "326 new resources" in first.stdout  # 311 reference + 15 demo
     again = run_cli("seed", "demo", env=env)
     assert "0 new resources" in again.stdout
+    seeded = run_cli("db", "current", env=env)
+    assert seeded.returncode == 0
+    assert "search index: current" in seeded.stdout  # the store began empty
     assert run_cli("db", "downgrade", "base", env=env).returncode == 0
     assert "none" in run_cli("db", "current", env=env).stdout
 
@@ -120,3 +123,28 @@ def test_demo_tells_the_whole_story() -> None:
     ):
         assert step in out, step
     assert "19850314" not in out, "no personnummer, not even the birth date, is shown"
+
+
+def test_a_new_blind_index_key_shows_a_stale_index_until_reindex_stale(tmp_path: Path) -> None:
+    env = {"KVGW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    assert run_cli("seed", "demo", env=env).returncode == 0
+    env["KVGW_BLIND_INDEX_KEY"] = "en-helt-ny-nyckel-2026"
+
+    stale = run_cli("db", "current", env=env)
+    assert stale.returncode == 1
+    assert "search index: stale for Patient (" in stale.stdout
+    assert "db reindex --stale" in stale.stdout
+
+    rebuilt = run_cli("db", "reindex", "--stale", env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.count("reindexed ") == len(
+        stale.stdout.split("stale for ")[1].split(";")[0].split("), ")
+    )
+    assert "of Patient" in rebuilt.stdout
+    assert "of Task" not in rebuilt.stdout  # a type the key does not touch is left alone
+    current = run_cli("db", "current", env=env)
+    assert current.returncode == 0
+    assert "search index: current" in current.stdout
+    assert "nothing to rebuild" in run_cli("db", "reindex", "--stale", env=env).stdout
+    assert run_cli("db", "reindex", "--stale", "--type", "Task", env=env).returncode == 1
