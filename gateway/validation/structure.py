@@ -1,6 +1,7 @@
 """Structural validation with fhir.resources (R4B models, wire compatible with R4 4.0.1).
 
-Unknown elements, wrong types and missing required elements are refused; each problem
+Unknown elements, wrong types and missing required elements are refused, and so is what
+breaks FHIR's JSON rules though the models read it (``json_shape``); each problem
 becomes an issue with the FHIRPath of the offending element. The submitted value is never
 echoed back: it may be a personnummer.
 """
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from gateway.errors import Issue, Severity
+from gateway.validation.json_shape import shape_issues
 
 _TEXTS_SV: dict[str, str] = {
     "extra_forbidden": "Elementet finns inte i FHIR R4 för den här resurstypen och tas inte emot.",
@@ -90,4 +92,4 @@ def structure_issues(resource: dict[str, Any]) -> list[Issue]:
         model.model_validate(resource)
     except ValidationError as error:
         return [_issue(resource_type, e) for e in error.errors(include_input=False)]
-    return []
+    return shape_issues(resource)
