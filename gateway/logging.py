@@ -48,6 +48,37 @@ def redact_person_numbers(
     return event_dict
 
 
+def raised_at(error: BaseException) -> str:
+    """Where ``error`` was raised, as ``module:function:line``: a place, never data."""
+    frame, line = None, 0
+    traceback = error.__traceback__
+    while traceback is not None:
+        frame, line = traceback.tb_frame, traceback.tb_lineno
+        traceback = traceback.tb_next
+    if frame is None:
+        return "unknown"
+    return f"{frame.f_globals.get('__name__', '?')}:{frame.f_code.co_name}:{line}"
+
+
+class ExceptionTypeOnly(logging.Filter):
+    """For the server's own stdlib records (uvicorn's "Exception in ASGI application"
+    above all): the exception's type and where it was raised stay, its message and
+    traceback go, since they may quote request data (a database error quotes its
+    statement's parameters); what is left is masked as structlog events are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            text = f"{text} ({type(error).__name__} at {raised_at(error)}; details withheld)"
+        record.msg, record.args = mask_person_numbers(text), ()
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+_SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi")
+
+
 def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
     # Resolved per logger, not at configuration time, so a replaced sys.stderr is honoured.
     return structlog.PrintLogger(sys.stderr)
@@ -77,6 +108,10 @@ def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+    for name in _SERVER_LOGGERS:
+        server_logger = logging.getLogger(name)
+        if not any(isinstance(f, ExceptionTypeOnly) for f in server_logger.filters):
+            server_logger.addFilter(ExceptionTypeOnly())
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

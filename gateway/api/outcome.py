@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from gateway.api.media import FhirResponse
 from gateway.errors import FhirError, Issue, Severity
-from gateway.logging import get_logger
+from gateway.logging import get_logger, raised_at
 
 log = get_logger(__name__)
 
@@ -97,7 +97,10 @@ async def _unexpected(request: Request, error: Exception) -> Response:
     # Never a stack trace to the client; the log gets the type, not the message (which
     # may carry data from the request).
     log.error(
-        "unhandled_error", error_type=type(error).__name__, path=request.scope.get("route_path")
+        "unhandled_error",
+        error_type=type(error).__name__,
+        raised_at=raised_at(error),
+        path=request.scope.get("route_path"),
     )
     return outcome_response(
         FhirError.single(

@@ -41,6 +41,9 @@ def make_engine(
     with 'database is locked' at commit; plain connections begin DEFERRED and so can read
     beside a writer (the listing lookup inside a request, the readiness probe), and
     connections in AUTOCOMMIT begin nothing (the client check of every API call).
+
+    On both, a database error's message leaves out the statement's parameters: it reaches
+    logs, and the parameters are request data.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -49,11 +52,12 @@ def make_engine(
         engine = create_engine(
             url,
             echo=echo,
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_ms / 1000},
         )
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
-    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=20)
     _check_idle_connections(engine, idle_check_seconds)
     return engine
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import logging
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -37,3 +40,28 @@ def test_personnummer_never_in_captured_logs(
 def test_masking_catches_every_written_form(text: str) -> None:
     masked = mask_person_numbers(text)
     assert "1212" not in masked.replace("[personnummer]", "")
+
+
+def test_the_servers_own_error_records_keep_the_type_and_place_not_the_data() -> None:
+    """uvicorn logs an exception that reaches it ("Exception in ASGI application") with
+    its message and traceback, and a database error's message quoted its parameters."""
+    configure_logging(LogFormat.JSON, "INFO")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))  # prints any traceback too
+    server_log = logging.getLogger("uvicorn.error")
+    server_log.addHandler(handler)
+    number = personnummer(12)
+    try:
+        try:
+            raise ValueError(f"parameters: {{'value': '{number}'}}")
+        except ValueError:
+            server_log.exception("Exception in ASGI application for %s", number)
+    finally:
+        server_log.removeHandler(handler)
+    written = stream.getvalue()
+    assert "ValueError at tests.integration.test_logging_privacy:" in written
+    assert "details withheld" in written
+    assert number not in written
+    assert "parameters" not in written
+    assert "Traceback" not in written
