@@ -31,7 +31,7 @@ from gateway.delivery.protocols import InboundUpdate
 from gateway.delivery.sync import receipt_exists, record_receipt
 from gateway.errors import FhirError
 from gateway.logging import get_logger
-from gateway.resources.references import references_in
+from gateway.resources.references import as_logical, references_in
 from gateway.routing.directory import DirectoryError, unit_by_hsa_id
 from gateway.security.audit import AuditLog, AuditTrail
 from gateway.security.caller import Caller, PartyKind
@@ -360,6 +360,10 @@ def _answer_for(task: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
     if isinstance(profiles, list) and profiles:
         body["meta"] = {"profile": profiles}  # the claim stays; the peer's versions do not
     body["basedOn"] = [task["focus"]] if task.get("focus") else []
+    if isinstance(body.get("author"), dict):
+        # The peer's reference points into its own system, where it means nothing here
+        # (and an id that happened to match one of ours would name someone else).
+        body["author"] = as_logical(body["author"])
     return body
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gateway.search.index import split_reference
+
 Visit = Callable[[dict[str, Any], str], None]
 
 
@@ -28,3 +30,13 @@ def references_in(value: Any) -> list[str]:
     if isinstance(value, dict) and isinstance(value.get("reference"), str):
         return [value["reference"]]
     return []
+
+
+def as_logical(reference: dict[str, Any]) -> dict[str, Any]:
+    """A Reference without its literal ``reference``: who or what it names (type,
+    identifier, display), for a reference into a system other than this one."""
+    logical = {k: v for k, v in reference.items() if k != "reference"}
+    ref_type = split_reference(str(reference.get("reference", "")))[0]
+    if ref_type is not None:
+        logical.setdefault("type", ref_type)
+    return logical

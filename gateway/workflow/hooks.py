@@ -13,12 +13,13 @@ from gateway.canonical import CS_TASK_PARAMETER_TYPE
 from gateway.consent.evaluator import WITHDRAWN_SV
 from gateway.delivery.outbox import withhold
 from gateway.errors import FhirError, not_found
-from gateway.resources.references import references_in
+from gateway.resources.references import as_logical, references_in
 from gateway.search.index import split_reference
 from gateway.search.query import SearchQuery, parse_search
 from gateway.security.caller import PartyKind
 from gateway.settings import Environment
 from gateway.store.resources import StoredResource, utc_now
+from gateway.validation.terminology import canonical_url
 from gateway.workflow.consent_checks import (
     may_withdraw,
     organization_of,
@@ -240,6 +241,61 @@ class TaskHook(_Hook):
             )
 
 
+ANSWERED = frozenset({"completed", "amended"})
+
+
+def _asked_questionnaire(task: dict[str, Any]) -> str | None:
+    """The Questionnaire the Task asks to be answered (its ``input``), ``url|version``."""
+    for given in task.get("input") or []:
+        codes = {c.get("code") for c in (given.get("type") or {}).get("coding") or []}
+        if "questionnaire" in codes and isinstance(given.get("valueCanonical"), str):
+            return str(given["valueCanonical"])
+    return None
+
+
+def _answers_the_task(fhir: FhirInteractions, body: dict[str, Any], task: dict[str, Any]) -> None:
+    """An answer completes its Task, so it must be one: finished, and to the Questionnaire
+    the Task asks for (its author: :func:`_author`). Without these the answer
+    would close the kommun's case with anything at all. The form's version may differ: a
+    deployment that ships a new version answers open requests on it (validation holds the
+    answer to the version the gateway has)."""
+    asked, given = _asked_questionnaire(task), body.get("questionnaire")
+    if asked and (not isinstance(given, str) or canonical_url(given) != canonical_url(asked)):
+        raise _refuse(
+            422,
+            "Utlåtandet ska besvara det frågeformulär som förfrågan anger.",
+            f"questionnaire must be {canonical_url(asked)}",
+            "QuestionnaireResponse.questionnaire",
+        )
+    if body.get("status") not in ANSWERED:
+        raise _refuse(
+            422,
+            "Utlåtandet ska vara färdigt (status completed) när det skickas.",
+            f"status must be one of {', '.join(sorted(ANSWERED))}",
+            "QuestionnaireResponse.status",
+        )
+
+
+def _author(fhir: FhirInteractions, author: Any, task: dict[str, Any]) -> Any:
+    """The answer's author as it is stored. A literal reference opens the answer to the
+    author's organisation (tenancy's parties), so one to a resource here must be a role
+    of the unit that owns the Task. One that names nothing here (a journal system's own
+    id for its user) becomes a logical reference: who it is, not where."""
+    if not isinstance(author, dict) or "reference" not in author:
+        return author  # a logical reference names a person and opens nothing
+    if organization_of(fhir.store)(author) == _first(task.get("owner")):
+        return author
+    ref_type, ref_id = split_reference(str(author["reference"]))
+    if ref_type is not None and fhir.store.current(ref_type, ref_id) is None:
+        return as_logical(author)
+    raise _refuse(
+        422,
+        "Författaren ska vara en yrkesroll på den vårdcentral som har förfrågan.",
+        "author must be a PractitionerRole of the Task's owner",
+        "QuestionnaireResponse.author",
+    )
+
+
 class QuestionnaireResponseHook(_Hook):
     """The answer: from the owning unit, to an open Task, with consent; completes the Task."""
 
@@ -281,6 +337,7 @@ class QuestionnaireResponseHook(_Hook):
                 f"the Task is {status}",
                 "QuestionnaireResponse.basedOn",
             )
+        _answers_the_task(fhir, body, task.body or {})
         _consent_or_refuse(
             fhir,
             task,
@@ -289,6 +346,8 @@ class QuestionnaireResponseHook(_Hook):
             "QuestionnaireResponse",
         )
         body = dict(body)
+        if "author" in body:
+            body["author"] = _author(fhir, body["author"], task.body or {})
         body["basedOn"] = [{"reference": request.reference}]
         body["subject"] = (request.body or {}).get("subject")
         body.setdefault("authored", utc_now().isoformat().replace("+00:00", "Z"))

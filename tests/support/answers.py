@@ -19,11 +19,12 @@ def example_answer() -> dict[str, Any]:
 
 
 def answer_to(request_ref: str) -> dict[str, Any]:
-    """The example answer, tied to this request, by the demo unit's rehabkoordinator."""
+    """The example answer, tied to this request, by a rehabkoordinator (a logical
+    reference: the tests' units hold no PractitionerRole)."""
     answer = example_answer()
     answer.pop("id", None)
     answer["basedOn"] = [{"reference": request_ref}]
-    answer["author"] = {"reference": "PractitionerRole/rehab-1"}
+    answer["author"] = {"type": "PractitionerRole", "display": "Rehabkoordinator"}
     return answer
 
 
