@@ -68,6 +68,40 @@ class _Entry:
         return str(self.resource.get("resourceType"))
 
 
+def _check_references(entries: list[_Entry]) -> None:
+    """What the entries refer to: one another by fullUrl, or a stored resource by
+    ``Type/id`` (checked as every write's references are). A ``urn:`` that names no entry
+    would be stored pointing nowhere, and a conditional reference as a search string,
+    which may hold a personnummer in clear (the index keeps reference strings)."""
+    full_urls = {entry.full_url for entry in entries}
+
+    def check(entry: _Entry) -> None:
+        def visit(holder: dict[str, Any], path: str) -> None:
+            reference: str = holder["reference"]
+            where = f"Bundle.entry[{entry.index}].{path}.reference"
+            if reference.startswith("urn:") and reference not in full_urls:
+                raise _refuse(
+                    422,
+                    "business-rule",
+                    "Referensen pekar inte på någon post i förfrågan (fullUrl).",
+                    where,
+                    "a urn: reference must be the fullUrl of an entry",
+                )
+            if "?" in reference:
+                raise _refuse(
+                    422,
+                    "business-rule",
+                    "Förfrågans poster hänvisar till varandra med fullUrl, inte med sökvillkor.",
+                    where,
+                    "conditional references are not taken in a submission",
+                )
+
+        walk_references(entry.resource, "resource", visit)
+
+    for entry in entries:
+        check(entry)
+
+
 class SubmitWorkflow:
     def __init__(self, fhir: FhirInteractions, router: UnitRouter, answer_days: int) -> None:
         self.fhir = fhir
@@ -102,6 +136,7 @@ class SubmitWorkflow:
             )
         for entry in entries:
             self._validate(entry)
+        _check_references(entries)
 
         existing = self._already_submitted(request.resource, idempotency_key, if_none_exist)
         if existing is not None:

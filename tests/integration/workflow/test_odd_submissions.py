@@ -77,3 +77,38 @@ def test_an_entrys_problem_is_placed_inside_the_entry(world: World) -> None:
     assert refused.status_code == 422, refused.text
     expressions = [e for i in refused.json()["issue"] for e in i.get("expression", [])]
     assert "Bundle.entry[0].resource.identifier" in expressions, expressions
+
+
+@pytest.mark.parametrize(
+    ("entry", "element", "reference", "told"),
+    [
+        (2, "subject", "urn:uuid:finns-inte", "pekar inte på någon post"),
+        (2, "requester", "urn:uuid:finns-inte", "pekar inte på någon post"),
+        (2, "subject", "Patient?identifier={system}|{number}", "inte med sökvillkor"),
+    ],
+)
+def test_a_reference_to_nothing_in_the_submission_is_refused_where_it_is(
+    world: World, entry: int, element: str, reference: str, told: str
+) -> None:
+    """It was stored as sent: a dangling request, dead at delivery, or a search string
+    holding the personnummer in clear in the search index."""
+    bundle = submission(ANNA.personnummer, GAVLE, case_id="ref-ingenstans")
+    system = bundle["entry"][0]["resource"]["identifier"][0]["system"]
+    written = reference.format(system=system, number=ANNA.personnummer)
+    bundle["entry"][entry]["resource"][element] = {"reference": written}
+    refused = world.submit(bundle)
+    assert refused.status_code == 422, refused.text
+    issue = refused.json()["issue"][0]
+    assert issue["expression"] == [f"Bundle.entry[{entry}].resource.{element}.reference"]
+    assert told in issue["details"]["text"]
+    assert ANNA.personnummer not in refused.text
+    assert _tasks(world) == 0
+
+
+def test_an_entry_left_without_its_full_url_is_refused_where_it_is_named(world: World) -> None:
+    bundle = submission(ANNA.personnummer, GAVLE, case_id="utan-fullurl")
+    del bundle["entry"][0]["fullUrl"]  # the Patient, which the others name
+    refused = world.submit(bundle)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["issue"][0]["expression"][0].startswith("Bundle.entry[")
+    assert _tasks(world) == 0
