@@ -240,8 +240,20 @@ def _required(element: etree._Element, ns: str, name: str) -> str:
     return value
 
 
-def _when(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+def _when(text: str, name: str) -> datetime.datetime:
+    """An XSD dateTime. One that Python has no datetime for (hour 24, a year outside
+    1-9999) is :class:`SoapError` ``value``, naming the element, never the value."""
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SoapError("value", f"{name} is not a date and time the gateway can read") from None
+
+
+def _day(text: str, name: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise SoapError("value", f"{name} is not a date the gateway can read") from None
 
 
 def _fhir(element: etree._Element | None, resource_type: str) -> dict[str, Any] | None:
@@ -287,14 +299,14 @@ def read_request(data: bytes) -> tuple[str | None, MedicalStatementRequest]:
         message_type=_required(root, NS_PROCESS, "messageType"),
         task_id=_required(root, NS_PROCESS, "taskId"),
         care_unit=_required(root, NS_PROCESS, "careUnitHsaId"),
-        sent_at=_when(_required(root, NS_PROCESS, "sentAt")),
+        sent_at=_when(_required(root, NS_PROCESS, "sentAt"), "sentAt"),
         bundle=bundle,
         patient=(
             PersonRef(_required(person, NS_CORE, "root"), _required(person, NS_CORE, "extension"))
             if person is not None
             else None
         ),
-        answer_by=datetime.date.fromisoformat(answer_by) if answer_by else None,
+        answer_by=_day(answer_by, "answerBy") if answer_by else None,
     )
 
 
@@ -312,6 +324,7 @@ class ReceivedUpdate:
     message_id: str
     task_id: str
     care_unit: str
+    sent_at: datetime.datetime
     element: etree._Element
 
     def __repr__(self) -> str:
@@ -325,7 +338,7 @@ class ReceivedUpdate:
             message_id=self.message_id,
             task_id=self.task_id,
             care_unit=self.care_unit,
-            sent_at=_when(_required(root, NS_UPDATE, "sentAt")),
+            sent_at=self.sent_at,
             status=_text(root, NS_UPDATE, "status"),
             business_status=_text(root, NS_UPDATE, "businessStatus"),
             status_reason=_text(root, NS_UPDATE, "statusReason"),
@@ -340,6 +353,7 @@ def receive_update(data: bytes) -> ReceivedUpdate:
         message_id=_required(root, NS_UPDATE, "messageId"),
         task_id=_required(root, NS_UPDATE, "taskId"),
         care_unit=_required(root, NS_UPDATE, "careUnitHsaId"),
+        sent_at=_when(_required(root, NS_UPDATE, "sentAt"), "sentAt"),
         element=root,
     )
 

@@ -10,7 +10,8 @@ taken in this order, and the first check that fails ends it:
    (``KVGW_RIVTA_PLATFORM_HSA_IDS``), the consumer is the one the platform names in
    ``x-rivta-original-serviceconsumer-hsaid``; from anyone else that header is ignored.
 2. **A well-formed message of the contract**: size, safe XML, a SOAP 1.1 envelope, the
-   SOAPAction, and the XSD.
+   SOAPAction, the XSD, and a sentAt the gateway can read (the XSD lets through hour 24
+   and years beyond 9999).
 3. **Addressed to this gateway**: the LogicalAddress is the gateway's HSA-id
    (``KVGW_RIVTA_ACTOR_ID``).
 4. **Anropsbehörighet**: the routing table's authorisation part must hold (consumer,
@@ -62,6 +63,7 @@ from gateway.rivta.soap import HEADER_CORRELATION_ID, HEADER_ORIGINAL_CONSUMER, 
 from gateway.routing.routing_table import is_authorised
 from gateway.security.certificates import CertificateRejectedError, hsa_id_from_header
 from gateway.settings import Settings
+from gateway.validation.pipeline import is_blocking
 
 log = get_logger(__name__)
 
@@ -163,6 +165,8 @@ def _read(headers: Headers, body: bytes) -> ReceivedUpdate:
         if error.reason == "schema":
             # The element path only, never a value: it may be a personnummer.
             raise Refusal("Client", "KV105", error.detail) from None
+        if error.reason == "value":  # follows the XSD, but is no value the gateway can hold
+            raise Refusal("Client", "KV100", error.detail) from None
         raise Refusal("Client", "KV100", f"not a SOAP 1.1 {UPDATE} ({error.reason})") from None
 
 
@@ -225,6 +229,17 @@ NOT_THE_UNITS = Result.error(
     APPLICATION_ERROR, "Förfrågan finns inte hos vårdcentralen som meddelandet kommer från."
 )
 UNCHANGED = Result.info("Ingen ändring: förfrågan var redan i det läget.")
+# What validation refuses, by the first issue's code. Fixed texts: an issue's own text may
+# quote the message (a linkId, an element's name), and a result never echoes it.
+INVALID_SV = {
+    "required": "Ett obligatoriskt svar eller en obligatorisk uppgift saknas.",
+    "structure": "Svaret följer inte frågeformulärets eller profilens struktur.",
+    "value": "Ett värde i meddelandet har fel form eller typ.",
+    "code-invalid": "En kod i meddelandet finns inte i den värdemängd som gäller.",
+    "invariant": "Svaret bryter mot en regel i profilen.",
+    "business-rule": "Ändringen följer inte reglerna för förfrågan.",
+    "not-supported": "Meddelandet innehåller något som tjänsten inte tar emot.",
+}
 
 
 def _apply(inbound: InboundApplier, update: MedicalStatementUpdate) -> tuple[Result, str | None]:
@@ -245,12 +260,14 @@ def _apply(inbound: InboundApplier, update: MedicalStatementUpdate) -> tuple[Res
     )
     if outcome.error is None:
         return (Result.ok() if outcome.changed else UNCHANGED), outcome.task_status
-    status = outcome.error.status
-    text = outcome.error.issues[0].text_sv if outcome.error.issues else ""
+    status, issues = outcome.error.status, outcome.error.issues
+    first = next((i for i in issues if is_blocking(i)), issues[0] if issues else None)
     if status in (403, 404):  # not the unit's Task: say no more than that
         return NOT_THE_UNITS, None
     if status in (400, 422):
-        return Result.error(VALIDATION_ERROR, text or "Meddelandet följer inte reglerna."), None
-    if status in (409, 410):
+        text = INVALID_SV.get(first.code if first else "", "Meddelandet följer inte reglerna.")
+        return Result.error(VALIDATION_ERROR, text), None
+    if status in (409, 410):  # the workflow's own fixed texts, naming at most a Task status
+        text = first.text_sv if first else ""
         return Result.error(APPLICATION_ERROR, text or "Ändringen är inte tillåten nu."), None
     return Result.error(TECHNICAL_ERROR, "Tillfälligt fel i tjänsten. Skicka igen senare."), None

@@ -90,10 +90,13 @@ def _unverified(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         compact = jws.extract_compact(assertion.encode())
         claims = json.loads(compact.payload)
-    except (JoseError, ValueError, UnicodeDecodeError):
+    except (JoseError, ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested deeper than the parser goes, in the header or the claims.
         raise AssertionRejectedError(
             "invalid_client", "client_assertion is not a compact JWT"
         ) from None
+    if not isinstance(compact.protected, dict):
+        raise AssertionRejectedError("invalid_client", "client_assertion header is not an object")
     if not isinstance(claims, dict):
         raise AssertionRejectedError("invalid_client", "client_assertion claims are not an object")
     return dict(compact.protected), claims
@@ -175,7 +178,8 @@ def authenticate_client(
         raise AssertionRejectedError("invalid_client", "unknown client")
     if not client.enabled:
         raise AssertionRejectedError("invalid_client", "the client is disabled")
-    keys = _key_set(client, cache, header.get("kid"))
+    kid = header.get("kid")
+    keys = _key_set(client, cache, kid if isinstance(kid, str) else None)
     try:
         jwt.decode(assertion, keys, algorithms=list(SIGNING_ALGORITHMS))
     except (JoseError, ValueError):

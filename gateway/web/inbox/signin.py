@@ -35,7 +35,9 @@ FAILED = (
     "Inloggningen misslyckades. Kontrollera användarnamn och lösenord. Efter flera "
     "misslyckade försök i rad spärras kontot en stund."
 )
-RETURN_TO = re.compile(r"^/inbox/arenden(/[A-Za-z0-9.-]{1,64}){0,3}$")
+# Where to go after signing in: an inbox page. A segment "." or ".." would lead a browser
+# out of it (/inbox/arenden/../../x is /x); a percent-encoded one has a "%", also refused.
+RETURN_TO = re.compile(r"/inbox/arenden(/(?!\.\.?(?:/|$))[A-Za-z0-9.-]{1,64}){0,3}")
 STATIC = {"inbox.css": "text/css", "inbox.js": "text/javascript"}
 MAX_PASSWORD_CHARS = 1024
 
@@ -55,7 +57,7 @@ def home(request: Request) -> Response:
 
 
 def _return_to(value: str) -> str:
-    return value if RETURN_TO.match(value) else "/inbox/arenden"
+    return value if RETURN_TO.fullmatch(value) else "/inbox/arenden"
 
 
 def _sign_in_page(
@@ -78,7 +80,7 @@ def _sign_in_page(
             "error": error,
             "notice": notice,
             "username": username,
-            "return_to": return_to if RETURN_TO.match(return_to) else "",
+            "return_to": return_to if RETURN_TO.fullmatch(return_to) else "",
         },
         status_code=status_code,
     )

@@ -57,7 +57,13 @@ FIELD_IDS = {
     "business_status": "business-status",
     "on_hold": "on-hold",
     "message": "message",
+    "note": "forward-note",
 }
+MAX_NOTE_CHARS = 5000  # a note, or the explanation of a rejection: as long as a message
+# The inbox adds no note to a Task that holds this many. The kommun sends the whole Task
+# back with each change, so it must stay well within the API's body limit (2 MiB): 50
+# notes of 5000 characters are at most 1 MB, even at four bytes a character.
+MAX_NOTES = 50
 
 
 def form_catalog(request: Request) -> FormCatalog:
@@ -192,6 +198,8 @@ def _reject(task: dict[str, Any], fields: Fields, visit: Visit, codes: Terminolo
         errors["reason"] = "Välj varför förfrågan avvisas."
     elif option.code == "annat" and not comment:
         errors["comment"] = "Beskriv anledningen när du väljer Annan anledning."
+    if len(comment) > MAX_NOTE_CHARS:
+        errors["comment"] = f"Förklaringen får vara högst {MAX_NOTE_CHARS} tecken."
     if errors:
         raise IncompleteFormError(errors)
     assert option is not None
@@ -203,12 +211,20 @@ def _work_status(task: dict[str, Any], fields: Fields, visit: Visit, codes: Term
     code = field(fields, "business_status")
     option = next((o for o in business_statuses(codes) if o.code == code), None)
     hold = field(fields, "on_hold") == "ja"
+    note = field(fields, "note").strip()
     status = str(task.get("status"))
     errors: dict[str, str] = {}
     if option is None:
         errors["business_status"] = "Välj en arbetsstatus."
     if hold and status not in CAN_HOLD:
         errors["on_hold"] = "Acceptera förfrågan innan du sätter den som vilande."
+    if len(note) > MAX_NOTE_CHARS:
+        errors["note"] = f"Anteckningen får vara högst {MAX_NOTE_CHARS} tecken."
+    elif note and len(task.get("note") or []) >= MAX_NOTES:
+        errors["note"] = (
+            f"Förfrågan har redan {MAX_NOTES} anteckningar, och fler sparas inte. Spara "
+            "arbetsstatus utan anteckning, eller skriv ett meddelande till socialsekreteraren."
+        )
     if errors:
         raise IncompleteFormError(errors)
     assert option is not None
@@ -217,7 +233,6 @@ def _work_status(task: dict[str, Any], fields: Fields, visit: Visit, codes: Term
         task["status"] = "on-hold"
     elif status == "on-hold":
         task["status"] = "in-progress"
-    note = field(fields, "note").strip()
     if note:
         stamp = utc_now().isoformat(timespec="seconds").replace("+00:00", "Z")
         task.setdefault("note", []).append(

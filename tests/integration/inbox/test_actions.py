@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.canonical import CS_REJECTION_REASON, CS_TASK_BUSINESS_STATUS
+from gateway.web.inbox import tasks
 from tests.integration.inbox.conftest import HALMSTAD_VC, Agent, Inbox, Page
 from tests.support.html import described_by
 
@@ -154,6 +155,59 @@ def test_on_hold_needs_an_accepted_request_and_comes_back_to_in_progress(inbox: 
     resumed = _act(agent, task_id, "arbetsstatus", {"business_status": "journalgranskning-pagar"})
     assert resumed.status == 303
     assert inbox.task(task_id)["status"] == "in-progress"
+
+
+def _assert_error_in_summary(page: Page, control_id: str, text: str) -> None:
+    link = page.dom.by_id("error-summary").find("a", href=f"#{control_id}")
+    assert text in link.text
+    assert page.dom.by_id(control_id).tag == "textarea"
+
+
+def test_a_note_or_an_explanation_is_at_most_5000_characters(inbox: Inbox) -> None:
+    task_id = inbox.request_for_halmstad()
+    agent = inbox.signed_in()
+    before = inbox.task(task_id)
+    too_long = "Anteckning " + "x" * 5000
+    refused = _act(
+        agent, task_id, "arbetsstatus", {"business_status": "besok-bokat", "note": too_long}
+    )
+    assert refused.status == 422
+    _assert_error_beside(refused, "forward-note", "Anteckningen får vara högst 5000 tecken.")
+    assert refused.dom.by_id("forward-note").text == too_long, "what she wrote is kept"
+    assert inbox.task(task_id) == before, "nothing is saved"
+    rejected = _act(agent, task_id, "avvisa", {"reason": "annat", "comment": too_long})
+    assert rejected.status == 422
+    _assert_error_beside(rejected, "reject-comment", "Förklaringen får vara högst 5000 tecken.")
+    assert inbox.task(task_id) == before
+    longest = "y" * 5000
+    saved = _act(
+        agent, task_id, "arbetsstatus", {"business_status": "besok-bokat", "note": longest}
+    )
+    assert saved.status == 303
+    assert inbox.task(task_id)["note"][-1]["text"] == longest
+
+
+def test_a_task_gathers_a_bounded_number_of_notes_from_the_inbox(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks, "MAX_NOTES", 3)
+    task_id = inbox.request_for_halmstad()
+    agent = inbox.signed_in()
+    for n in range(3):
+        note = {"business_status": "besok-bokat", "note": f"Anteckning {n}."}
+        assert _act(agent, task_id, "arbetsstatus", note).status == 303
+    fourth = {"business_status": "journalgranskning-pagar", "note": "En till."}
+    refused = _act(agent, task_id, "arbetsstatus", fourth)
+    assert refused.status == 422
+    _assert_error_in_summary(refused, "forward-note", "Förfrågan har redan 3 anteckningar")
+    task = inbox.task(task_id)
+    assert [n["text"] for n in task["note"]] == [f"Anteckning {n}." for n in range(3)]
+    assert task["businessStatus"]["coding"][0]["code"] == "besok-bokat"
+    without_note = _act(
+        agent, task_id, "arbetsstatus", {"business_status": "journalgranskning-pagar"}
+    )
+    assert without_note.status == 303, "the work status is still set, without a note"
+    assert inbox.task(task_id)["businessStatus"]["coding"][0]["code"] == "journalgranskning-pagar"
 
 
 def test_a_message_becomes_a_communication_the_kommun_reads(inbox: Inbox) -> None:

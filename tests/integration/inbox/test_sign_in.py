@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select
@@ -236,6 +237,36 @@ def test_after_sign_in_she_returns_to_the_page_she_asked_for_and_nowhere_else(
         {"csrf": token, "username": USER, "password": PASSWORD, "till": "https://evil.example"},
     )
     assert away.response.headers["location"] == "/inbox/arenden"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/inbox/arenden/../../x",
+        "/inbox/arenden/./../x",
+        "/inbox/arenden/abc-123/..",
+        "/inbox/arenden/%2e%2e/%2E%2E/x",  # decoded to .. before it is checked
+        "/inbox/arenden/%252e%252e/x",  # stays %2e%2e, which a browser resolves as ..
+        "/inbox/arenden%0a",
+    ],
+)
+def test_a_return_path_that_leads_out_of_the_inbox_is_not_followed(
+    inbox: Inbox, query: str
+) -> None:
+    signed_in = inbox.signed_in()
+    already = signed_in.get(f"/inbox/logga-in?till={query}")
+    assert already.status == 303
+    assert already.response.headers["location"] == "/inbox/arenden"
+    agent = inbox.agent()
+    form = agent.get(f"/inbox/logga-in?till={query}")
+    assert form.status == 200
+    assert not form.dom.has("input", name="till"), "the form does not carry it on"
+    back = agent.post(
+        "/inbox/logga-in",
+        {"csrf": form.csrf(), "username": USER, "password": PASSWORD, "till": unquote(query)},
+    )
+    assert back.status == 303
+    assert back.response.headers["location"] == "/inbox/arenden"
 
 
 def test_pages_carry_the_security_headers(inbox: Inbox) -> None:

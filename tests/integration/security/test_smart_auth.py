@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,12 +15,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import OctKey
+from sqlalchemy import select
 from starlette.responses import StreamingResponse
 
 from gateway.security.assertions import MAX_JWKS_BYTES
 from gateway.security.caller import PartyKind
 from gateway.security.clients import set_enabled
+from gateway.security.models import AuditChainLink
 from gateway.settings import DEV_TOKEN_SECRET
+from gateway.store.resources import ResourceStore
 from tests.support.auth import (
     ASSERTION_TYPE,
     assertion,
@@ -166,6 +171,69 @@ def test_bad_token_requests(anonymous: TestClient) -> None:
     form["grant_type"] = "client_credentials"
     _error(anonymous.post("/auth/token", data=form), 401, "invalid_client")
     _error(anonymous.post("/auth/token", data={**form, "scope": ""}), 400, "invalid_scope")
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+def _refused_logins(app: FastAPI) -> list[str]:
+    with app.state.session_factory() as session:
+        store = ResourceStore(session)
+        events = [
+            store.read("AuditEvent", event_id).body or {}
+            for event_id in session.scalars(
+                select(AuditChainLink.event_id).order_by(AuditChainLink.seq)
+            )
+        ]
+    return [
+        str(e.get("outcomeDesc"))
+        for e in events
+        if e["type"]["code"] == "110114" and e["subtype"][0]["code"] == "110122"
+        if e["outcome"] != "0"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "claims"),
+    [
+        ('{"alg":"ES384"}', "[" * 5000 + "]" * 5000),  # deeper than the JSON parser goes
+        ('"alg"', "{}"),  # a header that is no object
+        ('["alg"]', "{}"),
+    ],
+    ids=["nested-too-deep", "header-a-string", "header-a-list"],
+)
+def test_a_malformed_assertion_is_invalid_client_and_audited(
+    app: FastAPI, anonymous: TestClient, header: str, claims: str
+) -> None:
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": f"{_b64(header)}.{_b64(claims)}.AA",
+        "scope": "system/Patient.rs",
+    }
+    _error(anonymous.post("/auth/token", data=form), 401, "invalid_client")
+    assert _refused_logins(app) == ["invalid_client"]
+
+
+def test_a_kid_that_is_no_string_is_refused_for_a_jwks_uri_client(
+    app: FastAPI, anonymous: TestClient
+) -> None:
+    identity = new_identity()
+    jwks_app = FastAPI()
+
+    @jwks_app.get("/jwks.json")
+    def jwks() -> dict[str, Any]:
+        return identity.public_jwks()
+
+    with serve(jwks_app) as base:
+        register_client(
+            app, KOMMUN, PartyKind.KOMMUN, identity=identity, jwks_uri=f"{base}/jwks.json"
+        )
+        claims = json.dumps({"iss": identity.client_id, "sub": identity.client_id})
+        odd_kid = f"{_b64(json.dumps({'alg': 'ES384', 'kid': ['x']}))}.{_b64(claims)}.AA"
+        _error(token_response(anonymous, odd_kid), 401, "invalid_client")
+    assert _refused_logins(app) == ["invalid_client"]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import re
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from gateway.delivery.outbox import DEAD
 from gateway.demo_peers.rivta_journal import example_answer
 from gateway.rivta import contract
 from gateway.rivta.contract import ACTION_UPDATE, PROCESS, MedicalStatementUpdate
-from gateway.rivta.safe_xml import read_envelope
+from gateway.rivta.safe_xml import read_envelope, schema
 from gateway.rivta.soap import (
     HEADER_ORIGINAL_CONSUMER,
     SoapFault,
@@ -248,6 +249,24 @@ def test_malformed_calls_get_a_fault_with_a_code_and_no_echo(world: World) -> No
     _unchanged(world, task_id)
 
 
+@pytest.mark.parametrize(
+    "sent_at", ["2026-12-07T24:00:00Z", "12026-12-07T10:00:00Z", "-2026-12-07T10:00:00Z"]
+)
+def test_a_sent_at_the_xsd_allows_but_no_clock_has_is_a_client_fault(
+    world: World, sent_at: str
+) -> None:
+    task_id = _delivered(world)
+    envelope = re.sub(
+        rb"<sentAt>[^<]*</sentAt>", f"<sentAt>{sent_at}</sentAt>".encode(), _update(world, task_id)
+    )
+    schema(contract.XSD_UPDATE).check(read_envelope(envelope, 100_000).body)
+    fault = _fault_of(_post(world, envelope))
+    assert fault.faultcode == "soapenv:Client", "a message that stays wrong is not sent again"
+    assert fault.detail.endswith("KV100 sentAt is not a date and time the gateway can read")
+    assert sent_at not in fault.detail
+    _unchanged(world, task_id)
+
+
 def test_a_payload_that_is_not_fhir_json_is_a_transformation_error(world: World) -> None:
     task_id = _delivered(world)
     envelope = _update(
@@ -264,6 +283,31 @@ def test_a_payload_that_is_not_fhir_json_is_a_transformation_error(world: World)
         contract.TRANSFORMATION_ERROR,
         None,
     )
+    _unchanged(world, task_id)
+
+
+@pytest.mark.parametrize("narrative", [True, False], ids=["with-text", "warned-for-no-text"])
+def test_a_refused_answer_is_told_without_echoing_the_message(
+    world: World, narrative: bool
+) -> None:
+    task_id = _delivered(world)
+    answer = example_answer()
+    if narrative:  # else the first issue is a warning, which says nothing of the refusal
+        answer["text"] = {
+            "status": "generated",
+            "div": '<div xmlns="http://www.w3.org/1999/xhtml">Utlåtande</div>',
+        }
+    answer["item"].append(
+        {"linkId": f"LEAK-{DAVID.personnummer}", "answer": [{"valueString": "x"}]}
+    )
+    report = world.journal.report(task_id, UNIT_HSA, status="completed", answer=answer)
+    assert report.result is not None
+    assert (report.result.code, report.result.error_code) == (
+        contract.ERROR,
+        contract.VALIDATION_ERROR,
+    )
+    assert "LEAK" not in (report.result.text or "")
+    assert report.result.text == "Svaret följer inte frågeformulärets eller profilens struktur."
     _unchanged(world, task_id)
 
 
