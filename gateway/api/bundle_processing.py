@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from gateway.api.body import repeating
 from gateway.api.bundle_pages import searchset
-from gateway.api.headers import Preferences, location
-from gateway.api.interactions import FhirInteractions, WriteResult
+from gateway.api.headers import Preferences, if_match_of, location
+from gateway.api.interactions import RESOURCE_ID, FhirInteractions, WriteResult
 from gateway.api.outcome import operation_outcome
 from gateway.errors import FhirError, Issue
 from gateway.resources.references import walk_references
@@ -66,6 +66,20 @@ def checked_full_url(raw: dict[str, Any], where: str, earlier: list[str | None])
             "fullUrl must be unique in the Bundle",
         )
     return full_url
+
+
+def _check_relative(url: str, where: str) -> None:
+    """An entry's request url is relative to the base: ``Type``, ``Type/id``, ``Type?query``
+    and so on. A scheme, host or fragment is 400: the url would name another server's
+    resource, or one other than the entry acts on."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or "#" in url:
+        raise _bad_entry(
+            where,
+            "Postens url ska vara en adress i den här tjänsten, till exempel Patient/123, "
+            "utan http://, värdnamn eller #.",
+            "request.url must be relative to the base, without scheme, host or fragment",
+        )
 
 
 def _parse_entries(bundle: dict[str, Any], max_entries: int) -> tuple[str, list[_Entry]]:
@@ -115,6 +129,7 @@ def _parse_entries(bundle: dict[str, Any], max_entries: int) -> tuple[str, list[
                 "Postens request ska ha metod GET, POST, PUT eller DELETE och en url.",
                 "request.method must be GET, POST, PUT or DELETE and request.url is required",
             )
+        _check_relative(url, f"{where}.request.url")
         full_url = checked_full_url(raw, where, [entry.full_url for entry in entries])
         for element in ("ifNoneExist", "ifMatch"):
             if request.get(element) is not None and not isinstance(request[element], str):
@@ -133,10 +148,11 @@ def _parse_entries(bundle: dict[str, Any], max_entries: int) -> tuple[str, list[
                 index=index,
                 method=method,
                 url=url.lstrip("/"),
-                resource=resource if isinstance(resource, dict) else None,
+                # What a GET or DELETE carries is no resource of the transaction.
+                resource=resource if method in ("POST", "PUT") else None,
                 full_url=full_url,
                 if_none_exist=request.get("ifNoneExist"),
-                if_match=request.get("ifMatch"),
+                if_match=if_match_of(request.get("ifMatch"), f"{where}.request.ifMatch"),
             )
         )
     return kind, entries
@@ -249,17 +265,17 @@ class BundleProcessor:
     # ----- transaction ------------------------------------------------------------------
 
     def _transaction(self, entries: list[_Entry]) -> None:
+        targets = self._assign_targets(entries)
+        self.fhir.expect_new(targets.values())
+        current: _Entry | None = None  # the entry at work, which a failure is placed at
         try:
-            targets = self._assign_targets(entries)
-            self.fhir.expect_new(targets.values())
-            for entry in entries:
-                if entry.resource is not None:
-                    self._rewrite_references(entry, targets)
-            for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
-                entry.response = self._run(entry)
+            for current in entries:
+                if current.resource is not None:
+                    self._rewrite_references(current, targets)
+            for current in sorted(entries, key=lambda e: _ORDER[e.method]):
+                current.response = self._run(current)
         except FhirError as error:
-            failing = next((e for e in entries if not e.response), None)
-            raise FhirError(error.status, self._locate(error, failing), error.headers) from None
+            raise FhirError(error.status, self._locate(error, current), error.headers) from None
 
     def _locate(self, error: FhirError, entry: _Entry | None) -> list[Issue]:
         """Place the issues of one entry under ``Bundle.entry[i]`` (its resource when they name one)."""
@@ -268,13 +284,22 @@ class BundleProcessor:
         return [_within_entry(issue, entry) for issue in error.issues]
 
     def _assign_targets(self, entries: list[_Entry]) -> dict[str, str]:
-        """fullUrl -> ``Type/id`` for every entry that creates or updates a resource."""
+        """fullUrl -> ``Type/id`` for every entry that creates or updates a resource: a
+        POST's new (or, with ifNoneExist, found) resource, and a PUT's ``Type/id`` url when
+        its resource is of that type. These are what the other entries may name without
+        the reference check (``FhirInteractions.expect_new``); a PUT that then fails, or
+        may not change what its url names, rolls the whole transaction back."""
         targets: dict[str, str] = {}
         for entry in entries:
             if entry.resource is None:
                 continue
             resource_type = str(entry.resource.get("resourceType", ""))
-            if entry.method == "POST":
+            if entry.method == "PUT":
+                target = entry.url
+                path_type, _, res_id = target.partition("/")
+                if path_type != resource_type or not RESOURCE_ID.fullmatch(res_id):
+                    continue  # a conditional or malformed url: refused when it runs
+            else:
                 if entry.if_none_exist:
                     try:
                         entry.existing = self.fhir.match_for_create(
@@ -284,8 +309,6 @@ class BundleProcessor:
                         raise FhirError(error.status, self._locate(error, entry)) from None
                 entry.assigned_id = entry.existing.id if entry.existing else new_id()
                 target = f"{resource_type}/{entry.assigned_id}"
-            else:
-                target = entry.url.split("?", 1)[0]
             if entry.full_url:
                 targets[entry.full_url] = target
         return targets
@@ -348,7 +371,7 @@ class BundleProcessor:
                 raise _bad_entry(
                     f"{entry.where}.request.url", "Fel url för DELETE.", "DELETE url is Type/id"
                 )
-            self.fhir.delete(parts[0], parts[1])
+            self.fhir.delete(parts[0], parts[1], if_match=entry.if_match)
             return {"response": {"status": "204 No Content"}}
         return self._get(entry, parts, query)
 

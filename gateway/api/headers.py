@@ -1,5 +1,5 @@
-"""HTTP headers of FHIR responses (ETag, Last-Modified, Location), and the Prefer and
-Idempotency-Key headers of requests."""
+"""HTTP headers of FHIR responses (ETag, Last-Modified, Location), and the Prefer,
+If-Match and Idempotency-Key headers of requests."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from gateway.store.resources import StoredResource
 IDEMPOTENCY_KEY_MAX = 255
 # Visible ASCII and inner spaces: what an HTTP header carries unchanged, and a FHIR string.
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+# One entity tag as this server writes them (W/"3"), or strong ("3"): a version number.
+_VERSION_TAG = re.compile(r'(?:W/)?"([0-9]+)"')
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,29 @@ def idempotency_key(request: Request) -> str | None:
             diagnostics=f"Idempotency-Key must be 1-{IDEMPOTENCY_KEY_MAX} visible ASCII characters",
         )
     return key
+
+
+def if_match_of(raw: str | None, expression: str = "http.If-Match") -> str | None:
+    """An ``If-Match`` precondition (the header, or a Bundle entry's ``request.ifMatch``
+    at ``expression``): None without one, ``*`` for any current version, else the version
+    number it names. 400 for anything else, a list of tags included: the update or
+    delete would otherwise fail as a conflict that no reload can resolve."""
+    if raw is None:
+        return None
+    value = raw.strip()
+    if value == "*":
+        return value
+    match = _VERSION_TAG.fullmatch(value)
+    if match is None:
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Villkoret If-Match har fel format. Ange resursens version så som den står i "
+            'ETag när resursen hämtas, till exempel W/"3".',
+            expression=expression,
+            diagnostics='If-Match takes one ETag of this server, W/"<versionId>", or *',
+        )
+    return match.group(1)
 
 
 def location(base_url: str, stored: StoredResource) -> str:

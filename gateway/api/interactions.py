@@ -511,6 +511,8 @@ class FhirInteractions:
             )
         self._check_history_visible(resource_type, res_id)  # 404 when the party cannot see it
         if not self.store.known(resource_type, res_id):
+            if if_match is not None:
+                raise _no_current_version()
             raise FhirError.single(
                 405,
                 "not-supported",
@@ -535,18 +537,41 @@ class FhirInteractions:
         # The answer shows the new version as a read of it would (parts may be left out).
         return WriteResult(200, self.disclosed(stored), created=False)
 
-    def delete(self, resource_type: str, res_id: str) -> StoredResource:
+    def delete(
+        self, resource_type: str, res_id: str, *, if_match: str | None = None
+    ) -> StoredResource | None:
+        """Delete the current version (with ``if_match``, only that one: 412 otherwise).
+        A resource deleted already stays so and None comes back: FHIR makes a delete
+        idempotent, so a client that repeats one after a lost answer gets 204 again."""
         entry = self.trail.begin("delete", resource_type, res_id)
         self.permit(resource_type, Interaction.DELETE)
         check_id(resource_type, res_id)
-        existing = self._visible(resource_type, res_id)
-        assert existing.body is not None
+        self._check_history_visible(resource_type, res_id)  # 404 when the party cannot see it
+        existing = self.store.current(resource_type, res_id)
+        if existing is None or existing.body is None:
+            if not self.store.known(resource_type, res_id):
+                raise not_found(resource_type, res_id)
+            if if_match is not None:
+                raise _no_current_version()
+            entry.succeed()
+            return None
         self.rules.check_write(existing.body, existing)
         for hook in self.hooks.get(resource_type, []):
             hook.before_delete(self, existing)
-        stored = self.store.delete(resource_type, res_id)
+        stored = self.store.delete(resource_type, res_id, if_match=if_match)
         entry.succeed(*_patients(existing))
         return stored
+
+
+def _no_current_version() -> FhirError:
+    """412 for an ``If-Match`` on a resource that does not exist or was deleted: there is
+    no current version for it to match (HTTP), whatever it names, ``*`` included."""
+    return FhirError.single(
+        412,
+        "conflict",
+        "Resursen finns inte, eller har tagits bort, så villkoret i If-Match uppfylls inte.",
+        diagnostics="If-Match, but the resource has no current version",
+    )
 
 
 def _patients(stored: StoredResource) -> list[str]:

@@ -16,7 +16,13 @@ from gateway.api.body import read_limited, read_resource_body
 from gateway.api.bundle_pages import history, searchset
 from gateway.api.bundle_processing import BundleProcessor, resolve_references
 from gateway.api.capability import capability_statement
-from gateway.api.headers import Preferences, location, preferences, version_headers
+from gateway.api.headers import (
+    Preferences,
+    if_match_of,
+    location,
+    preferences,
+    version_headers,
+)
 from gateway.api.interactions import FhirInteractions, WriteResult
 from gateway.api.media import FhirResponse, response_media_type
 from gateway.api.outcome import information
@@ -131,6 +137,27 @@ RESOURCE_BODY: dict[str, Any] = {
 FormItems = Annotated[list[tuple[str, str]], Depends(_form_items)]
 
 
+# What a history takes besides the response format; see _history_query.
+_HISTORY_PARAMETERS = frozenset({"_since", "_count", "_offset", "_format", "_pretty"})
+
+
+def _history_query(request: Request) -> tuple[datetime | None, int, int]:
+    """``_since``, ``_count`` and ``_offset`` of a history. Any other parameter (``_at``,
+    ``_sort``, a misspelt one) is 400 as in a search, since ignoring it would answer
+    more than was asked; with ``Prefer: handling=lenient`` it is ignored."""
+    unknown = sorted({key for key in request.query_params if key not in _HISTORY_PARAMETERS})
+    if unknown and not preferences(request).lenient:
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Historiken tar bara parametrarna _since, _count och _offset.",
+            diagnostics="unsupported history parameters: "
+            + ", ".join(name[:32] for name in unknown[:5]),
+        )
+    count, offset = _paging(request)
+    return _since(request.query_params.get("_since")), count, offset
+
+
 def _since(raw: str | None) -> datetime | None:
     if raw is None:
         return None
@@ -185,8 +212,7 @@ def batch_or_transaction(request: Request, fhir: Fhir, bundle: Body) -> Response
 
 @router.get("/{resource_type}/_history", summary="Type history")
 def type_history(request: Request, resource_type: str, fhir: Fhir) -> Response:
-    count, offset = _paging(request)
-    since = _since(request.query_params.get("_since"))
+    since, count, offset = _history_query(request)
     versions, total = fhir.history(resource_type, None, since=since, count=count, offset=offset)
     bundle = history(
         settings_of(request).fhir_base_url, resource_type, versions, total, count, offset
@@ -234,20 +260,23 @@ def read(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Respo
 @router.put("/{resource_type}/{res_id}", summary="Update", openapi_extra=RESOURCE_BODY)
 def update(request: Request, resource_type: str, res_id: str, fhir: Fhir, body: Body) -> Response:
     resolve_references(fhir, body, resource_type)
-    result = fhir.update(resource_type, res_id, body, if_match=request.headers.get("if-match"))
+    condition = if_match_of(request.headers.get("if-match"))
+    result = fhir.update(resource_type, res_id, body, if_match=condition)
     return _write_response(request, result, preferences(request))
 
 
 @router.delete("/{resource_type}/{res_id}", summary="Delete")
 def delete(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Response:
-    stored = fhir.delete(resource_type, res_id)
-    return Response(status_code=204, headers={"ETag": stored.etag})
+    stored = fhir.delete(
+        resource_type, res_id, if_match=if_match_of(request.headers.get("if-match"))
+    )
+    # A resource deleted before stays deleted: 204 again, with no new version to name.
+    return Response(status_code=204, headers={"ETag": stored.etag} if stored else {})
 
 
 @router.get("/{resource_type}/{res_id}/_history", summary="Instance history")
 def instance_history(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Response:
-    count, offset = _paging(request)
-    since = _since(request.query_params.get("_since"))
+    since, count, offset = _history_query(request)
     versions, total = fhir.history(resource_type, res_id, since=since, count=count, offset=offset)
     path = f"{resource_type}/{res_id}"
     bundle = history(settings_of(request).fhir_base_url, path, versions, total, count, offset)

@@ -29,6 +29,15 @@ _MODIFIERS: dict[ParamType, frozenset[str]] = {
     ParamType.URI: frozenset({"missing"}),
 }
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+# What the index holds (gateway.store.models.SearchIndexRow): values of at most 512
+# characters (strings are cut there) and systems of at most 255. A longer search value
+# matches nothing, and a far longer one is more than SQLite takes as a LIKE pattern.
+MAX_VALUE_LENGTH = 512
+MAX_SYSTEM_LENGTH = 255
+# Each parameter is a subquery and each value a term: past these, PostgreSQL takes
+# seconds to minutes to plan a statement, and SQLite refuses one nested too deep.
+MAX_VALUES = 100  # comma-separated values of one parameter, and _sort keys
+MAX_CRITERIA = 20  # parameters a search filters on, besides _id
 
 
 @dataclass(frozen=True)
@@ -110,17 +119,35 @@ def _bad(text_sv: str, diagnostics: str, expression: str | None = None) -> FhirE
     return FhirError.single(400, "invalid", text_sv, expression=expression, diagnostics=diagnostics)
 
 
-def _split_or(raw: str) -> list[str]:
-    """Comma means OR; ``\\,`` is a literal comma."""
+def _split_or(raw: str, name: str, where: str | None) -> list[str]:
+    """Comma means OR; ``\\,`` is a literal comma. At most :data:`MAX_VALUES` values."""
     parts = re.split(r"(?<!\\),", raw)
+    if len(parts) > MAX_VALUES:
+        raise _bad(
+            f"Sökparametern har för många värden. Ange högst {MAX_VALUES}.",
+            f"'{name}' takes at most {MAX_VALUES} comma-separated values",
+            where,
+        )
     return [p.replace("\\,", ",") for p in parts]
 
 
-def _parse_token(raw: str) -> TokenValue:
+def _bounded(text: str, name: str, where: str | None, limit: int = MAX_VALUE_LENGTH) -> str:
+    """``text`` if it is at most ``limit`` characters, else 400 at the parameter."""
+    if len(text) > limit:
+        raise _bad(
+            f"Sökvärdet är för långt. Ett värde får vara högst {limit} tecken.",
+            f"'{name}' values are at most {limit} characters",
+            where,
+        )
+    return text
+
+
+def _parse_token(raw: str, name: str, where: str | None) -> TokenValue:
     if "|" not in raw:
-        return TokenValue(None, raw)
+        return TokenValue(None, _bounded(raw, name, where))
     system, code = raw.split("|", 1)
-    return TokenValue(system, code or None)
+    _bounded(system, name, where, MAX_SYSTEM_LENGTH)
+    return TokenValue(system, _bounded(code, name, where) or None)
 
 
 def _parse_date(raw: str, name: str, where: str | None) -> DateValue:
@@ -170,20 +197,21 @@ def _parse_values(
     if modifier == "missing":
         return (_parse_missing(raw, name),)
     values: list[Value] = []
-    for part in _split_or(raw):
+    for part in _split_or(raw, name, where):
         if part == "":
             raise _bad("Sökparametern saknar värde.", f"'{name}' has an empty value", where)
         if param_type is ParamType.TOKEN:
-            values.append(_parse_token(part))
+            values.append(_parse_token(part, name, where))
         elif param_type is ParamType.DATE:
             values.append(_parse_date(part, name, where))
         elif param_type is ParamType.REFERENCE:
             assert param is not None
-            values.append(_parse_reference(part, param))
+            values.append(_parse_reference(_bounded(part, name, where), param))
         elif param_type is ParamType.STRING:
-            values.append(TextValue(part if modifier == "exact" else normalize_string(part)))
+            text = part if modifier == "exact" else normalize_string(part)
+            values.append(TextValue(_bounded(text, name, where)))
         else:
-            values.append(TextValue(part))
+            values.append(TextValue(_bounded(part, name, where)))
     return tuple(values)
 
 
@@ -208,7 +236,7 @@ def _parse_int(raw: str, name: str, minimum: int) -> int:
 
 def _parse_sort(raw: str, params: dict[str, SearchParameter]) -> list[SortKey]:
     keys: list[SortKey] = []
-    for part in raw.split(","):
+    for part in _split_or(raw, "_sort", None):
         descending = part.startswith("-")
         name = part.lstrip("-")
         if name in SPECIAL:
@@ -260,7 +288,7 @@ def parse_search(
                     f"modifier ':{modifier[:32]}' is not supported on '{name}'",
                 )
             if name == "_id":
-                ids = _split_or(raw)
+                ids = [_bounded(i, name, None) for i in _split_or(raw, name, None)]
                 query.criteria.append(
                     Criterion(
                         name, ParamType.TOKEN, None, tuple(TokenValue(None, i) for i in ids), raw
@@ -293,6 +321,15 @@ def parse_search(
             )
         except FhirError as error:
             problems.extend(error.issues)
+    # _id is left out of the count: the gateway adds it to a Subscription's criteria
+    # to match one Task, and a list of ids is cheap to plan.
+    if sum(1 for c in query.criteria if c.name != "_id") > MAX_CRITERIA:
+        problems.extend(
+            _bad(
+                f"Sökningen har för många villkor. Ange högst {MAX_CRITERIA} sökparametrar.",
+                f"at most {MAX_CRITERIA} search parameters per search",
+            ).issues
+        )
     if problems:
         raise FhirError(400, problems)
     return query

@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from gateway.errors import changed_meanwhile, gone, not_found, version_conflict
+from gateway.errors import FhirError, changed_meanwhile, gone, not_found, version_conflict
 from gateway.search.index import index_rows
 from gateway.search.query import SearchQuery, small_number
 from gateway.search.sql import search_sql
@@ -82,6 +82,35 @@ def parse_version(etag_or_version: str) -> str:
     if value.startswith("W/"):
         value = value[2:]
     return value.strip('"')
+
+
+def _precondition(if_match: str) -> ColumnElement[bool]:
+    """What ``If-Match`` asks of the head: ``*`` any current version (not deleted), else
+    that version (a number too large to be one matches none)."""
+    if if_match == "*":
+        return ResourceHead.deleted.is_(False)
+    expected = small_number(parse_version(if_match))
+    return ResourceHead.version_id == (-1 if expected is None else expected)
+
+
+def _precondition_failed(if_match: str | None, head: ResourceHead) -> FhirError | None:
+    """The 412 for an ``If-Match`` that ``head`` does not meet; None when it does (or
+    there is none), and the write failed for another reason."""
+    if if_match is None:
+        return None
+    if if_match == "*":
+        if not head.deleted:
+            return None
+        return FhirError.single(
+            412,
+            "conflict",
+            "Resursen har tagits bort, så villkoret i If-Match uppfylls inte.",
+            diagnostics="If-Match: * but the resource is deleted",
+        )
+    expected = small_number(parse_version(if_match))
+    if expected == head.version_id:
+        return None
+    return version_conflict("?" if expected is None else str(expected), str(head.version_id))
 
 
 # A memoised resource: the resource without its body, and the body as JSON text, so
@@ -262,7 +291,8 @@ class ResourceStore:
         """A new version of an existing resource (also one that was deleted).
 
         With ``if_match`` (the client's precondition) the update happens only if the
-        current version is that one, else 412. With ``based_on`` (the version the
+        current version is that one (``*``: if the resource is not deleted), else 412.
+        With ``based_on`` (the version the
         caller's checks read) likewise, else 409: a change committed since then is
         refused, not overwritten. The check and the increment are one UPDATE statement,
         so of two concurrent versioned updates exactly one wins.
@@ -277,10 +307,7 @@ class ResourceStore:
             .returning(ResourceHead.version_id)
         )
         if if_match is not None:
-            expected = small_number(parse_version(if_match))
-            if expected is None:
-                raise version_conflict("?", "?")
-            statement = statement.where(ResourceHead.version_id == expected)
+            statement = statement.where(_precondition(if_match))
         if based_on is not None:
             statement = statement.where(ResourceHead.version_id == based_on)
         version = self.session.execute(statement).scalar_one_or_none()
@@ -288,19 +315,18 @@ class ResourceStore:
             head = self._head(res_type, res_id)
             if head is None:
                 raise not_found(res_type, res_id)
-            if if_match is not None:
-                raise version_conflict(parse_version(if_match), str(head.version_id))
-            raise changed_meanwhile(res_type)
+            raise _precondition_failed(if_match, head) or changed_meanwhile(res_type)
         stamped = _with_meta(body, res_id, version, now)
         updated = StoredResource(res_type, res_id, version, now, False, "PUT", stamped)
         self._write_version(updated)
         self._reindex(res_type, res_id, stamped)
         return updated
 
-    def delete(self, res_type: str, res_id: str) -> StoredResource:
+    def delete(self, res_type: str, res_id: str, *, if_match: str | None = None) -> StoredResource:
+        """A deletion version; with ``if_match`` only over that version, else 412."""
         self._touched({res_type})
         now = utc_now()
-        version = self.session.execute(
+        statement = (
             update(ResourceHead)
             .where(
                 ResourceHead.res_type == res_type,
@@ -309,12 +335,15 @@ class ResourceStore:
             )
             .values(version_id=ResourceHead.version_id + 1, last_updated=now, deleted=True)
             .returning(ResourceHead.version_id)
-        ).scalar_one_or_none()
+        )
+        if if_match is not None:
+            statement = statement.where(_precondition(if_match))
+        version = self.session.execute(statement).scalar_one_or_none()
         if version is None:
             head = self._head(res_type, res_id)
             if head is None:
                 raise not_found(res_type, res_id)
-            raise gone(res_type, res_id)
+            raise _precondition_failed(if_match, head) or gone(res_type, res_id)
         deleted = StoredResource(res_type, res_id, version, now, True, "DELETE", None)
         self._write_version(deleted)
         self._replace_index(res_type, [res_id], [])  # a deleted resource is found by no search
