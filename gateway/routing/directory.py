@@ -210,14 +210,19 @@ def is_care_unit(body: dict[str, Any]) -> bool:
     return hsa_id_of(body) is not None and not types & _NOT_CARE_UNITS
 
 
-def unit_by_hsa_id(store: ResourceStore, hsa_id: str) -> StoredResource | None:
-    """The active Organization with this HSA-id (either system), or None."""
+def units_with_hsa_id(store: ResourceStore, hsa_id: str) -> list[StoredResource]:
+    """The active Organizations that carry this HSA-id (either system)."""
     values = ",".join(f"{system}|{hsa_id}" for system in HSA_SYSTEMS)
-    found = [
+    return [
         s
         for s in _search(store, "Organization", [("identifier", values)])
         if s.body is not None and s.body.get("active", True) is not False
     ]
+
+
+def unit_by_hsa_id(store: ResourceStore, hsa_id: str) -> StoredResource | None:
+    """The active Organization with this HSA-id (either system), or None."""
+    found = units_with_hsa_id(store, hsa_id)
     if len(found) > 1:
         raise DirectoryError(
             "ambiguous-unit", "more than one active Organization carries the HSA-id"

@@ -14,6 +14,7 @@ from gateway.consent.evaluator import WITHDRAWN_SV
 from gateway.delivery.outbox import withhold
 from gateway.errors import FhirError, not_found
 from gateway.resources.references import as_logical, references_in
+from gateway.routing.directory_hooks import UniqueHsaIdHook
 from gateway.search.index import split_reference
 from gateway.search.query import SearchQuery, parse_search
 from gateway.security.caller import PartyKind
@@ -645,7 +646,9 @@ class SubscriptionHook(_Hook):
         return body
 
 
+# Every write hook the gateway runs: the workflow's, and the directory's own rule.
 WORKFLOW_HOOKS = (
+    UniqueHsaIdHook(),
     ServiceRequestHook(),
     TaskHook(),
     QuestionnaireResponseHook(),
