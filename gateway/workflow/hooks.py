@@ -15,6 +15,7 @@ from gateway.delivery.outbox import withhold
 from gateway.errors import FhirError, not_found
 from gateway.resources.references import as_logical, references_in
 from gateway.routing.directory_hooks import UniqueHsaIdHook
+from gateway.routing.person import CANONICAL_SYSTEM
 from gateway.search.index import split_reference
 from gateway.search.query import SearchQuery, parse_search
 from gateway.security.caller import PartyKind
@@ -28,6 +29,7 @@ from gateway.workflow.consent_checks import (
 )
 from gateway.workflow.dispatch import consent_still_permits
 from gateway.workflow.notices import JOURNAL_NOTICE, queue_notice
+from gateway.workflow.submit import identifier_criteria
 from gateway.workflow.subscriptions import NOTIFICATION, notify_subscribers
 from gateway.workflow.task_parts import (
     UNITS_PARAMETERS,
@@ -294,6 +296,51 @@ def _author(fhir: FhirInteractions, author: Any, task: dict[str, Any]) -> Any:
         "Författaren ska vara en yrkesroll på den vårdcentral som har förfrågan.",
         "author must be a PractitionerRole of the Task's owner",
         "QuestionnaireResponse.author",
+    )
+
+
+class PatientHook(_Hook):
+    """One Patient per person for each party. A second record with the same personnummer
+    or samordningsnummer would make every later submission about the person ambiguous
+    (which record is it about?), so a write that would make one is refused (409). A
+    submission looks the person up itself and uses the record it finds."""
+
+    resource_type = "Patient"
+
+    def before_write(
+        self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
+    ) -> dict[str, Any]:
+        if fhir.submitting:
+            return body
+        held = {
+            (i.get("system"), i.get("value"))
+            for i in ((existing.body or {}).get("identifier") or [] if existing else [])
+        }
+        for index, identifier in enumerate(body.get("identifier") or []):
+            system, value = identifier.get("system"), identifier.get("value")
+            if system not in CANONICAL_SYSTEM or not isinstance(value, str):
+                continue
+            if (system, value) in held:
+                continue  # the record's own: it is not made a second time
+            try:
+                found = fhir.find_one_for_condition("Patient", identifier_criteria(system, value))
+            except FhirError as error:
+                if error.status != 412:
+                    raise
+                raise _duplicate_person(index) from None  # held twice already
+            if found is not None and (existing is None or found.id != existing.id):
+                raise _duplicate_person(index)
+        return body
+
+
+def _duplicate_person(index: int) -> FhirError:
+    return FhirError.single(
+        409,
+        "duplicate",
+        "Personen finns redan hos er med samma personnummer. Använd den posten (sök på "
+        "identifier, eller skicka If-None-Exist) i stället för att lägga upp en till.",
+        expression=f"Patient.identifier[{index}]",
+        diagnostics="the caller holds a Patient with this identifier already",
     )
 
 
@@ -649,6 +696,7 @@ class SubscriptionHook(_Hook):
 # Every write hook the gateway runs: the workflow's, and the directory's own rule.
 WORKFLOW_HOOKS = (
     UniqueHsaIdHook(),
+    PatientHook(),
     ServiceRequestHook(),
     TaskHook(),
     QuestionnaireResponseHook(),

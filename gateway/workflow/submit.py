@@ -339,13 +339,13 @@ class SubmitWorkflow:
                 return self.fhir.find_one_for_condition("Task", f"focus={found.reference}")
         token = self._idempotency_token(idempotency_key)
         if token:
-            criteria = _identifier_criteria(IDEMPOTENCY_KEY_SYSTEM, token)
+            criteria = identifier_criteria(IDEMPOTENCY_KEY_SYSTEM, token)
             task = self.fhir.find_one_for_condition("Task", criteria)
             if task is not None:
                 return task
         for identifier in request.get("identifier", []):
             if identifier.get("system") and identifier.get("value"):
-                criteria = _identifier_criteria(identifier["system"], identifier["value"])
+                criteria = identifier_criteria(identifier["system"], identifier["value"])
                 existing = self.fhir.find_one_for_condition("ServiceRequest", criteria)
                 if existing is not None:
                     return self.fhir.find_one_for_condition("Task", f"focus={existing.reference}")
@@ -353,7 +353,21 @@ class SubmitWorkflow:
 
     def _existing_patient(self, patient: _Entry) -> StoredResource | None:
         system, value = self._person(patient)
-        return self.fhir.find_one_for_condition("Patient", _identifier_criteria(system, value))
+        try:
+            return self.fhir.find_one_for_condition("Patient", identifier_criteria(system, value))
+        except FhirError as error:
+            if error.status != 412:
+                raise
+            # Stored twice (before the Patient hook refused a second record): the kommun
+            # sent no condition, so "the condition matches several" would tell it nothing.
+            raise _refuse(
+                409,
+                "duplicate",
+                "Personen finns registrerad flera gånger hos er med samma personnummer. "
+                "Kontakta gatewayens förvaltning så att posterna slås ihop.",
+                f"Bundle.entry[{patient.index}].resource.identifier",
+                "the caller holds more than one Patient with this identifier",
+            ) from None
 
     def _idempotency_token(self, idempotency_key: str | None) -> str | None:
         """The Task identifier that makes a repeated Idempotency-Key find the first Task:
@@ -435,7 +449,7 @@ class SubmitWorkflow:
         return resources, stored_task
 
 
-def _identifier_criteria(system: str, value: str) -> str:
+def identifier_criteria(system: str, value: str) -> str:
     """``identifier=system|value`` as a query string that reads back as exactly this
     identifier: URL-encoded (``+``, ``%``, ``&`` are the value's own) and with FHIR's
     escape for a comma, which would otherwise mean "or"."""
