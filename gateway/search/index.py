@@ -27,7 +27,7 @@ _LOCAL_REFERENCE = re.compile(
 # its index as stale until `kv-gateway db reindex --stale` has rebuilt it
 # (gateway.store.index_marks). A change to a declared parameter needs no raise.
 # tests/unit/test_index_format.py fails when the rows change and this does not.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: string parameters have rows for :exact
 
 MIN_INSTANT = datetime(1, 1, 1)
 MAX_INSTANT = datetime(9999, 12, 31, 23, 59, 59)
@@ -104,9 +104,18 @@ def _date_rows(name: str, value: Any) -> list[IndexRow]:
     return []
 
 
+# The rows a string's :exact search matches: the value as written, under ``name:exact``.
+EXACT_SUFFIX = ":exact"
+
+
 def _string_rows(name: str, value: Any) -> list[IndexRow]:
+    """The value normalised (for the default prefix and ``:contains`` searches) and as
+    written (for ``:exact``, which is case- and accent-sensitive)."""
     if isinstance(value, str):
-        return [IndexRow(name, None, normalize_string(value)[:512])]
+        return [
+            IndexRow(name, None, normalize_string(value)[:512]),
+            IndexRow(name + EXACT_SUFFIX, None, value[:512]),
+        ]
     return []
 
 

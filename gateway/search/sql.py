@@ -35,6 +35,7 @@ from sqlalchemy import (
     true,
 )
 
+from gateway.search.index import EXACT_SUFFIX
 from gateway.search.parameters import ParamType
 from gateway.search.query import (
     Criterion,
@@ -136,7 +137,15 @@ def _criterion_shape(criterion: Criterion, blind: Blind, values: list[Any]) -> S
     if criterion.modifier == "missing":
         return (_MISSING, criterion.name, criterion.values[0] is True)
     shapes = tuple(_value_shape(criterion, value, blind, values) for value in criterion.values)
-    return (_MATCH, criterion.name, criterion.modifier == "not", shapes)
+    return (_MATCH, _indexed_as(criterion), criterion.modifier == "not", shapes)
+
+
+def _indexed_as(criterion: Criterion) -> str:
+    """The index rows a criterion is matched against: a string's ``:exact`` has rows of
+    its own, the value as written (gateway.search.index.EXACT_SUFFIX)."""
+    if criterion.type is ParamType.STRING and criterion.modifier == "exact":
+        return criterion.name + EXACT_SUFFIX
+    return criterion.name
 
 
 def _value_shape(criterion: Criterion, value: object, blind: Blind, values: list[Any]) -> Shape:
