@@ -147,6 +147,32 @@ class WriteHook(Protocol):
     def before_delete(self, fhir: FhirInteractions, existing: StoredResource) -> None: ...
 
 
+class PassThroughHook:
+    """A :class:`WriteHook` that lets everything through: a hook overrides what it
+    takes part in."""
+
+    resource_type = ""
+
+    def before_write(
+        self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
+    ) -> dict[str, Any]:
+        return body
+
+    def after_write(
+        self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
+    ) -> None:
+        return None
+
+    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> StoredResource:
+        return stored
+
+    def before_search(self, fhir: FhirInteractions, query: SearchQuery) -> None:
+        return None
+
+    def before_delete(self, fhir: FhirInteractions, existing: StoredResource) -> None:
+        return None
+
+
 class FhirInteractions:
     """The interactions, for one caller in one transaction, each checked and audited."""
 

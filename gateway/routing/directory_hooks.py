@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.interactions import FhirInteractions
+from gateway.api.interactions import FhirInteractions, PassThroughHook
 from gateway.errors import FhirError
 from gateway.routing.directory import HSA_SYSTEMS, units_with_hsa_id
-from gateway.search.query import SearchQuery
 from gateway.store.resources import StoredResource
 
 
-class UniqueHsaIdHook:
+class UniqueHsaIdHook(PassThroughHook):
     """An active Organization's HSA-id is no other active Organization's (409)."""
 
     resource_type = "Organization"
@@ -45,17 +44,3 @@ class UniqueHsaIdHook:
                     diagnostics=f"the HSA-id is carried by {others[0].reference}",
                 )
         return body
-
-    def after_write(
-        self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
-    ) -> None:
-        return None
-
-    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> StoredResource:
-        return stored
-
-    def before_search(self, fhir: FhirInteractions, query: SearchQuery) -> None:
-        return None
-
-    def before_delete(self, fhir: FhirInteractions, existing: StoredResource) -> None:
-        return None

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from gateway.api.interactions import FhirInteractions
+from gateway.api.interactions import FhirInteractions, PassThroughHook
 from gateway.canonical import CS_TASK_PARAMETER_TYPE
 from gateway.consent.evaluator import WITHDRAWN_SV
 from gateway.delivery.outbox import withhold
@@ -82,26 +82,9 @@ def _kept_meta(sent: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
     return {**(kept.get("meta") or {}), **(sent.get("meta") or {})}
 
 
-class _Hook:
-    resource_type = ""
+class _Hook(PassThroughHook):
     # A record the case rests on: changed through its workflow, never deleted by a party.
     case_record = False
-
-    def before_write(
-        self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
-    ) -> dict[str, Any]:
-        return body
-
-    def after_write(
-        self, fhir: FhirInteractions, stored: StoredResource, existing: StoredResource | None
-    ) -> None:
-        return None
-
-    def after_read(self, fhir: FhirInteractions, stored: StoredResource) -> StoredResource:
-        return stored
-
-    def before_search(self, fhir: FhirInteractions, query: SearchQuery) -> None:
-        return None
 
     def before_delete(self, fhir: FhirInteractions, existing: StoredResource) -> None:
         if self.case_record and fhir.caller.party_kind is not PartyKind.OPERATOR:

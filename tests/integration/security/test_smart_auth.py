@@ -6,7 +6,8 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from gateway.settings import DEV_TOKEN_SECRET
 from gateway.store.resources import ResourceStore
 from tests.support.auth import (
     ASSERTION_TYPE,
+    TestClientIdentity,
     assertion,
     bearer,
     new_identity,
@@ -216,10 +218,10 @@ def test_a_malformed_assertion_is_invalid_client_and_audited(
     assert _refused_logins(app) == ["invalid_client"]
 
 
-def test_a_kid_that_is_no_string_is_refused_for_a_jwks_uri_client(
-    app: FastAPI, anonymous: TestClient
-) -> None:
-    identity = new_identity()
+@contextmanager
+def _client_with_a_jwks_uri(app: FastAPI, identity: TestClientIdentity) -> Iterator[str]:
+    """``identity`` registered as a client whose key set a server on loopback publishes
+    (at the base URL given)."""
     jwks_app = FastAPI()
 
     @jwks_app.get("/jwks.json")
@@ -230,6 +232,14 @@ def test_a_kid_that_is_no_string_is_refused_for_a_jwks_uri_client(
         register_client(
             app, KOMMUN, PartyKind.KOMMUN, identity=identity, jwks_uri=f"{base}/jwks.json"
         )
+        yield base
+
+
+def test_a_kid_that_is_no_string_is_refused_for_a_jwks_uri_client(
+    app: FastAPI, anonymous: TestClient
+) -> None:
+    identity = new_identity()
+    with _client_with_a_jwks_uri(app, identity):
         claims = json.dumps({"iss": identity.client_id, "sub": identity.client_id})
         odd_kid = f"{_b64(json.dumps({'alg': 'ES384', 'kid': ['x']}))}.{_b64(claims)}.AA"
         _error(token_response(anonymous, odd_kid), 401, "invalid_client")
@@ -280,16 +290,7 @@ def test_expired_and_foreign_access_tokens_are_401(app: FastAPI, anonymous: Test
 
 def test_keys_fetched_from_jwks_uri(app: FastAPI, anonymous: TestClient) -> None:
     identity = new_identity()
-    jwks_app = FastAPI()
-
-    @jwks_app.get("/jwks.json")
-    def jwks() -> dict[str, Any]:
-        return identity.public_jwks()
-
-    with serve(jwks_app) as base:
-        register_client(
-            app, KOMMUN, PartyKind.KOMMUN, identity=identity, jwks_uri=f"{base}/jwks.json"
-        )
+    with _client_with_a_jwks_uri(app, identity) as base:
         assert token_response(anonymous, assertion(identity)).status_code == 200
     # The key set is cached: with its host gone a new token still works until the TTL.
     assert token_response(anonymous, assertion(identity)).status_code == 200
