@@ -102,6 +102,24 @@ def _check_references(entries: list[_Entry]) -> None:
         check(entry)
 
 
+def _within_entries(error: FhirError, entries: list[_Entry]) -> FhirError:
+    """``error`` with each issue that names a resource's own element (``Patient.identifier``,
+    ``Consent``, as routing, consent and the stores raise them) placed at the entry of that
+    type (the first, for the Consents), as validation's issues are."""
+    first: dict[str, _Entry] = {}
+    for entry in entries:
+        first.setdefault(entry.type, entry)
+    issues = []
+    for issue in error.issues:
+        head = issue.expression[0].split(".", 1)[0] if issue.expression else ""
+        owner = first.get(head)
+        if owner is None or not all(e.split(".", 1)[0] == head for e in issue.expression):
+            issues.append(issue)
+        else:
+            issues.append(relocate(issue, head, f"Bundle.entry[{owner.index}].resource"))
+    return FhirError(error.status, issues, error.headers)
+
+
 class SubmitWorkflow:
     def __init__(self, fhir: FhirInteractions, router: UnitRouter, answer_days: int) -> None:
         self.fhir = fhir
@@ -123,6 +141,14 @@ class SubmitWorkflow:
         ``ifNoneExist``); a request they find is answered with its Task, as a repeated
         case identifier or Idempotency-Key is."""
         entries = self._entries(bundle)
+        try:
+            return self._submit(entries, idempotency_key, if_none_exist)
+        except FhirError as error:
+            raise _within_entries(error, entries) from None
+
+    def _submit(
+        self, entries: list[_Entry], idempotency_key: str | None, if_none_exist: str | None
+    ) -> Submitted:
         request = self._single(entries, "ServiceRequest")
         patient = self._single(entries, "Patient")
         consents = [e for e in entries if e.type == "Consent"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.workflow.conftest import ANNA, GAVLE, World
+from tests.integration.workflow.conftest import ANNA, FREDRIK, GAVLE, World
 from tests.support.submissions import P, submission
 
 
@@ -112,3 +112,28 @@ def test_an_entry_left_without_its_full_url_is_refused_where_it_is_named(world: 
     assert refused.status_code == 422, refused.text
     assert refused.json()["issue"][0]["expression"][0].startswith("Bundle.entry[")
     assert _tasks(world) == 0
+
+
+@pytest.mark.parametrize(
+    ("person", "kommun", "changes", "status", "at"),
+    [
+        ("fredrik", GAVLE, {}, 422, "Bundle.entry[0].resource.identifier"),  # listed nowhere
+        (
+            "anna",
+            GAVLE,
+            {"consent_changes": {"status": "inactive"}},
+            422,
+            "Bundle.entry[3].resource",
+        ),
+        ("anna", "Organization/kommun-0180", {}, 403, "Bundle.entry[2].resource.requester"),
+    ],
+)
+def test_a_refusal_after_validation_points_into_the_bundle(
+    world: World, person: str, kommun: str, changes: dict[str, Any], status: int, at: str
+) -> None:
+    """Routing, consent and the kommun check name the resource's own element; the caller
+    sent a Bundle, so the answer names the entry, as validation's answers do."""
+    number = {"anna": ANNA.personnummer, "fredrik": FREDRIK.personnummer}[person]
+    refused = world.submit(submission(number, kommun, case_id="var", **changes))
+    assert refused.status_code == status, refused.text
+    assert refused.json()["issue"][0]["expression"][0].startswith(at)
