@@ -60,17 +60,35 @@ async def token(request: Request) -> JSONResponse:
     settings: Settings = request.app.state.settings
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "application/x-www-form-urlencoded":
-        return _oauth_error(400, "invalid_request", "send application/x-www-form-urlencoded")
+        return await _refused(
+            request, 400, "invalid_request", "send application/x-www-form-urlencoded"
+        )
     raw = await read_limited(request, MAX_FORM_BYTES)
     form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     if form.get("grant_type") != "client_credentials":
-        return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
+        return await _refused(
+            request, 400, "unsupported_grant_type", "only client_credentials is supported"
+        )
     if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
-        return _oauth_error(400, "invalid_request", "a jwt-bearer client_assertion is required")
+        return await _refused(
+            request, 400, "invalid_request", "a jwt-bearer client_assertion is required"
+        )
     requested = form.get("scope", "").split()
     if not requested:
-        return _oauth_error(400, "invalid_scope", "scope is required")
+        return await _refused(request, 400, "invalid_scope", "scope is required")
     return await _issue(request, settings, form["client_assertion"], requested)
+
+
+async def _refused(request: Request, status: int, error: str, description: str) -> JSONResponse:
+    """A request refused before any client is known: audited as every token request is."""
+    from starlette.concurrency import run_in_threadpool
+
+    def work() -> JSONResponse:
+        with request.app.state.session_factory() as session, session.begin():
+            request.app.state.audit.login(session, client_id=None, outcome_ok=False, reason=error)
+        return _oauth_error(status, error, description)
+
+    return await run_in_threadpool(work)
 
 
 async def _issue(

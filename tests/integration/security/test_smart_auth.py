@@ -161,7 +161,7 @@ def test_missing_scope_on_an_interaction_is_403(app: FastAPI, anonymous: TestCli
     assert "system/Patient.c" in issue["diagnostics"]
 
 
-def test_bad_token_requests(anonymous: TestClient) -> None:
+def test_bad_token_requests(app: FastAPI, anonymous: TestClient) -> None:
     assert anonymous.post("/auth/token", json={}).status_code == 400
     form = {
         "grant_type": "password",
@@ -173,6 +173,16 @@ def test_bad_token_requests(anonymous: TestClient) -> None:
     form["grant_type"] = "client_credentials"
     _error(anonymous.post("/auth/token", data=form), 401, "invalid_client")
     _error(anonymous.post("/auth/token", data={**form, "scope": ""}), 400, "invalid_scope")
+    del form["client_assertion"]
+    _error(anonymous.post("/auth/token", data=form), 400, "invalid_request")
+    # Every one is audited, the ones refused before any client is known included.
+    assert _refused_logins(app) == [
+        "invalid_request",
+        "unsupported_grant_type",
+        "invalid_client",
+        "invalid_scope",
+        "invalid_request",
+    ]
 
 
 def _b64(text: str) -> str:
