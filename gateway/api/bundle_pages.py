@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from gateway.api.outcome import operation_outcome
 from gateway.errors import Issue, Severity
@@ -87,11 +88,16 @@ def history(
     total: int,
     count: int,
     offset: int,
+    since: str | None = None,
 ) -> dict[str, Any]:
+    """A page of versions; its links keep ``_since`` (as the caller wrote it)."""
     url = f"{base_url}/{path}/_history"
-    links = [{"relation": "self", "url": f"{url}?_count={count}&_offset={offset}"}]
+    kept = f"&{urlencode({'_since': since})}" if since is not None else ""
+    links = [{"relation": "self", "url": f"{url}?_count={count}&_offset={offset}{kept}"}]
     if offset + count < total:
-        links.append({"relation": "next", "url": f"{url}?_count={count}&_offset={offset + count}"})
+        links.append(
+            {"relation": "next", "url": f"{url}?_count={count}&_offset={offset + count}{kept}"}
+        )
     bundle = _bundle("history", total, links)
     for stored in versions:
         entry: dict[str, Any] = {"fullUrl": f"{base_url}/{stored.resource_type}/{stored.id}"}

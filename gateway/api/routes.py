@@ -215,7 +215,13 @@ def type_history(request: Request, resource_type: str, fhir: Fhir) -> Response:
     since, count, offset = _history_query(request)
     versions, total = fhir.history(resource_type, None, since=since, count=count, offset=offset)
     bundle = history(
-        settings_of(request).fhir_base_url, resource_type, versions, total, count, offset
+        settings_of(request).fhir_base_url,
+        resource_type,
+        versions,
+        total,
+        count,
+        offset,
+        request.query_params.get("_since"),
     )
     return FhirResponse(bundle, request=request)
 
@@ -279,7 +285,15 @@ def instance_history(request: Request, resource_type: str, res_id: str, fhir: Fh
     since, count, offset = _history_query(request)
     versions, total = fhir.history(resource_type, res_id, since=since, count=count, offset=offset)
     path = f"{resource_type}/{res_id}"
-    bundle = history(settings_of(request).fhir_base_url, path, versions, total, count, offset)
+    bundle = history(
+        settings_of(request).fhir_base_url,
+        path,
+        versions,
+        total,
+        count,
+        offset,
+        request.query_params.get("_since"),
+    )
     return FhirResponse(bundle, request=request)
 
 

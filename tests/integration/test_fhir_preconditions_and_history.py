@@ -134,3 +134,17 @@ def test_history_takes_since_count_offset_and_format(client: TestClient) -> None
         response = client.get(path, params=params)
         assert response.status_code == 200, response.text
         assert response.json()["total"] == 1
+
+
+def test_history_pages_keep_since(client: TestClient) -> None:
+    url, body = _created(client)
+    for name in ("Ny", "Nyare"):
+        body = client.put(url, json={**body, "name": name}, headers=FHIR_JSON).json()
+    since = "2000-01-01T00:00:00+01:00"
+    first = client.get(f"{url}/_history", params={"_since": since, "_count": "1"}).json()
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    assert "_since=2000-01-01T00%3A00%3A00%2B01%3A00" in links["self"]
+    following = client.get(links["next"].removeprefix("http://testserver"))
+    assert following.status_code == 200, following.text
+    assert following.json()["total"] == 3
+    assert "_since=" in {link["relation"]: link["url"] for link in following.json()["link"]}["self"]
