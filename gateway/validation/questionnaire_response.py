@@ -262,14 +262,15 @@ class _Check:
             link_id = str(qr_item.get("linkId"))
             q_item = by_link.get(link_id)
             if q_item is None:
+                # The linkId came with the answer and is not repeated: the path names it.
                 elsewhere = link_id in self.index.by_link_id
                 self.add(
                     "structure",
-                    f"Frågan {link_id} hör inte hemma här i frågeformuläret."
+                    "Frågan hör inte hemma här i frågeformuläret."
                     if elsewhere
-                    else f"Frågan {link_id} finns inte i frågeformuläret.",
-                    path,
-                    f"linkId {link_id} is {'misplaced' if elsewhere else 'not in the Questionnaire'}",
+                    else "Frågan finns inte i frågeformuläret.",
+                    f"{path}.linkId",
+                    f"the linkId is {'misplaced' if elsewhere else 'not in the Questionnaire'}",
                 )
                 continue
             seen[link_id] = seen.get(link_id, 0) + 1

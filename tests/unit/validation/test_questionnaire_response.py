@@ -49,15 +49,17 @@ def test_unknown_link_id() -> None:
     issues = VALIDATE(
         response(answer("g.yes", valueBoolean=False), answer("g.sick-leave", valueBoolean=True))
     )
-    found = at(issues, "QuestionnaireResponse.item[0].item[1]")
+    found = at(issues, "QuestionnaireResponse.item[0].item[1].linkId")
     assert found
     assert "finns inte" in found[0].text_sv
+    # What the sender wrote is not repeated: the path says where it stands.
+    assert "sick-leave" not in found[0].text_sv + str(found[0].diagnostics)
 
 
 def test_link_id_in_the_wrong_place() -> None:
     qr = response(answer("g.yes", valueBoolean=False))
     qr["item"].append(answer("g.hours", valueInteger=3))
-    found = at(VALIDATE(qr), "QuestionnaireResponse.item[1]")
+    found = at(VALIDATE(qr), "QuestionnaireResponse.item[1].linkId")
     assert found
     assert "hör inte hemma" in found[0].text_sv
 
