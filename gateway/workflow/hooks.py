@@ -283,17 +283,19 @@ def _author(fhir: FhirInteractions, author: Any, task: dict[str, Any]) -> Any:
 
 
 class PatientHook(_Hook):
-    """One Patient per person for each party. A second record with the same personnummer
-    or samordningsnummer would make every later submission about the person ambiguous
-    (which record is it about?), so a write that would make one is refused (409). A
-    submission looks the person up itself and uses the record it finds."""
+    """One Patient per person for each kommun. A submission finds the person among the
+    kommun's own records, so a second record with the same personnummer or
+    samordningsnummer would make every later submission about the person ambiguous
+    (which record is it about?): a kommun's write that would make one is refused (409).
+    A submission looks the person up itself and uses the record it finds. Other parties'
+    records feed no submission (a region's register may hold what it holds)."""
 
     resource_type = "Patient"
 
     def before_write(
         self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
     ) -> dict[str, Any]:
-        if fhir.submitting:
+        if fhir.submitting or fhir.caller.party_kind is not PartyKind.KOMMUN:
             return body
         held = {
             (i.get("system"), i.get("value"))
