@@ -164,16 +164,12 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
 def _index_status() -> bool:
     """Print whether the search index was built by this release and key; True if so."""
-    from gateway.database import open_database
+    from gateway.cli.security import database
     from gateway.store.reindex import count_resources, stale
 
-    with user_errors():
-        database = open_database(_settings())
-        try:
-            stale_types = stale(database.sessions)
-            counts = {t: count_resources(database.sessions, t) for t in stale_types}
-        finally:
-            database.dispose()
+    with database() as db, user_errors():
+        stale_types = stale(db.sessions)
+        counts = {t: count_resources(db.sessions, t) for t in stale_types}
     if not stale_types:
         typer.echo("search index: current")
         return True
