@@ -310,10 +310,8 @@ class FhirInteractions:
 
     def _check_history_visible(self, resource_type: str, res_id: str) -> None:
         visibility = self.rules.visibility(resource_type)
-        if visibility.everything:
-            return
-        if visibility.party is None or visibility.party not in self.store.parties(
-            resource_type, res_id
+        if not visibility.everything and not visibility.admits(
+            self.store.parties(resource_type, res_id)
         ):
             raise not_found(resource_type, res_id)
 

@@ -47,7 +47,7 @@ from gateway.search.query import (
 )
 from gateway.store.models import ResourceHead, ResourceVersion, SearchIndexRow, same_version
 from gateway.store.protection import BodyProtection
-from gateway.store.visibility import Visibility, granted_to
+from gateway.store.visibility import Visibility, seen_by_party
 
 Blind = Callable[[str], list[str]]  # an identifier's blind values, as it may be indexed
 Head = ResourceHead
@@ -116,7 +116,7 @@ def _split(query: SearchQuery, blind: Blind, visibility: Visibility) -> tuple[Sh
     elif visibility.party is None:
         seen_by = "nothing"
     else:
-        seen_by = "party"
+        seen_by = "party or unclaimed" if visibility.unclaimed else "party"
         values.append(visibility.party)
     sort = tuple(
         (key.name, key.descending, key.param is not None and key.param.type is ParamType.DATE)
@@ -246,7 +246,9 @@ def _visibility_condition(seen_by: str, slots: _Slots) -> ColumnElement[bool]:
         return true()
     if seen_by == "nothing":
         return false()
-    return granted_to(Head.res_type, Head.res_id, slots.next())
+    return seen_by_party(
+        Head.res_type, Head.res_id, slots.next(), unclaimed=seen_by == "party or unclaimed"
+    )
 
 
 def _criterion_condition(resource_type: str, shape: Shape, slots: _Slots) -> ColumnElement[bool]:

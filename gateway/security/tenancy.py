@@ -7,6 +7,12 @@
 - The directory (Organization, Endpoint, PractitionerRole, Practitioner, Questionnaire) is
   readable by every party. A party changes only entries in its own subtree (itself and the
   units whose partOf chain reaches it): a region its units, a vårdcentral its own roles.
+- Except a kommun's PractitionerRoles: the socialsekreterare who asks is not a directory
+  entry but part of the kommun's cases. A role a kommun writes, or one a request names as
+  its requester, is seen by the kommun and by the units its requests are addressed to, so
+  no other party can list a kommun's requesters, their contact data, or count and date its
+  submissions by them. A role granted to no party is a directory entry (Visibility's
+  ``unclaimed``).
 - The request's own records (Patient, ServiceRequest, Consent) are written by the party
   that asks: a kommun, or the test harness in its place. The vårdcentral they are addressed
   to reads them and answers with records of its own (the Task's changes, the answer,
@@ -40,8 +46,10 @@ SYNTHETIC_LABEL = ("http://terminology.hl7.org/CodeSystem/v3-ActReason", "HTEST"
 MAX_PARTOF_DEPTH = 8
 REQUESTER_RECORDS = frozenset({"Patient", "ServiceRequest", "Consent"})
 _REQUESTERS = frozenset({PartyKind.KOMMUN, PartyKind.TEST_HARNESS})
+# Directory entries unless a party holds them as its own: a kommun's roles.
+CLAIMABLE_TYPES = frozenset({"PractitionerRole"})
 # Readable by every party, so no grants are recorded for them.
-_SHARED = (DIRECTORY_TYPES | CONFORMANCE_TYPES) - {"Practitioner"}
+_SHARED = (DIRECTORY_TYPES | CONFORMANCE_TYPES) - {"Practitioner"} - CLAIMABLE_TYPES
 
 # Where a case resource names the parties it is addressed to.
 _ADDRESSED_TO: dict[str, tuple[str, ...]] = {
@@ -77,15 +85,16 @@ class TenantRules:
             return EVERYTHING if self.caller.party_kind is PartyKind.AUDITOR else NOTHING
         if self.caller.party_kind is PartyKind.AUDITOR:
             return NOTHING
+        if resource_type in CLAIMABLE_TYPES:
+            return of_party(self.caller.party, unclaimed=True)
         if resource_type in DIRECTORY_TYPES | CONFORMANCE_TYPES:
             return EVERYTHING
         return of_party(self.caller.party)
 
     def sees(self, stored: StoredResource) -> bool:
         visibility = self.visibility(stored.resource_type)
-        return visibility.everything or (
-            visibility.party is not None
-            and visibility.party in self.store.parties(stored.resource_type, stored.id)
+        return visibility.everything or visibility.admits(
+            self.store.parties(stored.resource_type, stored.id)
         )
 
     def check_visible(self, stored: StoredResource) -> None:
@@ -111,7 +120,7 @@ class TenantRules:
                 "Referensen pekar på en post som inte finns, eller som du saknar behörighet "
                 "att se.",
                 expression=expression,
-                diagnostics=f"{ref_type}/{ref_id} is not known to this server",
+                diagnostics=f"{ref_type} with that id is not known to this server",
             )
 
     # ----- changing ---------------------------------------------------------------------
@@ -174,15 +183,29 @@ class TenantRules:
         every party sees those."""
         if created.body is None or created.resource_type in _SHARED:
             return set()
+        if created.resource_type in CLAIMABLE_TYPES:
+            # A kommun's own; anyone else's is a directory entry, granted to no party.
+            if self.caller.party_kind not in _REQUESTERS:
+                return set()
+            return {self.caller.party} | visible_to
         parties = self.parties_for(created.body)
         if created.resource_type not in DIRECTORY_TYPES:
             parties |= visible_to
         return parties
 
     def record_write(self, stored: StoredResource) -> None:
-        """After an update: the parties the new version names may see the resource too."""
-        if stored.body is not None and stored.resource_type not in _SHARED:
+        """After an update: the parties the new version names may see the resource too.
+        (A role names no party; whose it is was settled when it was created or first
+        named by a request, see :meth:`claim_for`.)"""
+        if stored.body is not None and stored.resource_type not in _SHARED | CLAIMABLE_TYPES:
             self.store.grant(stored.resource_type, stored.id, self.parties_for(stored.body))
+
+    def claim_for(self, resource_type: str, res_id: str, parties: set[str]) -> None:
+        """Let ``parties`` see a case resource, or a claimable one that a case has come to
+        name (a role as a request's requester): it is theirs from now on, and no longer a
+        directory entry if it was one."""
+        if resource_type not in _SHARED:
+            self.store.grant(resource_type, res_id, parties)
 
     # ----- internals --------------------------------------------------------------------
 

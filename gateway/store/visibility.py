@@ -1,4 +1,5 @@
-"""Which current resources a search or history may return: all, none, or one party's.
+"""Which current resources a search or history may return: all, none, or one party's
+(and, for a type some of whose resources are shared, those granted to no party).
 
 Filtering happens in SQL, before paging and counting, so neither a page nor a total ever
 reveals another party's resources.
@@ -6,10 +7,11 @@ reveals another party's resources.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, SQLColumnExpression, exists, false, true
+from sqlalchemy import BindParameter, ColumnElement, SQLColumnExpression, exists, false, or_, true
 
 from gateway.security.models import ResourceParty
 
@@ -18,6 +20,17 @@ from gateway.security.models import ResourceParty
 class Visibility:
     everything: bool = False
     party: str | None = None  # with everything False and party None: nothing
+    # Also what is granted to no party: a type whose resources are shared unless a party
+    # holds them as its own (a kommun's PractitionerRoles, gateway.security.tenancy).
+    unclaimed: bool = False
+
+    def admits(self, parties: Collection[str]) -> bool:
+        """Whether a resource granted to ``parties`` is visible."""
+        return (
+            self.everything
+            or (self.party is not None and self.party in parties)
+            or (self.unclaimed and not parties)
+        )
 
     def condition(
         self, res_type: SQLColumnExpression[str], res_id: SQLColumnExpression[str]
@@ -26,7 +39,22 @@ class Visibility:
             return true()
         if self.party is None:
             return false()
-        return granted_to(res_type, res_id, self.party)
+        return seen_by_party(res_type, res_id, self.party, unclaimed=self.unclaimed)
+
+
+def seen_by_party(
+    res_type: SQLColumnExpression[str],
+    res_id: SQLColumnExpression[str],
+    party: str | BindParameter[Any],
+    *,
+    unclaimed: bool,
+) -> ColumnElement[bool]:
+    """Granted to ``party``, or (with ``unclaimed``) granted to no party at all."""
+    granted = granted_to(res_type, res_id, party)
+    if not unclaimed:
+        return granted
+    claimed = exists().where(ResourceParty.res_type == res_type, ResourceParty.res_id == res_id)
+    return or_(granted, ~claimed)
 
 
 def granted_to(
@@ -47,5 +75,5 @@ EVERYTHING = Visibility(everything=True)
 NOTHING = Visibility()
 
 
-def of_party(party: str) -> Visibility:
-    return Visibility(party=party)
+def of_party(party: str, *, unclaimed: bool = False) -> Visibility:
+    return Visibility(party=party, unclaimed=unclaimed)

@@ -221,12 +221,33 @@ class SubmitWorkflow:
         )
         if stored_patient is not None:  # the unit sees the person it is asked about
             self.store.grant("Patient", stored_patient.id, {unit.organization})
+        self._claim_stored_requester(request.resource, stored, kommun, unit)
         return Submitted(
             task,
             created=True,
             resources=stored,
             existing=frozenset({patient.index}) if stored_patient else frozenset(),
         )
+
+    def _claim_stored_requester(
+        self,
+        request: dict[str, Any],
+        stored: dict[int, StoredResource],
+        kommun: str,
+        unit: RoutedUnit,
+    ) -> None:
+        """The socialsekreterare's role is the kommun's and the unit's to see, not a
+        directory entry (gateway.security.tenancy). One sent with the request was granted
+        so as it was stored; one stored before is claimed here."""
+        new = {resource.reference for resource in stored.values()}
+        for reference in references_in(request.get("requester")):
+            role_type, role_id = split_reference(reference)
+            if (
+                role_type == "PractitionerRole"
+                and f"{role_type}/{role_id}" not in new
+                and self.store.current(role_type, role_id) is not None
+            ):
+                self.fhir.rules.claim_for(role_type, role_id, {kommun, unit.organization})
 
     # ----- reading the submission -----------------------------------------------------
 

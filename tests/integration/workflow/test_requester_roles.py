@@ -1,0 +1,141 @@
+"""A kommun's socialsekreterare is part of its cases, not of the directory: the role a
+request names as its requester is seen by the kommun and by the unit the request is
+addressed to, and by no other party (gateway.security.tenancy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from gateway.security.caller import PartyKind
+from gateway.store.migrate import downgrade, upgrade
+from gateway.store.resources import ResourceStore
+from tests.integration.workflow.conftest import ANNA, GAVLE, JONKOPING_VC, World
+from tests.support.auth import bearer, register_client
+from tests.support.submissions import ROLE, submission
+
+STOCKHOLM = "Organization/kommun-0180"
+SODERMALM_VC = "Organization/vc-sodermalm"
+
+
+class Outsiders:
+    """Another kommun, and a vårdcentral the request was not addressed to."""
+
+    def __init__(self, world: World) -> None:
+        self.http = world.http
+        self.headers = [
+            bearer(world.http, register_client(world.app, party, kind))
+            for party, kind in (
+                (STOCKHOLM, PartyKind.KOMMUN),
+                (SODERMALM_VC, PartyKind.VARDCENTRAL),
+            )
+        ]
+
+    def read(self, url: str) -> list[int]:
+        return [self.http.get(url, headers=h).status_code for h in self.headers]
+
+    def find(self, url: str) -> list[set[str]]:
+        return [
+            {e["resource"]["id"] for e in self.http.get(url, headers=h).json().get("entry", [])}
+            for h in self.headers
+        ]
+
+
+def _submitted_role(world: World, bundle: dict[str, Any]) -> str:
+    created = world.submit(bundle)
+    assert created.status_code == 201, created.text
+    requester: str = created.json()["requester"]["reference"]
+    assert requester.startswith("PractitionerRole/")
+    return requester
+
+
+def test_only_the_kommun_and_the_unit_see_the_requester(world: World) -> None:
+    outsiders = Outsiders(world)
+    role = _submitted_role(world, submission(ANNA.personnummer, GAVLE, case_id="roll-1"))
+    role_id = role.split("/")[1]
+
+    assert world.as_kommun("GET", f"/fhir/{role}").status_code == 200
+    assert world.as_unit("GET", f"/fhir/{role}").status_code == 200
+    assert outsiders.read(f"/fhir/{role}") == [404, 404]
+    assert outsiders.read(f"/fhir/{role}/_history") == [404, 404]
+    # Neither by the kommun's name nor in a plain listing: no party counts its requests.
+    by_kommun = "/fhir/PractitionerRole?organization=kommun-2180"
+    assert outsiders.find(by_kommun) == [set(), set()]
+    assert all(role_id not in found for found in outsiders.find("/fhir/PractitionerRole"))
+    assert role_id in {
+        e["resource"]["id"] for e in world.as_kommun("GET", by_kommun).json().get("entry", [])
+    }
+
+
+def test_directory_roles_stay_readable_by_every_party(world: World) -> None:
+    outsiders = Outsiders(world)
+    created = world.as_unit(
+        "POST",
+        "/fhir/PractitionerRole",
+        {"resourceType": "PractitionerRole", "organization": {"reference": JONKOPING_VC}},
+    )
+    assert created.status_code == 201, created.text
+
+    assert outsiders.read(f"/fhir/PractitionerRole/{created.json()['id']}") == [200, 200]
+    assert all(
+        created.json()["id"] in found
+        for found in outsiders.find("/fhir/PractitionerRole?organization=vc-jonkoping-centrum")
+    )
+
+
+def test_a_role_a_kommun_creates_is_its_own(world: World) -> None:
+    outsiders = Outsiders(world)
+    created = world.as_kommun(
+        "POST",
+        "/fhir/PractitionerRole",
+        {"resourceType": "PractitionerRole", "organization": {"reference": GAVLE}},
+    )
+    assert created.status_code == 201, created.text
+    url = f"/fhir/PractitionerRole/{created.json()['id']}"
+
+    assert outsiders.read(url) == [404, 404]
+    assert world.as_kommun("GET", url).status_code == 200
+
+
+def test_a_stored_role_becomes_the_kommuns_once_a_request_names_it(world: World) -> None:
+    """A role stored as a directory entry (by an operator, or before this rule) that a
+    request names as its requester is claimed for the kommun and the unit."""
+    outsiders = Outsiders(world)
+    with world.app.state.session_factory() as session, session.begin():
+        role = ResourceStore(session).create(
+            {"resourceType": "PractitionerRole", "organization": {"reference": GAVLE}}
+        )
+    url = f"/fhir/{role.reference}"
+    assert outsiders.read(url) == [200, 200]
+    bundle = submission(ANNA.personnummer, GAVLE, case_id="roll-2")
+    bundle["entry"] = [e for e in bundle["entry"] if e["fullUrl"] != ROLE]
+    request = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest")
+    request["resource"]["requester"] = {"reference": role.reference}
+
+    assert _submitted_role(world, bundle) == role.reference
+
+    assert outsiders.read(url) == [404, 404]
+    assert world.as_kommun("GET", url).status_code == 200
+    assert world.as_unit("GET", url).status_code == 200
+
+
+def test_the_upgrade_claims_the_roles_that_requests_named_before(
+    world: World, engine: Engine, database_url: str
+) -> None:
+    """Before migration 0013 no role was granted to any party."""
+    role = _submitted_role(world, submission(ANNA.personnummer, GAVLE, case_id="roll-3"))
+    outsiders = Outsiders(world)
+    downgrade(database_url, "0012")
+    with engine.connect() as connection:
+        grants = connection.execute(
+            text("SELECT count(*) FROM resource_party WHERE res_type = 'PractitionerRole'")
+        ).scalar_one()
+    assert grants == 0
+    assert outsiders.read(f"/fhir/{role}") == [200, 200]  # as every release before it
+
+    upgrade(database_url)
+
+    assert outsiders.read(f"/fhir/{role}") == [404, 404]
+    assert world.as_kommun("GET", f"/fhir/{role}").status_code == 200
+    assert world.as_unit("GET", f"/fhir/{role}").status_code == 200
