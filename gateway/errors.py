@@ -62,8 +62,15 @@ class FhirError(Exception):
         return cls(status, [issue], dict(headers or {}))
 
 
-def not_found(resource_type: str, resource_id: str | None = None) -> FhirError:
-    what = f"{resource_type}/{resource_id}" if resource_id else resource_type
+def not_found(
+    resource_type: str, resource_id: str | None = None, *, version: bool = False
+) -> FhirError:
+    """404 for ``resource_type``: for one resource when ``resource_id`` is given, for one
+    version of it with ``version``. The id is not repeated: it comes from the URL and may
+    be shaped like a personnummer (``Patient/199001011234``)."""
+    what = resource_type
+    if resource_id:
+        what += " with that id and version" if version else " with that id"
     return FhirError.single(
         404,
         "not-found",
@@ -72,12 +79,14 @@ def not_found(resource_type: str, resource_id: str | None = None) -> FhirError:
     )
 
 
-def gone(resource_type: str, resource_id: str) -> FhirError:
+def gone(resource_type: str) -> FhirError:
+    """410 for a deleted resource of ``resource_type``; its id is not repeated, as in
+    :func:`not_found`."""
     return FhirError.single(
         410,
         "deleted",
         "Resursen har tagits bort och finns inte längre.",
-        diagnostics=f"{resource_type}/{resource_id} was deleted",
+        diagnostics=f"{resource_type} with that id was deleted",
     )
 
 

@@ -343,7 +343,7 @@ class ResourceStore:
             head = self._head(res_type, res_id)
             if head is None:
                 raise not_found(res_type, res_id)
-            raise _precondition_failed(if_match, head) or gone(res_type, res_id)
+            raise _precondition_failed(if_match, head) or gone(res_type)
         deleted = StoredResource(res_type, res_id, version, now, True, "DELETE", None)
         self._write_version(deleted)
         self._replace_index(res_type, [res_id], [])  # a deleted resource is found by no search
@@ -412,7 +412,7 @@ class ResourceStore:
         if head is None:
             raise not_found(res_type, res_id)
         if head.deleted:
-            raise gone(res_type, res_id)
+            raise gone(res_type)
         return self.vread(res_type, res_id, head.version_id)
 
     def current(self, res_type: str, res_id: str) -> StoredResource | None:
@@ -441,9 +441,9 @@ class ResourceStore:
     def vread(self, res_type: str, res_id: str, version_id: int) -> StoredResource:
         row = self.session.get(ResourceVersion, (res_type, res_id, version_id))
         if row is None:
-            raise not_found(res_type, f"{res_id}/_history/{version_id}")
+            raise not_found(res_type, res_id, version=True)
         if row.deleted:
-            raise gone(res_type, res_id)
+            raise gone(res_type)
         return self._stored(row)
 
     def history(

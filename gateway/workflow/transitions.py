@@ -28,7 +28,10 @@ def change_task(
     current = store.current("Task", task_id)
     if current is None or current.body is None:
         raise FhirError.single(
-            404, "not-found", "Uppgiften finns inte.", diagnostics=f"Task/{task_id}"
+            404,
+            "not-found",
+            "Uppgiften finns inte.",
+            diagnostics="Task with that id is not known to this server",
         )
     check_transition(current.body["status"], status, role)
     body = dict(current.body)

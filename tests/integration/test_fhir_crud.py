@@ -6,7 +6,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.support.fhir_data import FHIR_JSON, organization, patient, service_request
+from tests.support.fhir_data import (
+    FHIR_JSON,
+    organization,
+    patient,
+    personnummer,
+    service_request,
+)
 
 
 def _create(client: TestClient, body: dict[str, Any], **headers: str) -> Any:
@@ -123,6 +129,34 @@ def test_unknown_ids_versions_and_types(client: TestClient) -> None:
     assert client.get(f"/fhir/Patient/{created['id']}/_history/x").status_code == 400
     assert client.get("/fhir/Observation/1").status_code == 404
     assert client.get("/fhir/Patient/" + "x" * 65).status_code == 400
+
+
+def test_a_404_or_410_never_repeats_the_id_from_the_url(client: TestClient) -> None:
+    """An id may be shaped like a personnummer, and no error may carry one."""
+    number = personnummer(3)
+    for res_id in (number, f"{number[:8]}-{number[8:]}"):
+        url = f"/fhir/Patient/{res_id}"
+        for response in (
+            client.get(url),
+            client.get(f"{url}/_history/1"),
+            client.get(f"{url}/_history"),
+            client.delete(url),
+        ):
+            assert response.status_code == 404, response.text
+            assert res_id not in response.text
+            assert number not in response.text
+            issue = _issue(response)
+            assert issue["code"] == "not-found"
+            assert issue["diagnostics"].startswith("Patient ")
+    created = _create(client, patient()).json()
+    url = f"/fhir/Patient/{created['id']}"
+    assert client.delete(url).status_code == 204
+    for response in (client.get(url), client.get(f"{url}/_history/2")):
+        assert response.status_code == 410, response.text
+        assert created["id"] not in response.text
+        issue = _issue(response)
+        assert issue["code"] == "deleted"
+        assert issue["diagnostics"].startswith("Patient ")
 
 
 def test_audit_event_is_read_only(client: TestClient) -> None:

@@ -165,7 +165,7 @@ def test_a_polled_update_for_a_task_the_unit_does_not_own_is_refused_and_audited
     report = world.poll()
     assert report.refused == 1
     assert (
-        f"Task/{theirs['id']}: refused 404: Task/{theirs['id']} is not known to this server"
+        f"Task/{theirs['id']}: refused 404: Task with that id is not known to this server"
         in report.failures
     )
     with world.app.state.session_factory() as session:
