@@ -22,6 +22,10 @@ def profile(name: str) -> str:
     return f"{BASE}/StructureDefinition/{name}"
 
 
+def operation(name: str) -> str:
+    return f"{BASE}/OperationDefinition/{name}"
+
+
 QUESTIONNAIRE = f"{BASE}/Questionnaire/medicinskt-utlatande-aktivitetsformaga"
 QUESTIONNAIRE_VERSION = "1.0.0"
 
@@ -32,6 +36,11 @@ CS_TASK_PARAMETER_TYPE = code_system("kv-task-parameter-type")
 CS_TASK_BUSINESS_STATUS = code_system("kv-task-business-status")
 CS_REJECTION_REASON = code_system("kv-rejection-reason")
 CS_PRACTITIONER_ROLE = code_system("kv-practitioner-role")
+
+# The gateway's own operations (the CapabilityStatement names them; profiles/ does not
+# define them yet).
+OP_SUBMIT = operation("ServiceRequest-submit")  # POST ServiceRequest/$submit
+OP_RESOLVE_ROUTE = operation("resolve-route")  # POST $resolve-route
 
 EXT_DESIRED_ANSWER_DATE = extension("kv-desired-answer-date")
 EXT_RECORDED_BY = extension("kv-recorded-by")

@@ -1,7 +1,10 @@
 """The CapabilityStatement, generated from what the server really implements.
 
-It is built from the same tables that drive routing and search (resource interactions and
-declared search parameters), so it cannot claim more than the server does.
+It is built from the same tables that drive routing and search (resource interactions,
+declared search parameters, the types ``$validate`` checks), so it cannot claim more than
+the server does. The operations are those the routers serve: ``$validate``
+(gateway.api.validate), ``ServiceRequest/$submit`` (gateway.api.workflow_routes) and
+``$resolve-route`` (gateway.routing.api); a test finds every ``$`` route listed here.
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway import __version__
-from gateway.resources.types import RESOURCE_INTERACTIONS, Interaction
+from gateway.canonical import OP_RESOLVE_ROUTE, OP_SUBMIT
+from gateway.resources.types import RESOURCE_INTERACTIONS, VALIDATABLE_TYPES, Interaction
 from gateway.search.parameters import parameters_for
 from gateway.settings import AuthMode, Settings
 
@@ -27,6 +31,34 @@ _COMMON_PARAMS = [
         "documentation": "When the current version was stored",
     },
 ]
+
+# rest.resource.operation and rest.operation: the name without its "$".
+_VALIDATE = {
+    "name": "validate",
+    "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+    "documentation": "Check a resource without storing it: POST [type]/$validate or "
+    "[type]/[id]/$validate (mode create, update or delete)",
+}
+_SUBMIT = {
+    "name": "submit",
+    "definition": OP_SUBMIT,
+    "documentation": "A kommun's request as a Bundle: validated, routed, checked against "
+    "the consent and stored; the answer is the Task",
+}
+_RESOLVE_ROUTE = {
+    "name": "resolve-route",
+    "definition": OP_RESOLVE_ROUTE,
+    "documentation": "Where a request for a person would be routed, and why (for the "
+    "operator, the test harness and kommuner)",
+}
+_TYPE_OPERATIONS: dict[str, list[dict[str, str]]] = {"ServiceRequest": [_SUBMIT]}
+_SYSTEM_OPERATIONS = [_RESOLVE_ROUTE]
+
+
+def _operations(resource_type: str) -> list[dict[str, str]]:
+    validate = [_VALIDATE] if resource_type in VALIDATABLE_TYPES else []
+    return [dict(o) for o in validate + _TYPE_OPERATIONS.get(resource_type, [])]
+
 
 _SECURITY_TEXT = {
     AuthMode.SMART: (
@@ -68,7 +100,25 @@ def _resource_entry(resource_type: str, interactions: frozenset[Interaction]) ->
         for p in sorted(parameters_for(resource_type).values(), key=lambda p: p.name)
     ]
     entry["searchParam"] = _COMMON_PARAMS + params
+    operations = _operations(resource_type)
+    if operations:
+        entry["operation"] = operations
     return entry
+
+
+def _resources() -> list[dict[str, Any]]:
+    """Every type served, and every type that is not stored but has operations (a Bundle
+    is validated), in alphabetical order."""
+    entries = []
+    for resource_type in sorted(
+        RESOURCE_INTERACTIONS.keys() | VALIDATABLE_TYPES | _TYPE_OPERATIONS.keys()
+    ):
+        interactions = RESOURCE_INTERACTIONS.get(resource_type)
+        if interactions is not None:
+            entries.append(_resource_entry(resource_type, interactions))
+        else:
+            entries.append({"type": resource_type, "operation": _operations(resource_type)})
+    return entries
 
 
 def _security(settings: Settings) -> dict[str, Any]:
@@ -117,10 +167,9 @@ def capability_statement(settings: Settings, published: str) -> dict[str, Any]:
             {
                 "mode": "server",
                 "security": _security(settings),
-                "resource": [
-                    _resource_entry(t, i) for t, i in sorted(RESOURCE_INTERACTIONS.items())
-                ],
+                "resource": _resources(),
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                "operation": [dict(o) for o in _SYSTEM_OPERATIONS],
             }
         ],
     }

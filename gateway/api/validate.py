@@ -26,14 +26,13 @@ from gateway.api.media import FhirResponse, response_media_type
 from gateway.api.outcome import operation_outcome
 from gateway.api.routes import RESOURCE_BODY, Body
 from gateway.errors import FhirError, Issue, Severity
-from gateway.resources.types import SUPPORTED_TYPES
+from gateway.resources.types import VALIDATABLE_TYPES
 from gateway.security.caller import Caller, current_caller, require_scope
 from gateway.validation.pipeline import ValidationPipeline, is_blocking
 
 router = APIRouter(prefix="/fhir", tags=["Validation"])
 
 MODES = ("create", "update", "delete")
-VALIDATABLE_TYPES = SUPPORTED_TYPES | {"Bundle"}
 NO_ERRORS_SV = "Inga fel hittades."
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -47,6 +47,10 @@ RESOURCE_INTERACTIONS: dict[str, frozenset[Interaction]] = {
 
 SUPPORTED_TYPES = frozenset(RESOURCE_INTERACTIONS)
 
+# What ``$validate`` checks (gateway.api.validate): the types served, and a Bundle (each
+# entry), at the type level and for an instance.
+VALIDATABLE_TYPES = SUPPORTED_TYPES | {"Bundle"}
+
 
 def allows(resource_type: str, interaction: Interaction) -> bool:
     return interaction in RESOURCE_INTERACTIONS.get(resource_type, frozenset())
