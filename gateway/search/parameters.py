@@ -40,6 +40,9 @@ class SearchParameter:
     targets: tuple[str, ...] = field(default=())
     # Personal identifiers: indexed and searched only as keyed blind indexes.
     blind: bool = False
+    # A token on a boolean element: a search value is true or false, nothing else. It
+    # changes what a search accepts, not the rows indexed (index_marks leaves it out).
+    boolean: bool = False
 
     @cached_property
     def evaluate(self) -> Callable[[Mapping[str, Any], Mapping[str, Any] | None], list[Any]]:
@@ -146,6 +149,7 @@ def _p(
     *targets: str,
     core_name: str | None = None,
     blind: bool = False,
+    boolean: bool = False,
     definition: str | None = None,  # the gateway's own (the IG's), not a core parameter
 ) -> SearchParameter:
     return SearchParameter(
@@ -157,6 +161,7 @@ def _p(
         definition=definition or _core(resource, core_name or name),
         targets=targets,
         blind=blind,
+        boolean=boolean,
     )
 
 
@@ -306,7 +311,7 @@ _DECLARED: tuple[SearchParameter, ...] = (
     _p("Organization", "name", S, "Organization.name | Organization.alias", "Name"),
     _p("Organization", "type", T, "Organization.type", "Kind of organisation"),
     _p("Organization", "partof", R, "Organization.partOf", "Parent", "Organization"),
-    _p("Organization", "active", T, "Organization.active", "Whether active"),
+    _p("Organization", "active", T, "Organization.active", "Whether active", boolean=True),
     _p("Endpoint", "identifier", T, "Endpoint.identifier", "Business identifier"),
     _p(
         "Endpoint",

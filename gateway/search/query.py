@@ -150,6 +150,17 @@ def _parse_token(raw: str, name: str, where: str | None) -> TokenValue:
     return TokenValue(system, _bounded(code, name, where) or None)
 
 
+def _parse_boolean(raw: str, name: str, where: str | None) -> TokenValue:
+    """A boolean token's value: ``true`` or ``false`` (a boolean has no system)."""
+    if raw not in {"true", "false"}:
+        raise _bad(
+            f"Sökparametern {name} tar värdet true eller false.",
+            f"'{name}' is a boolean: it takes true or false",
+            where,
+        )
+    return TokenValue(None, raw)
+
+
 def _parse_date(raw: str, name: str, where: str | None) -> DateValue:
     prefix = "eq"
     if raw[:2] in DATE_PREFIXES and not raw[:2].isdigit():
@@ -200,7 +211,9 @@ def _parse_values(
     for part in _split_or(raw, name, where):
         if part == "":
             raise _bad("Sökparametern saknar värde.", f"'{name}' has an empty value", where)
-        if param_type is ParamType.TOKEN:
+        if param_type is ParamType.TOKEN and param is not None and param.boolean:
+            values.append(_parse_boolean(part, name, where))
+        elif param_type is ParamType.TOKEN:
             values.append(_parse_token(part, name, where))
         elif param_type is ParamType.DATE:
             values.append(_parse_date(part, name, where))

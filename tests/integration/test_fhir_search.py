@@ -99,6 +99,24 @@ def test_missing_and_not_modifiers(client: TestClient) -> None:
     assert client.get(path, params={"authored:exact": "2026"}).status_code == 400
 
 
+def test_a_boolean_takes_true_or_false_and_nothing_else(client: TestClient) -> None:
+    on = _create(client, organization("Vårdcentralen Öppen", active=True))
+    off = _create(client, organization("Vårdcentralen Stängd", active=False))
+    path = "/fhir/Organization"
+    assert _ids(client, path, active="true") == {on["id"]}
+    assert _ids(client, path, active="false") == {off["id"]}
+    assert _ids(client, path, active="true,false") == {on["id"], off["id"]}
+    assert _ids(client, path, **{"active:not": "true"}) == {off["id"]}
+    for value in ("maybe", "TRUE", "1", "true,maybe", "|true"):
+        for key in ("active", "active:not"):
+            bad = client.get(path, params={key: value})
+            assert bad.status_code == 400, (key, value, bad.text)
+            issue = bad.json()["issue"][0]
+            assert issue["code"] == "invalid"
+            assert issue["details"]["text"] == "Sökparametern active tar värdet true eller false."
+            assert issue["expression"] == ["Organization.active"]
+
+
 def test_id_and_last_updated(client: TestClient) -> None:
     first = _create(client, organization("A"))
     second = _create(client, organization("B"))

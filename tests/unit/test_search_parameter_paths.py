@@ -114,3 +114,32 @@ def test_every_parameter_of_the_gateways_own_is_defined_in_the_ig() -> None:
         assert definition["base"] == [parameter.resource_type]
         assert definition["type"] == parameter.type.value
         assert definition["expression"] == parameter.expression
+
+
+def _core_element_types() -> dict[str, set[str]]:
+    """Element path -> its type codes, from the core StructureDefinitions the gateway ships."""
+    from gateway.validation.conformance import CORE_SUBSET
+
+    core = json.loads(CORE_SUBSET.read_text(encoding="utf-8"))
+    return {
+        element["path"]: {t["code"] for t in element.get("type", [])}
+        for definition in core["structureDefinitions"]
+        for element in definition.get("snapshot", {}).get("element", [])
+    }
+
+
+def test_exactly_the_tokens_on_boolean_elements_are_booleans() -> None:
+    """A boolean takes true or false and nothing else; the table says which tokens are."""
+    types = _core_element_types()
+    booleans = set()
+    for by_name in SEARCH_PARAMETERS.values():
+        for parameter in by_name.values():
+            paths = [part.strip() for part in parameter.expression.split("|")]
+            on_boolean = all(types.get(path) == {"boolean"} for path in paths)
+            assert parameter.boolean == (on_boolean and parameter.type.value == "token"), (
+                parameter.resource_type,
+                parameter.name,
+            )
+            if parameter.boolean:
+                booleans.add(f"{parameter.resource_type}.{parameter.name}")
+    assert booleans >= {"Organization.active"}
