@@ -23,6 +23,7 @@ from gateway.delivery.inbound import InboundApplier
 from gateway.delivery.outbox import RetryPolicy
 from gateway.delivery.poller import JournalPoller
 from gateway.delivery.registry import AdapterRegistry
+from gateway.delivery.webhook_targets import WebhookTargets
 from gateway.delivery.worker import DeliveryWorker
 from gateway.logging import configure_logging, get_logger
 from gateway.rivta import endpoint as rivta_endpoint
@@ -142,7 +143,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 database.sessions, app.state.registry, app.state.audit, settings
             ),
             NOTIFICATION: RestHookHandler(
-                database.sessions, settings.fhir_base_url, app.state.audit
+                database.sessions,
+                settings.fhir_base_url,
+                app.state.audit,
+                WebhookTargets.from_settings(settings),
             ),
             JOURNAL_NOTICE: JournalNoticeHandler(
                 database.sessions, app.state.registry, app.state.audit

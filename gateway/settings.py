@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         default=True, description="Drain the outbox in a thread of the API process."
     )
     delivery_max_attempts: int = Field(default=8, ge=1)
+    webhook_allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Networks besides the public internet that Subscription rest-hooks may "
+        'reach, as JSON: ["10.20.0.0/16"] for kommun systems on a private network or Sjunet. '
+        "Loopback, private and link-local addresses are refused otherwise (development "
+        "allows http to loopback).",
+    )
     journal_poll_seconds: float = Field(
         default=30.0,
         ge=0,

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.api.interactions import FhirInteractions
 from gateway.consent.evaluator import WITHDRAWN_SV, Action, Decision, Disclosure, evaluate
+from gateway.delivery import webhook_targets
 from gateway.delivery.handlers import AdapterHandler, AuditedHandler
 from gateway.delivery.outbox import Message, mark_arrived
 from gateway.delivery.protocols import DeliveryResult
 from gateway.delivery.registry import AdapterRegistry
+from gateway.delivery.webhook_targets import TargetRefusedError, WebhookTargets
 from gateway.resources.references import references_in
 from gateway.routing.directory import DirectoryError, may_use, way_in
 from gateway.search.index import split_reference
@@ -260,10 +262,15 @@ class RestHookHandler(AuditedHandler):
     """Outbox kind ``subscription-notification``: an R4 rest-hook POST to the subscriber."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], fhir_base_url: str, audit: AuditLog
+        self,
+        sessions: sessionmaker[Session],
+        fhir_base_url: str,
+        audit: AuditLog,
+        targets: WebhookTargets,
     ) -> None:
         super().__init__(sessions, audit)
         self.fhir_base_url = fhir_base_url
+        self.targets = targets
 
     def deliver(self, message: Message) -> DeliveryResult:
         with self.sessions() as session:
@@ -284,12 +291,13 @@ class RestHookHandler(AuditedHandler):
         headers["Idempotency-Key"] = message.idempotency_key
         body = notification_body(f"{self.fhir_base_url}/{message.payload['task']}")
         try:
-            response = httpx.post(
-                str(channel.get("endpoint")),
-                json=body,
-                headers=headers,
-                timeout=NOTIFY_TIMEOUT_SECONDS,
-            )
+            target = self.targets.resolve(str(channel.get("endpoint")))
+        except TargetRefusedError as refused:
+            return DeliveryResult.give_up(str(refused))
+        except OSError as error:  # the name does not resolve (now)
+            return DeliveryResult.retry(f"subscriber's host unknown: {type(error).__name__}")
+        try:
+            response = webhook_targets.post(target, body, headers, NOTIFY_TIMEOUT_SECONDS)
         except httpx.HTTPError as error:
             return DeliveryResult.retry(f"subscriber unreachable: {type(error).__name__}")
         if response.status_code < 300:

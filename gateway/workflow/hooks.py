@@ -11,7 +11,9 @@ from urllib.parse import parse_qsl
 from gateway.api.interactions import FhirInteractions, PassThroughHook
 from gateway.canonical import CS_TASK_PARAMETER_TYPE
 from gateway.consent.evaluator import WITHDRAWN_SV
+from gateway.delivery import webhook_targets
 from gateway.delivery.outbox import withhold
+from gateway.delivery.webhook_targets import TargetRefusedError, WebhookTargets
 from gateway.errors import FhirError, not_found
 from gateway.resources.references import as_logical, references_in
 from gateway.routing.directory_hooks import UniqueHsaIdHook
@@ -19,7 +21,6 @@ from gateway.routing.person import CANONICAL_SYSTEM
 from gateway.search.index import split_reference
 from gateway.search.query import SearchQuery, parse_search
 from gateway.security.caller import PartyKind
-from gateway.settings import Environment
 from gateway.store.resources import StoredResource, utc_now
 from gateway.validation.terminology import canonical_url
 from gateway.workflow.consent_checks import (
@@ -648,16 +649,12 @@ class SubscriptionHook(_Hook):
                 "channel.type must be rest-hook",
                 "Subscription.channel.type",
             )
-        endpoint = str(channel.get("endpoint") or "")
-        local = endpoint.startswith(("http://127.0.0.1", "http://localhost"))
-        production = fhir.settings.environment is Environment.PRODUCTION
-        if not (endpoint.startswith("https://") or (local and not production)):
+        try:
+            WebhookTargets.from_settings(fhir.settings).check(str(channel.get("endpoint") or ""))
+        except TargetRefusedError as refused:
             raise _refuse(
-                422,
-                "Mottagaradressen ska använda https.",
-                "channel.endpoint must be https",
-                "Subscription.channel.endpoint",
-            )
+                422, webhook_targets.REFUSAL_SV, str(refused), "Subscription.channel.endpoint"
+            ) from None
         criteria = str(body.get("criteria", ""))
         if not criteria.startswith("Task?") and criteria != "Task":
             raise _refuse(
