@@ -1,7 +1,9 @@
 """SMART Backend Services: discovery document and the client_credentials token endpoint.
 
 The token endpoint answers errors in OAuth 2.0 form (RFC 6749 §5.2: ``error`` and
-``error_description``), as every SMART client library expects, not as OperationOutcome.
+``error_description``), as every SMART client library expects, not as OperationOutcome;
+a form over the size limit too (``invalid_request`` with the HTTP status 413 that says
+why). Every request is audited, refusals included.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
 from gateway.api.body import read_limited
+from gateway.errors import FhirError
 from gateway.security.assertions import AssertionRejectedError, authenticate_client
 from gateway.security.scopes import grant
 from gateway.security.tokens import issue
@@ -63,7 +66,10 @@ async def token(request: Request) -> JSONResponse:
         return await _refused(
             request, 400, "invalid_request", "send application/x-www-form-urlencoded"
         )
-    raw = await read_limited(request, MAX_FORM_BYTES)
+    try:
+        raw = await read_limited(request, MAX_FORM_BYTES)
+    except FhirError as unread:  # a body over the limit (413): in OAuth form, as all here
+        return await _refused(request, unread.status, "invalid_request", _description(unread))
     form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     if form.get("grant_type") != "client_credentials":
         return await _refused(
@@ -77,6 +83,13 @@ async def token(request: Request) -> JSONResponse:
     if not requested:
         return await _refused(request, 400, "invalid_scope", "scope is required")
     return await _issue(request, settings, form["client_assertion"], requested)
+
+
+def _description(error: FhirError) -> str:
+    """An error_description for a FhirError: its English diagnostics for the integrator
+    (which never hold patient data), not its Swedish text."""
+    diagnostics = next((i.diagnostics for i in error.issues if i.diagnostics), None)
+    return diagnostics or "the request body was refused"
 
 
 async def _refused(request: Request, status: int, error: str, description: str) -> JSONResponse:

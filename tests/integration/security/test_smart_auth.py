@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from joserfc.jwk import OctKey
 from sqlalchemy import select
 from starlette.responses import StreamingResponse
 
+from gateway.api.smart import MAX_FORM_BYTES
 from gateway.security.assertions import MAX_JWKS_BYTES
 from gateway.security.caller import PartyKind
 from gateway.security.clients import set_enabled
@@ -183,6 +185,28 @@ def test_bad_token_requests(app: FastAPI, anonymous: TestClient) -> None:
         "invalid_scope",
         "invalid_request",
     ]
+
+
+def test_an_oversized_token_request_is_refused_in_oauth_form_and_audited(
+    app: FastAPI, anonymous: TestClient
+) -> None:
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": "x" * (MAX_FORM_BYTES + 1),
+        "scope": "system/Patient.rs",
+    }
+    declared = anonymous.post("/auth/token", data=form)  # with its Content-Length
+    streamed = anonymous.post(  # without one: refused as it streams in
+        "/auth/token",
+        content=iter([urlencode(form).encode()]),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    for response in (declared, streamed):
+        assert response.headers["content-type"] == "application/json"
+        description = _error(response, 413, "invalid_request")
+        assert str(MAX_FORM_BYTES) in description
+    assert _refused_logins(app) == ["invalid_request", "invalid_request"]
 
 
 def _b64(text: str) -> str:
