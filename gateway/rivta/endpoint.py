@@ -19,7 +19,9 @@ taken in this order, and the first check that fails ends it:
    column names the care unit the consumer may speak for, since the gateway is the only
    receiver of this contract.
 5. **The workflow**: :meth:`gateway.delivery.inbound.InboundApplier.apply` applies the change as
-   the care unit, which must own the Task; anything it refuses changes nothing.
+   the care unit, which must own the Task; anything it refuses changes nothing. A Task
+   that another change reached first while this one was checked is TECHNICAL_ERROR: the
+   same message sent again is checked against the Task as it is then.
 
 Steps 1-4 failing is a SOAP Fault (``soapenv:Client``, or ``soapenv:Server`` for a passing
 fault here), sent with HTTP 500 as SOAP 1.1 (section 6.2) and WS-I Basic Profile (R1126)
@@ -41,6 +43,7 @@ from starlette.responses import Response
 
 from gateway.delivery.inbound import InboundApplier, InboundResult
 from gateway.delivery.protocols import InboundUpdate
+from gateway.errors import FhirError
 from gateway.logging import get_logger
 from gateway.rivta.contract import (
     ACTION_UPDATE,
@@ -229,6 +232,11 @@ NOT_THE_UNITS = Result.error(
     APPLICATION_ERROR, "Förfrågan finns inte hos vårdcentralen som meddelandet kommer från."
 )
 UNCHANGED = Result.info("Ingen ändring: förfrågan var redan i det läget.")
+CHANGED_MEANWHILE = Result.error(
+    TECHNICAL_ERROR,
+    "Förfrågan ändrades medan meddelandet behandlades. Skicka meddelandet igen.",
+)
+FAILED = Result.error(TECHNICAL_ERROR, "Tillfälligt fel i tjänsten. Skicka igen senare.")
 # What validation refuses, by the first issue's code. Fixed texts: an issue's own text may
 # quote the message (a linkId, an element's name), and a result never echoes it.
 INVALID_SV = {
@@ -260,14 +268,28 @@ def _apply(inbound: InboundApplier, update: MedicalStatementUpdate) -> tuple[Res
     )
     if outcome.error is None:
         return (Result.ok() if outcome.changed else UNCHANGED), outcome.task_status
-    status, issues = outcome.error.status, outcome.error.issues
+    return refusal_result(outcome.error), None
+
+
+def refusal_result(error: FhirError) -> Result:
+    """The ResultType for a change the workflow refused (nothing was written).
+
+    ERROR with TECHNICAL_ERROR tells the sender to send the message again, any other
+    error code not to, so only a refusal that may pass another time is TECHNICAL_ERROR:
+    a fault in the service, or a Task that another change reached first while this one
+    was checked (issue code ``conflict``: the workflow's 409 ``changed_meanwhile``, or the
+    412 of the version the applier read being no longer current).
+    """
+    status, issues = error.status, error.issues
     first = next((i for i in issues if is_blocking(i)), issues[0] if issues else None)
     if status in (403, 404):  # not the unit's Task: say no more than that
-        return NOT_THE_UNITS, None
+        return NOT_THE_UNITS
     if status in (400, 422):
         text = INVALID_SV.get(first.code if first else "", "Meddelandet följer inte reglerna.")
-        return Result.error(VALIDATION_ERROR, text), None
+        return Result.error(VALIDATION_ERROR, text)
+    if status in (409, 412) and first is not None and first.code == "conflict":
+        return CHANGED_MEANWHILE
     if status in (409, 410):  # the workflow's own fixed texts, naming at most a Task status
         text = first.text_sv if first else ""
-        return Result.error(APPLICATION_ERROR, text or "Ändringen är inte tillåten nu."), None
-    return Result.error(TECHNICAL_ERROR, "Tillfälligt fel i tjänsten. Skicka igen senare."), None
+        return Result.error(APPLICATION_ERROR, text or "Ändringen är inte tillåten nu.")
+    return FAILED
