@@ -4,6 +4,7 @@ addressed to, and by no other party (gateway.security.tenancy)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -68,31 +69,28 @@ def test_only_the_kommun_and_the_unit_see_the_requester(world: World) -> None:
     }
 
 
+def _role_of(call: Callable[..., Any], organization: str) -> str:
+    """A role of ``organization`` created by a plain POST; its id."""
+    role = {"resourceType": "PractitionerRole", "organization": {"reference": organization}}
+    created = call("POST", "/fhir/PractitionerRole", role)
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
 def test_directory_roles_stay_readable_by_every_party(world: World) -> None:
     outsiders = Outsiders(world)
-    created = world.as_unit(
-        "POST",
-        "/fhir/PractitionerRole",
-        {"resourceType": "PractitionerRole", "organization": {"reference": JONKOPING_VC}},
-    )
-    assert created.status_code == 201, created.text
+    role_id = _role_of(world.as_unit, JONKOPING_VC)
 
-    assert outsiders.read(f"/fhir/PractitionerRole/{created.json()['id']}") == [200, 200]
+    assert outsiders.read(f"/fhir/PractitionerRole/{role_id}") == [200, 200]
     assert all(
-        created.json()["id"] in found
+        role_id in found
         for found in outsiders.find("/fhir/PractitionerRole?organization=vc-jonkoping-centrum")
     )
 
 
 def test_a_role_a_kommun_creates_is_its_own(world: World) -> None:
     outsiders = Outsiders(world)
-    created = world.as_kommun(
-        "POST",
-        "/fhir/PractitionerRole",
-        {"resourceType": "PractitionerRole", "organization": {"reference": GAVLE}},
-    )
-    assert created.status_code == 201, created.text
-    url = f"/fhir/PractitionerRole/{created.json()['id']}"
+    url = f"/fhir/PractitionerRole/{_role_of(world.as_kommun, GAVLE)}"
 
     assert outsiders.read(url) == [404, 404]
     assert world.as_kommun("GET", url).status_code == 200
