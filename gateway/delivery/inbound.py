@@ -13,6 +13,8 @@ Re-applying the same update changes nothing: a Task already in the reported stat
 left alone, an answer is taken once, and an update whose ``remote_version`` was applied
 before is skipped. A refused update comes back as an :class:`InboundResult` carrying the
 :class:`FhirError` (its OperationOutcome); nothing was changed and the refusal is audited.
+Whether the same update may pass when it is tried again is :func:`may_pass_later`, the one
+rule the poller and the RIVTA endpoint both follow.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from gateway.api.outcome import operation_outcome
 from gateway.canonical import CS_REJECTION_REASON, CS_TASK_BUSINESS_STATUS, CS_TASK_PARAMETER_TYPE
 from gateway.delivery.protocols import InboundUpdate
 from gateway.delivery.sync import receipt_exists, record_receipt
-from gateway.errors import FhirError
+from gateway.errors import FhirError, Issue
 from gateway.logging import get_logger
 from gateway.resources.references import as_logical, references_in
 from gateway.routing.directory import DirectoryError, unit_by_hsa_id
@@ -39,11 +41,19 @@ from gateway.settings import Settings
 from gateway.store.resources import ResourceStore
 from gateway.validation.conformance import DEFAULT_COMPILED_DIR
 from gateway.validation.identifiers import SYSTEM_HSA_ID
-from gateway.validation.pipeline import ValidationPipeline
+from gateway.validation.pipeline import ValidationPipeline, is_blocking
 from gateway.workflow.dispatch import delivered_after_all
 from gateway.workflow.task_states import OPEN, Role, check_transition
 
-__all__ = ["INBOUND_SCOPES", "InboundApplier", "InboundResult", "InboundUpdate"]
+__all__ = [
+    "INBOUND_SCOPES",
+    "InboundApplier",
+    "InboundResult",
+    "InboundUpdate",
+    "first_blocking",
+    "is_changed_meanwhile",
+    "may_pass_later",
+]
 
 log = get_logger(__name__)
 
@@ -62,6 +72,30 @@ MAX_STEPS = 3  # at most this many statuses between what a Task is and what is r
 _ANSWER_DROPPED = ("id", "meta", "subject", "basedOn", "partOf", "encounter", "contained")
 
 
+def first_blocking(error: FhirError) -> Issue | None:
+    """The refusal's first error (or fatal) issue; its first issue when none is one."""
+    issues = error.issues
+    return next((i for i in issues if is_blocking(i)), issues[0] if issues else None)
+
+
+def is_changed_meanwhile(error: FhirError) -> bool:
+    """Whether the update was refused because another change reached the Task first
+    while this one was checked: the store's 409 ``changed_meanwhile`` (a write over a
+    version since replaced), or the 412 ``version_conflict`` of the If-Match the applier
+    writes with (the version it read is no longer current). Checked against the Task as
+    it is then, the same update may well pass."""
+    first = first_blocking(error)
+    return error.status in (409, 412) and first is not None and first.code == "conflict"
+
+
+def may_pass_later(error: FhirError) -> bool:
+    """Whether a refused update may pass when the same update is tried again: a fault in
+    the service (5xx), or a Task that changed while the update was checked
+    (:func:`is_changed_meanwhile`). Anything else, the workflow refuses however often it
+    is tried."""
+    return error.status >= 500 or is_changed_meanwhile(error)
+
+
 @dataclass(frozen=True)
 class InboundResult:
     """What :meth:`InboundApplier.apply` did with one update."""
@@ -74,6 +108,12 @@ class InboundResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def may_pass_later(self) -> bool:
+        """Refused for a reason that may be gone next time (see :func:`may_pass_later`):
+        the update is to be tried again, not given up on."""
+        return self.error is not None and may_pass_later(self.error)
 
     @property
     def outcome(self) -> dict[str, Any] | None:

@@ -10,8 +10,11 @@ Endpoint the Task was delivered to, when that Endpoint is one of the polled peer
 otherwise the polled Endpoint's own unit, which the workflow then refuses (the Task is not
 its own) and the audit trail records. Each update goes through
 :meth:`gateway.delivery.inbound.InboundApplier.apply`. The mark moves on when the round is done,
-unless an update failed for a passing reason (then the same changes are fetched again and
-the applied ones are recognised and skipped).
+unless an update was refused for a reason that may pass
+(:func:`gateway.delivery.inbound.may_pass_later`: a fault in the gateway, or a Task that
+another change reached while the update was checked): then the same changes are fetched
+again next round, the applied ones are recognised and skipped, and the refused one is
+checked against the Task as it is then. Any other refusal is final: the mark moves past it.
 
 In the embedded default the poller runs on a thread of the API process
 (``journal_poll_seconds``); in production it runs inside ``kv-gateway worker``, and
@@ -118,7 +121,7 @@ class JournalPoller:
                 continue
             report.refused += 1
             report.failures.append(f"Task/{update.task_id}: {result.detail}")
-            if result.error.status >= 500:
+            if result.may_pass_later:  # a fault, or the Task changed while it was checked
                 passing_failure = result.detail
         mark = peer.since if passing_failure else fetched.high_water or peer.since
         self._record(peer, mark, passing_failure)

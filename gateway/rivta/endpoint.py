@@ -41,7 +41,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from gateway.delivery.inbound import InboundApplier, InboundResult
+from gateway.delivery.inbound import (
+    InboundApplier,
+    InboundResult,
+    first_blocking,
+    is_changed_meanwhile,
+)
 from gateway.delivery.protocols import InboundUpdate
 from gateway.errors import FhirError
 from gateway.logging import get_logger
@@ -66,7 +71,6 @@ from gateway.rivta.soap import HEADER_CORRELATION_ID, HEADER_ORIGINAL_CONSUMER, 
 from gateway.routing.routing_table import is_authorised
 from gateway.security.certificates import CertificateRejectedError, hsa_id_from_header
 from gateway.settings import Settings
-from gateway.validation.pipeline import is_blocking
 
 log = get_logger(__name__)
 
@@ -278,16 +282,17 @@ def refusal_result(error: FhirError) -> Result:
     error code not to, so only a refusal that may pass another time is TECHNICAL_ERROR:
     a fault in the service, or a Task that another change reached first while this one
     was checked (issue code ``conflict``: the workflow's 409 ``changed_meanwhile``, or the
-    412 of the version the applier read being no longer current).
+    412 of the version the applier read being no longer current). That is
+    :func:`gateway.delivery.inbound.may_pass_later`, the rule the journal poller follows
+    too.
     """
-    status, issues = error.status, error.issues
-    first = next((i for i in issues if is_blocking(i)), issues[0] if issues else None)
+    status, first = error.status, first_blocking(error)
     if status in (403, 404):  # not the unit's Task: say no more than that
         return NOT_THE_UNITS
     if status in (400, 422):
         text = INVALID_SV.get(first.code if first else "", "Meddelandet följer inte reglerna.")
         return Result.error(VALIDATION_ERROR, text)
-    if status in (409, 412) and first is not None and first.code == "conflict":
+    if is_changed_meanwhile(error):
         return CHANGED_MEANWHILE
     if status in (409, 410):  # the workflow's own fixed texts, naming at most a Task status
         text = first.text_sv if first else ""
