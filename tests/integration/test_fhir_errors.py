@@ -268,3 +268,56 @@ def test_two_entries_with_one_full_url_are_400(client: TestClient, engine: Engin
     issue = _outcome(client.post("/fhir", json=bundle, headers=FHIR_JSON), 400)[0]
     assert issue["expression"] == ["Bundle.entry[1].fullUrl"]
     assert _stored_count(engine) == before
+
+
+def _twice(resource: dict[str, Any], element: str, first: str) -> str:
+    """``resource`` as JSON text, its first ``"element": ...`` preceded by ``"element": first``."""
+    text = json.dumps(resource)
+    key = f'"{element}": '
+    assert key in text
+    return text.replace(key, f"{key}{json.dumps(first)}, {key}", 1)
+
+
+def test_a_key_twice_in_one_object_is_400_wherever_it_is(
+    client: TestClient, engine: Engine
+) -> None:
+    """A proxy or the sender's own validator may read the first value, Python the last:
+    the body is refused, in a resource, a Bundle entry, $validate and $submit alike."""
+    before = _stored_count(engine)
+    first, last = personnummer(21), personnummer(22)
+    entry = {"resource": patient(22), "request": {"method": "POST", "url": "Patient"}}
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+    cases = [
+        ("/fhir/Patient", _twice(patient(22), "value", first), "Patient.identifier[0].value"),
+        ("/fhir", _twice(bundle, "value", first), "Bundle.entry[0].resource.identifier[0].value"),
+        ("/fhir/Patient/$validate", _twice(patient(22), "family", "X"), "Patient.name[0].family"),
+        (
+            "/fhir/ServiceRequest/$submit",
+            _twice({**bundle, "type": "batch"}, "type", "transaction"),
+            "Bundle.type",
+        ),
+        (
+            "/fhir/Patient",
+            '{"resourceType": "Patient", "active": true, "active": false}',
+            "Patient.active",
+        ),
+    ]
+    for path, raw, where in cases:
+        response = client.post(path, content=raw, headers=FHIR_JSON)
+        (issue,) = _outcome(response, 400)
+        assert issue["code"] == "structure", path
+        assert issue["expression"] == [where], path
+        assert "två gånger" in issue["details"]["text"]
+        assert first not in response.text
+        assert last not in response.text
+    assert _stored_count(engine) == before
+
+
+def test_a_key_twice_that_is_no_element_name_is_not_repeated(client: TestClient) -> None:
+    key = personnummer(23)
+    raw = json.dumps(patient(23))[:-1] + f', "{key}": 1, "{key}": 2}}'
+    response = client.post("/fhir/Patient", content=raw, headers=FHIR_JSON)
+    (issue,) = _outcome(response, 400)
+    assert issue["code"] == "structure"
+    assert "expression" not in issue
+    assert key not in response.text
