@@ -85,7 +85,8 @@ def _resource_entry(resource_type: str, interactions: frozenset[Interaction]) ->
         "readHistory": True,
         "updateCreate": False,
         "conditionalCreate": Interaction.CREATE in interactions,
-        "conditionalRead": "not-supported",
+        # If-None-Match (a tag, a list of tags or *) gives 304; If-Modified-Since is not read.
+        "conditionalRead": "not-match" if Interaction.READ in interactions else "not-supported",
         "conditionalUpdate": False,
         "conditionalDelete": "not-supported",
         "referencePolicy": ["literal", "local"],

@@ -1,5 +1,5 @@
 """HTTP headers of FHIR responses (ETag, Last-Modified, Location), and the Prefer,
-If-Match and Idempotency-Key headers of requests."""
+If-Match, If-None-Match and Idempotency-Key headers of requests."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ IDEMPOTENCY_KEY_MAX = 255
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 # One entity tag as this server writes them (W/"3"), or strong ("3"): a version number.
 _VERSION_TAG = re.compile(r'(?:W/)?"([0-9]+)"')
+# Any entity tag (RFC 9110 section 8.8.3), its opaque part (quotes included) captured;
+# and what may stand between the tags of a list: spaces, tabs and commas, since a
+# list may have empty elements (section 5.6.1).
+_ENTITY_TAG = re.compile(r'(?:W/)?("[\x21\x23-\x7e\x80-\xff]*")')
+_LIST_GAP = re.compile(r"[ \t,]*")
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,40 @@ def if_match_of(raw: str | None, expression: str = "http.If-Match") -> str | Non
             diagnostics='If-Match takes one ETag of this server, W/"<versionId>", or *',
         )
     return match.group(1)
+
+
+def _opaque_tags(value: str) -> list[str] | None:
+    """The opaque parts of a comma-separated list of entity tags, or None if it is not one."""
+    tags: list[str] = []
+    position, end = 0, len(value)
+    while True:
+        gap = _LIST_GAP.match(value, position)
+        assert gap is not None  # it matches the empty string
+        if gap.end() == end:
+            return tags
+        if tags and "," not in gap.group():  # two tags side by side
+            return None
+        tag = _ENTITY_TAG.match(value, gap.end())
+        if tag is None:
+            return None
+        tags.append(tag.group(1))
+        position = tag.end()
+
+
+def none_match(headers: list[str], etag: str) -> bool:
+    """Whether the ``If-None-Match`` header lines of a read name its current version
+    ``etag``: ``*``, or a list of entity tags one of which is ``etag`` by the weak
+    comparison (``"3"`` and ``W/"3"`` are the same, RFC 9110 section 13.1.2); then the
+    answer is 304. A malformed header names nothing, so the read answers in full: unlike
+    a malformed If-Match (400, see :func:`if_match_of`), it costs the client no more than
+    a body it already may read."""
+    if not headers:
+        return False
+    value = ",".join(headers).strip()
+    if value == "*":
+        return True
+    tags = _opaque_tags(value)
+    return tags is not None and etag.removeprefix("W/") in tags
 
 
 def location(base_url: str, stored: StoredResource) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from gateway.api.headers import (
     Preferences,
     if_match_of,
     location,
+    none_match,
     preferences,
     version_headers,
 )
@@ -84,6 +86,38 @@ def _resource_response(
         headers={**version_headers(stored), **(extra or {})},
         request=request,
     )
+
+
+# _summary and _elements of a read: the whole resource is answered, as FHIR lets a server
+# do, but a value that neither takes is 400, not ignored. (count is for a search.)
+_READ_SUMMARIES = frozenset({"true", "text", "data", "false"})
+_ELEMENT_NAMES = re.compile(r"[a-z][A-Za-z0-9]{0,63}(?:,[a-z][A-Za-z0-9]{0,63})*")
+
+
+def _check_read_parameters(request: Request) -> None:
+    query = request.query_params
+    if any(value not in _READ_SUMMARIES for value in query.getlist("_summary")):
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Parametern _summary tar värdet true, text, data eller false när en resurs läses.",
+            diagnostics="_summary of a read takes true, text, data or false",
+        )
+    if any(not _ELEMENT_NAMES.fullmatch(value) for value in query.getlist("_elements")):
+        raise FhirError.single(
+            400,
+            "invalid",
+            "Parametern _elements ska vara en lista med elementnamn, till exempel identifier,name.",
+            diagnostics="_elements takes comma-separated element names",
+        )
+
+
+def _conditional_response(request: Request, stored: StoredResource) -> Response:
+    """A read's answer: 304 with no body when If-None-Match names ``stored``'s version
+    (or is ``*``), else the resource."""
+    if none_match(request.headers.getlist("if-none-match"), stored.etag):
+        return Response(status_code=304, headers=version_headers(stored))
+    return _resource_response(request, stored)
 
 
 def _write_response(request: Request, result: WriteResult, prefs: Preferences) -> Response:
@@ -187,6 +221,10 @@ def _paging(request: Request) -> tuple[int, int]:
     return min(count, settings.max_page_size), offset
 
 
+# HEAD: a read answered as GET, with the same checks, audit and headers (Content-Length
+# too); the server (uvicorn) sends no body. Not in the OpenAPI document: it would repeat
+# the GET operation under the same operationId.
+@router.head("/metadata", include_in_schema=False)
 @router.get("/metadata", summary="CapabilityStatement")
 def metadata(request: Request) -> Response:
     response_media_type(request)
@@ -255,12 +293,11 @@ def create(request: Request, resource_type: str, fhir: Fhir, body: Body) -> Resp
     return _write_response(request, result, preferences(request))
 
 
+@router.head("/{resource_type}/{res_id}", include_in_schema=False)
 @router.get("/{resource_type}/{res_id}", summary="Read")
 def read(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Response:
-    stored = fhir.read(resource_type, res_id)
-    if request.headers.get("if-none-match") == stored.etag:
-        return Response(status_code=304, headers=version_headers(stored))
-    return _resource_response(request, stored)
+    _check_read_parameters(request)
+    return _conditional_response(request, fhir.read(resource_type, res_id))
 
 
 @router.put("/{resource_type}/{res_id}", summary="Update", openapi_extra=RESOURCE_BODY)
@@ -297,6 +334,8 @@ def instance_history(request: Request, resource_type: str, res_id: str, fhir: Fh
     return FhirResponse(bundle, request=request)
 
 
+@router.head("/{resource_type}/{res_id}/_history/{version}", include_in_schema=False)
 @router.get("/{resource_type}/{res_id}/_history/{version}", summary="Version read")
 def vread(request: Request, resource_type: str, res_id: str, version: str, fhir: Fhir) -> Response:
-    return _resource_response(request, fhir.vread(resource_type, res_id, version))
+    _check_read_parameters(request)
+    return _conditional_response(request, fhir.vread(resource_type, res_id, version))

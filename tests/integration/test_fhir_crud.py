@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from gateway.security.models import AuditChainLink
+from gateway.store.resources import ResourceStore
 from tests.support.fhir_data import (
     FHIR_JSON,
     organization,
@@ -51,6 +55,97 @@ def test_read_with_matching_if_none_match_is_not_modified(client: TestClient) ->
     created = _create(client, patient()).json()
     response = client.get(f"/fhir/Patient/{created['id']}", headers={"if-none-match": 'W/"1"'})
     assert response.status_code == 304
+
+
+def test_if_none_match_takes_lists_strong_tags_and_star(client: TestClient) -> None:
+    """RFC 9110 section 13.1.2: a list of tags, compared weakly, or * for any version."""
+    created = _create(client, organization("Gammalt namn")).json()
+    url = f"/fhir/Organization/{created['id']}"
+    client.put(url, json={**created, "name": "Nytt namn"}, headers=FHIR_JSON)
+    matching = ['W/"2"', '"2"', "*", 'W/"1", W/"2"', ' "7" ,, "2" ', '"a,b", W/"2"']
+    for tag in matching:
+        response = client.get(url, headers={"if-none-match": tag})
+        assert response.status_code == 304, tag
+        assert response.content == b"", tag
+        assert response.headers["etag"] == 'W/"2"', tag
+    # Two header lines make one list.
+    lines = [("if-none-match", 'W/"1"'), ("if-none-match", 'W/"2"')]
+    assert client.get(url, headers=lines).status_code == 304
+    # Another version, or a header that is no list of tags, matches nothing: the resource.
+    for tag in ['W/"1"', '"1", W/"3"', "garbage", 'W/"1" W/"2"', '*, W/"2"', "W/2", ""]:
+        response = client.get(url, headers={"if-none-match": tag})
+        assert response.status_code == 200, tag
+        assert response.json()["name"] == "Nytt namn", tag
+    old = client.get(f"{url}/_history/1", headers={"if-none-match": '"1"'})
+    assert old.status_code == 304
+    assert old.headers["etag"] == 'W/"1"'
+    assert client.get(f"{url}/_history/1", headers={"if-none-match": 'W/"2"'}).status_code == 200
+    client.delete(url)
+    assert client.get(url, headers={"if-none-match": "*"}).status_code == 410
+
+
+def test_a_read_answers_in_full_but_refuses_what_summary_or_elements_never_take(
+    client: TestClient,
+) -> None:
+    created = _create(client, patient(32)).json()
+    url = f"/fhir/Patient/{created['id']}"
+    for path in (url, f"{url}/_history/1"):
+        for taken in ({"_summary": "true"}, {"_summary": "false"}, {"_elements": "name,gender"}):
+            response = client.get(path, params=taken)
+            assert response.status_code == 200, (path, taken)
+            assert response.json() == created, (path, taken)
+        refused = [
+            {"_summary": "bogus"},
+            {"_summary": "count"},  # for a search
+            {"_summary": ["true", "x"]},
+            {"_elements": "name,,gender"},
+            {"_elements": ""},
+            {"_elements": "Patient name"},
+        ]
+        for odd in refused:
+            response = client.get(path, params=odd)
+            assert response.status_code == 400, (path, odd, response.text)
+            issue = _issue(response)
+            assert issue["code"] == "invalid"
+            assert "Patient name" not in response.text
+
+
+def _audited_reads(app: FastAPI) -> list[tuple[str, str]]:
+    """(subtype, outcome) of the read and vread AuditEvents, oldest first."""
+    with app.state.session_factory() as session:
+        store = ResourceStore(session)
+        ids = session.scalars(select(AuditChainLink.event_id).order_by(AuditChainLink.seq))
+        events = [store.read("AuditEvent", i).body or {} for i in ids]
+    return [
+        (e["subtype"][0]["code"], e["outcome"])
+        for e in events
+        if e["subtype"][0]["code"] in ("read", "vread")
+    ]
+
+
+def test_head_answers_a_read_as_get_without_a_body(app: FastAPI, client: TestClient) -> None:
+    created = _create(client, patient(31)).json()
+    url = f"/fhir/Patient/{created['id']}"
+    for path in (url, f"{url}/_history/1", "/fhir/metadata"):
+        got, head = client.get(path), client.head(path)
+        assert got.status_code == head.status_code == 200, path
+        assert head.content == b"", path
+        assert head.headers["content-length"] == str(len(got.content)), path
+        for name in ("content-type", "etag", "last-modified"):
+            assert head.headers.get(name) == got.headers.get(name), (path, name)
+    assert client.head(url, headers={"if-none-match": 'W/"1"'}).status_code == 304
+    # Checked and audited as a GET is: the unknown and the unauthenticated are refused.
+    assert client.head("/fhir/Patient/unknown").status_code == 404
+    anonymous = client.head(url, headers={"authorization": ""})
+    assert anonymous.status_code == client.get(url, headers={"authorization": ""}).status_code
+    assert anonymous.status_code == 401
+    reads = _audited_reads(app)
+    assert reads.count(("read", "0")) == 3  # GET, HEAD and the conditional HEAD
+    assert reads.count(("vread", "0")) == 2
+    assert ("read", "4") in reads
+    # A search or a history is still not answered to HEAD.
+    assert client.head("/fhir/Patient").status_code == 405
+    assert client.head(f"{url}/_history").status_code == 405
 
 
 def test_prefer_return_minimal_and_operation_outcome(client: TestClient) -> None:

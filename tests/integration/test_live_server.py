@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,6 +74,34 @@ def test_two_concurrent_versioned_updates_one_wins_one_gets_412(live: Live) -> N
     assert current["meta"]["versionId"] == "2"
     history = httpx.get(f"{url}/_history", headers=live.auth).json()
     assert history["total"] == 2
+
+
+def _raw_exchange(base: str, request: str) -> bytes:
+    """What the server sends back for ``request`` until it closes the connection."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request.encode("latin-1"))
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+def test_head_sends_the_headers_of_a_get_and_no_body(live: Live) -> None:
+    created = httpx.post(
+        f"{live.base}/fhir/Patient", json=patient(41), headers={**FHIR_JSON, **live.auth}
+    ).json()
+    path = f"/fhir/Patient/{created['id']}"
+    got = httpx.get(f"{live.base}{path}", headers=live.auth)
+    request = (
+        f"HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: {live.auth['authorization']}\r\nConnection: close\r\n\r\n"
+    )
+    head, _, body = _raw_exchange(live.base, request).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert body == b""
+    assert f"content-length: {len(got.content)}".encode() in head.lower()
+    assert f"etag: {got.headers['etag']}".lower().encode() in head.lower()
 
 
 def test_concurrent_conditional_creates_make_one_resource(live: Live) -> None:

@@ -36,6 +36,7 @@ def test_capability_statement_is_valid_and_says_what_is_implemented(client: Test
         assert declared == set(parameters_for(resource_type)) | {"_id", "_lastUpdated"}
         assert entry["updateCreate"] is False
         assert entry["conditionalUpdate"] is False
+        assert entry["conditionalRead"] == "not-match"  # If-None-Match, not If-Modified-Since
 
 
 def test_every_advertised_search_parameter_is_accepted(client: TestClient) -> None:
