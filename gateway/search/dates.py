@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 # Where the gateway's parties are: a date without a time means a day of this calendar.
 SWEDISH_TIME = ZoneInfo("Europe/Stockholm")
 
+# A time zone offset is at most 14 hours either way, as FHIR's dateTime and instant
+# patterns have it: -14:00 to +14:00, minutes 00-59 (+14:00 itself the last).
 _DATE_TIME = re.compile(
     r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
     r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?P<fraction>\.\d{1,9})?)?"
-    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+    r"(?P<tz>Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))?)?)?)?$"
 )
 
 

@@ -251,7 +251,14 @@ def _parse_sort(raw: str, params: dict[str, SearchParameter]) -> list[SortKey]:
     keys: list[SortKey] = []
     for part in _split_or(raw, "_sort", None):
         descending = part.startswith("-")
-        name = part.lstrip("-")
+        name = part[1:] if descending else part
+        if name == "" or name.startswith("-"):
+            raise _bad(
+                "Parametern _sort ska vara en lista med parameternamn, vart och ett med"
+                " högst ett minustecken framför för omvänd ordning, till exempel -_lastUpdated.",
+                "_sort takes comma-separated parameter names, each with at most one leading"
+                " '-'; a key is empty or has more",
+            )
         if name in SPECIAL:
             keys.append(SortKey(name, descending, None))
             continue
@@ -263,6 +270,19 @@ def _parse_sort(raw: str, params: dict[str, SearchParameter]) -> list[SortKey]:
             )
         keys.append(SortKey(name, descending, param))
     return keys
+
+
+_TOTALS = ("none", "estimate", "accurate")
+
+
+def _parse_total(raw: str) -> bool:
+    """``_total``: whether to count the matches (``estimate`` is counted, ``none`` not)."""
+    if raw not in _TOTALS:
+        raise _bad(
+            "Parametern _total tar värdet none, estimate eller accurate.",
+            "_total must be none, estimate or accurate",
+        )
+    return raw != "none"
 
 
 def parse_search(
@@ -293,7 +313,7 @@ def parse_search(
                 elif name == "_sort":
                     query.sort = _parse_sort(raw, params)
                 elif name == "_total":
-                    query.want_total = raw != "none"
+                    query.want_total = _parse_total(raw)
                 continue
             if name in ("_id", "_lastUpdated") and modifier is not None:
                 raise _bad(

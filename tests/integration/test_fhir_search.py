@@ -179,6 +179,44 @@ def test_total_can_be_switched_off(client: TestClient) -> None:
     assert len(bundle["entry"]) == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "text"),
+    [
+        ("_lastUpdated", "ge2026-01-01T00:00:00+25:00", "Datumet i sökningen har fel format."),
+        ("_lastUpdated", "2026-01-01T00:00:00+14:01", "Datumet i sökningen har fel format."),
+        ("_lastUpdated", "2026-01-01T00:00:00-01:60", "Datumet i sökningen har fel format."),
+        ("_sort", "--name", "Parametern _sort ska vara en lista med parameternamn"),
+        ("_sort", "name,", "Parametern _sort ska vara en lista med parameternamn"),
+        ("_sort", "-", "Parametern _sort ska vara en lista med parameternamn"),
+        ("_total", "bogus", "Parametern _total tar värdet none, estimate eller accurate."),
+        ("_total", "NONE", "Parametern _total tar värdet none, estimate eller accurate."),
+        ("_count", "1.5", "Parametern _count ska vara ett heltal som är minst 0."),
+        ("_count", "-1", "Parametern _count ska vara ett heltal som är minst 0."),
+    ],
+)
+def test_odd_control_values_are_400_not_ignored(
+    client: TestClient, name: str, value: str, text: str
+) -> None:
+    for lenient in (False, True):  # a bad value of a known parameter is never ignored
+        headers = {"prefer": "handling=lenient"} if lenient else {}
+        response = client.get("/fhir/Organization", params={name: value}, headers=headers)
+        assert response.status_code == 400, (name, value, response.text)
+        (issue,) = response.json()["issue"]
+        assert issue["code"] == "invalid"
+        assert issue["details"]["text"].startswith(text)
+        assert len(value) < 3 or value not in response.text  # ("-" is in any text)
+
+
+def test_offsets_of_up_to_fourteen_hours_and_every_total_are_taken(client: TestClient) -> None:
+    created = _create(client, organization())
+    for stamp in ("2000-01-01T00:00:00+14:00", "2000-01-01T00:00:00-14:00", "2000-01-01T00:00Z"):
+        assert _ids(client, "/fhir/Organization", _lastUpdated=f"ge{stamp}") == {created["id"]}
+    for total in ("none", "estimate", "accurate"):
+        bundle = client.get("/fhir/Organization", params={"_total": total}).json()
+        assert ("total" in bundle) is (total != "none"), total
+    assert _ids(client, "/fhir/Organization", _sort="-_lastUpdated,name") == {created["id"]}
+
+
 def test_unknown_parameter_strict_by_default_lenient_on_request(client: TestClient) -> None:
     _create(client, organization())
     strict = client.get("/fhir/Organization", params={"nmae": "x"})

@@ -21,6 +21,8 @@ from gateway.search.query import DateValue, ReferenceValue, TokenValue, parse_se
         ("2026-02-28", datetime(2026, 2, 28), datetime(2026, 3, 1)),
         ("2026-02-28T10:00:00+01:00", datetime(2026, 2, 28, 9), datetime(2026, 2, 28, 9, 0, 1)),
         ("2026-02-28T10:00Z", datetime(2026, 2, 28, 10), datetime(2026, 2, 28, 10, 1)),
+        ("2026-02-28T10:00+14:00", datetime(2026, 2, 27, 20), datetime(2026, 2, 27, 20, 1)),
+        ("2026-02-28T10:00-13:59", datetime(2026, 2, 28, 23, 59), datetime(2026, 3, 1)),
         (
             "2026-02-28T10:00:00.5Z",
             datetime(2026, 2, 28, 10, 0, 0, 500000),
@@ -33,7 +35,21 @@ def test_date_ranges_follow_precision(text: str, start: datetime, end: datetime)
 
 
 @pytest.mark.parametrize(
-    "text", ["", "26-01-01", "2026-13", "2026-02-30", "2026-01-01T25:00:00Z", "igår"]
+    "text",
+    [
+        "",
+        "26-01-01",
+        "2026-13",
+        "2026-02-30",
+        "2026-01-01T25:00:00Z",
+        "igår",
+        # Offsets past -14:00..+14:00, or with more than 59 minutes.
+        "2026-01-01T00:00:00+25:00",
+        "2026-01-01T00:00:00-15:00",
+        "2026-01-01T00:00:00+14:01",
+        "2026-01-01T00:00:00+01:60",
+        "2026-01-01T00:00+99:99",
+    ],
 )
 def test_malformed_dates_are_none(text: str) -> None:
     assert date_range(text) is None
