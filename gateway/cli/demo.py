@@ -230,33 +230,6 @@ def demo(
             "white",
         )
 
-        route = http.post(
-            "/fhir/$resolve-route",
-            headers=kommun,
-            json={
-                "resourceType": "Parameters",
-                "parameter": [
-                    {
-                        "name": "person",
-                        "valueIdentifier": {
-                            "system": "http://electronichealth.se/identifier/personnummer",
-                            "value": anna.personnummer,
-                        },
-                    },
-                    {"name": "kommunkod", "valueString": "2180"},
-                ],
-            },
-        ).json()
-        steps = [p for p in route.get("parameter", []) if p.get("name") == "step"]
-        reasoning = "\n".join(
-            f"• {next(x['valueString'] for x in s['part'] if x['name'] == 'text')}" for s in steps
-        )
-        _say(
-            "Gateway: var är personen listad?",
-            f"Person {masked}, frågande kommun Gävle (2180).\n{reasoning}",
-            "magenta",
-        )
-
         http.post(
             "/fhir/Subscription",
             headers=kommun,
@@ -282,6 +255,34 @@ def demo(
             "Kommun → gateway: POST ServiceRequest/$submit",
             f"Förfrågan om medicinskt utlåtande (Patient, socialsekreterare, skriftligt samtycke, ServiceRequest).\nGatewayen kontrollerade profiler, samtycke och listning och skapade uppgiften {task['id'][:8]}…\nStatus: {task['status']} · ägare: {task['owner']['reference']} · önskat svar senast {task['restriction']['period']['end']}",
             "green",
+        )
+
+        route = http.post(
+            "/fhir/$resolve-route",
+            headers=kommun,
+            json={
+                "resourceType": "Parameters",
+                "parameter": [
+                    {
+                        "name": "person",
+                        "valueIdentifier": {
+                            "system": "http://electronichealth.se/identifier/personnummer",
+                            "value": anna.personnummer,
+                        },
+                    },
+                    {"name": "kommunkod", "valueString": "2180"},
+                ],
+            },
+        )
+        route.raise_for_status()
+        steps = [p for p in route.json()["parameter"] if p.get("name") == "step"]
+        reasoning = "\n".join(
+            f"• {next(x['valueString'] for x in s['part'] if x['name'] == 'text')}" for s in steps
+        )
+        _say(
+            "Gateway: var är personen listad?",
+            f"Gävle frågar varför förfrågan gick dit (POST $resolve-route; en kommun frågar bara om personer den har skickat förfrågan om).\nPerson {masked}, frågande kommun Gävle (2180).\n{reasoning}",
+            "magenta",
         )
 
         app.state.worker.drain()

@@ -1,6 +1,8 @@
 """``POST /fhir/$resolve-route``: where would a request for this person go, and why.
 
-For support staff and the national test harness. Input is a Parameters resource:
+For support staff and the national test harness, and for a kommun about its own cases:
+it asks with its own kommunkod about a person it holds a record of (403 otherwise).
+Input is a Parameters resource:
 
 - ``person`` (valueIdentifier, required): personnummer or samordningsnummer;
 - ``kommunkod`` (valueString or valueCode, required): the asking kommun (its länskod
@@ -41,6 +43,7 @@ from gateway.api.app_state import route_resolver
 from gateway.api.media import FhirResponse
 from gateway.api.routes import RESOURCE_BODY, Body, Transaction, caller_of
 from gateway.errors import FhirError
+from gateway.routing import directory
 from gateway.routing.directory import CONNECTION_TYPE_SYSTEM
 from gateway.routing.person import PersonId, PersonIdError
 from gateway.routing.reference_data import kommun
@@ -53,6 +56,7 @@ from gateway.security.audit import AuditTrail
 from gateway.security.caller import PartyKind, require_scope
 from gateway.security.tenancy import TenantRules
 from gateway.store.resources import ResourceStore
+from gateway.store.visibility import of_party
 from gateway.validation.identifiers import SYSTEM_HSA_ID
 
 router = APIRouter(prefix="/fhir", tags=["Routing"])
@@ -197,6 +201,39 @@ def _inputs(body: dict[str, Any]) -> tuple[PersonId, str, str | None, bool]:
     return person, kommunkod, service, use_cache
 
 
+def _check_kommun_may_ask(
+    store: ResourceStore, kommun: str, person: PersonId, kommunkod: str, body: dict[str, Any]
+) -> None:
+    """A kommun asks only as itself, and only about a person it holds a record of (one it
+    has had a request about): where a person is listed tells where they are cared for,
+    which no kommun may look up about anyone it likes. Its own request finds the route
+    anyway when it is submitted."""
+    asking = directory.kommun_by_code(store, kommunkod)
+    if asking is None or asking.reference != kommun:
+        raise FhirError.single(
+            403,
+            "forbidden",
+            "Kommunen kan bara slå upp vart den egna kommunens ärenden dirigeras.",
+            expression=_parameter_path(body, "kommunkod"),
+            diagnostics="a kommun resolves routes with its own kommunkod only",
+        )
+    if not directory.patients_by_identifier(store, person.system, person.value, of_party(kommun)):
+        raise FhirError.single(
+            403,
+            "forbidden",
+            "Kommunen kan bara slå upp vart ärenden dirigeras för personer som den redan har "
+            "skickat en förfrågan om.",
+            expression=_parameter_path(body, "person"),
+            diagnostics="a kommun resolves routes only for persons it holds a Patient record of",
+        )
+
+
+def _parameter_path(body: dict[str, Any], name: str) -> str:
+    """Where the (validated) parameter ``name`` stands in the body."""
+    index = next(i for i, p in enumerate(body["parameter"]) if p.get("name") == name)
+    return f"Parameters.parameter[{index}]"
+
+
 def _step_part(step: Step) -> dict[str, Any]:
     return {
         "name": "step",
@@ -302,6 +339,8 @@ def resolve_route(request: Request, session: Transaction, body: Body) -> Respons
     require_scope(caller, "Patient", "r")
     require_scope(caller, "Organization", "r")
     person, kommunkod, service, use_cache = _inputs(body)
+    if caller.party_kind is PartyKind.KOMMUN:
+        _check_kommun_may_ask(ResourceStore(session), caller.party, person, kommunkod, body)
     decision = route_resolver(request).resolve(
         session,
         person,

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 
 from gateway.security.caller import PartyKind
@@ -299,21 +300,73 @@ def test_cached_answers_are_marked_and_use_cache_false_asks_again(
     assert outcome_code(fresh.json()) == "ambiguous-listing"
 
 
-def _as_party(app: FastAPI, party: str) -> Callable[[str, str], dict[str, Any]]:
-    """$resolve-route as a kommun's own client: personnummer, kommunkod -> the answer."""
+def _kommun_asks(app: FastAPI, party: str) -> Resolve:
+    """$resolve-route as a kommun's own client: personnummer, kommunkod -> the response."""
     http = TestClient(app)
     http.headers.update(bearer(http, register_client(app, party, PartyKind.KOMMUN)))
 
-    def call(personnummer: str, kommunkod: str) -> dict[str, Any]:
-        response = http.post(
+    def call(personnummer: str, kommunkod: str) -> Response:
+        return http.post(
             "/fhir/$resolve-route",
             json=parameters(personnummer, kommunkod),
             headers={"content-type": "application/fhir+json"},
         )
+
+    return call
+
+
+def _as_party(app: FastAPI, party: str) -> Callable[[str, str], dict[str, Any]]:
+    """As :func:`_kommun_asks`, for an answer: personnummer, kommunkod -> the Parameters."""
+    asks = _kommun_asks(app, party)
+
+    def call(personnummer: str, kommunkod: str) -> dict[str, Any]:
+        response = asks(personnummer, kommunkod)
         assert response.status_code == 200, response.text
         return dict(response.json())
 
     return call
+
+
+def _holds(app: FastAPI, party: str, personnummer: str, *labels: str) -> None:
+    """``party`` holds a Patient record of the person, as a request of its would leave."""
+    from gateway.store.resources import ResourceStore
+
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "identifier": [{"system": SYSTEM_PERSONNUMMER, "value": personnummer}],
+    }
+    if labels:
+        patient["meta"] = {"security": [{"code": label} for label in labels]}
+    with app.state.session_factory() as session, session.begin():
+        store = ResourceStore(session)
+        stored = store.create(patient)
+        store.grant("Patient", stored.id, {party})
+
+
+def test_a_kommun_asks_only_as_itself_and_about_persons_it_holds(app: FastAPI) -> None:
+    """Where a person is listed tells where they are cared for: no kommun may fish for it."""
+    anna = person("anna").personnummer
+    gavle = _kommun_asks(app, "Organization/kommun-2180")
+
+    as_another = gavle(anna, "0180")
+    not_held = gavle(anna, "2180")
+    _holds(app, "Organization/kommun-0180", anna)  # another kommun's record does not count
+    still_not_held = gavle(anna, "2180")
+
+    for response, where in (
+        (as_another, "Parameters.parameter[1]"),
+        (not_held, "Parameters.parameter[0]"),
+        (still_not_held, "Parameters.parameter[0]"),
+    ):
+        assert response.status_code == 403, response.text
+        issue = response.json()["issue"][0]
+        assert issue["expression"] == [where]
+        assert "Kommunen kan bara" in issue["details"]["text"]
+        assert anna not in response.text
+        assert "vc-jonkoping" not in response.text
+    _holds(app, "Organization/kommun-2180", anna)
+    routed = out(gavle(anna, "2180").json(), "organization")
+    assert routed["reference"] == "Organization/vc-jonkoping-centrum"
 
 
 def test_a_cached_answer_is_reused_only_for_the_party_that_asked(
@@ -322,6 +375,7 @@ def test_a_cached_answer_is_reused_only_for_the_party_that_asked(
     """Another kommun's hit would tell it that someone looked the person up a moment ago."""
     add_row(NEW_PERSON, hsa_of("vc-sodermalm"), "01")
     assert out(resolve(NEW_PERSON, "0180").json(), "cached") is False  # the operator asks
+    _holds(app, "Organization/kommun-0180", NEW_PERSON)
     kommun = _as_party(app, "Organization/kommun-0180")
     first = kommun(NEW_PERSON, "0180")
     assert out(first, "cached") is False
@@ -334,21 +388,11 @@ def test_a_protected_identity_known_from_another_partys_records_is_not_told(
 ) -> None:
     """The gateway's own Patients may add the protected-identity label to an answer, but
     only those the asker may see: a kommun does not learn it from another's case."""
-    from gateway.store.resources import ResourceStore
-
     anna = person("anna").personnummer
-    with app.state.session_factory() as session, session.begin():
-        store = ResourceStore(session)
-        stored = store.create(
-            {
-                "resourceType": "Patient",
-                "meta": {"security": [{"code": "skyddadFolkbokforing"}]},
-                "identifier": [{"system": SYSTEM_PERSONNUMMER, "value": anna}],
-            }
-        )
-        store.grant("Patient", stored.id, {"Organization/kommun-2180"})
+    _holds(app, "Organization/kommun-2180", anna, "skyddadFolkbokforing")
+    _holds(app, "Organization/kommun-0180", anna)  # its own record, without the label
     asking = {
-        "another kommun": _as_party(app, "Organization/kommun-0180")(anna, "2180"),
+        "another kommun": _as_party(app, "Organization/kommun-0180")(anna, "0180"),
         "the kommun whose case it is": _as_party(app, "Organization/kommun-2180")(anna, "2180"),
         "the operator": resolve(anna, "2180", useCache=False).json(),
     }
