@@ -3,7 +3,10 @@
 A case is closed when its Task is completed, cancelled, rejected or failed. Its resources
 are the Task, the ServiceRequest it is about, the Consents that request rests on, the
 answers (QuestionnaireResponse) and the Communications of the case. The Patient goes too
-unless another remaining request or Task still refers to it. Purging removes every
+unless another remaining request or Task still refers to it, and so does the kommun's
+PractitionerRole that asked (a socialsekreterare's contact data are the kommun's, not a
+directory entry's, gateway.security.tenancy) unless another remaining request or Task names
+it as requester. A role in the directory, granted to no party, stays. Purging removes every
 version and index row; AuditEvents refer to resources by id only and are kept, so the
 audit trail outlives the case (``KVGW_AUDIT_RETENTION_DAYS`` is the documented period for
 archiving the audit, which this command does not touch).
@@ -54,12 +57,26 @@ def _search_all(
         offset += 200
 
 
-def _still_used(store: ResourceStore, patient: str, purged: set[str]) -> bool:
-    for resource_type, param in (("ServiceRequest", "subject"), ("Task", "patient")):
-        for stored in _search_all(store, resource_type, [(param, patient)]):
+# Where a remaining request or Task names a Patient, or a requester's role.
+_NAMING_PATIENT = (("ServiceRequest", "subject"), ("Task", "patient"))
+_NAMING_REQUESTER = (("ServiceRequest", "requester"), ("Task", "requester"))
+
+
+def _still_used(
+    store: ResourceStore, reference: str, purged: set[str], naming: tuple[tuple[str, str], ...]
+) -> bool:
+    for resource_type, param in naming:
+        for stored in _search_all(store, resource_type, [(param, reference)]):
             if stored.reference not in purged:
                 return True
     return False
+
+
+def _is_kommuns_own(store: ResourceStore, role: str) -> bool:
+    """A role granted to a party (a kommun's, see gateway.security.tenancy), not one of
+    the directory's, which are granted to none."""
+    role_type, role_id = split_reference(role)
+    return role_type == "PractitionerRole" and bool(store.parties(role_type, role_id))
 
 
 def plan(store: ResourceStore, retention_days: int, now: datetime | None = None) -> RetentionPlan:
@@ -70,6 +87,7 @@ def plan(store: ResourceStore, retention_days: int, now: datetime | None = None)
         store, "Task", [("status", CLOSED_STATUSES), ("_lastUpdated", f"lt{stamp}")]
     )
     patients: set[str] = set()
+    requesters: set[str] = set()
     for task in tasks:
         case = CasePlan(task.reference, [task.reference])
         body = task.body or {}
@@ -104,16 +122,25 @@ def plan(store: ResourceStore, retention_days: int, now: datetime | None = None)
                 for r in references_in((request.body or {}).get("subject"))
                 if r.startswith("Patient/")
             )
+            requesters.update(references_in((request.body or {}).get("requester")))
         case.resources += [
             s.reference for s in _search_all(store, "Communication", [("part-of", task.reference)])
         ]
         patients.update(r for r in references_in(body.get("for")) if r.startswith("Patient/"))
+        requesters.update(references_in(body.get("requester")))
         case.resources = list(dict.fromkeys(case.resources))
         result.cases.append(case)
     purged = {r for case in result.cases for r in case.resources}
     for patient in sorted(patients):
-        if not _still_used(store, patient, purged) and result.cases:
+        if not _still_used(store, patient, purged, _NAMING_PATIENT) and result.cases:
             result.cases[0].resources.append(patient)
+    for role in sorted(requesters):
+        if (
+            _is_kommuns_own(store, role)
+            and not _still_used(store, role, purged, _NAMING_REQUESTER)
+            and result.cases
+        ):
+            result.cases[0].resources.append(role)
     return result
 
 

@@ -23,11 +23,28 @@ from tests.integration.test_cli import run_cli
 from tests.support.auth import register_client
 from tests.support.fhir_data import FHIR_JSON, patient
 
+KOMMUN = "Organization/kommun-0180"
 
-def _case(app: FastAPI, status: str) -> dict[str, str]:
-    """A whole case written straight into the store (retention is about storage)."""
+
+def _role(app: FastAPI, *parties: str) -> str:
+    """A kommun's PractitionerRole: granted to ``parties``, or to none (in the directory)."""
     from gateway.store.resources import ResourceStore
 
+    with app.state.session_factory() as session, session.begin():
+        store = ResourceStore(session)
+        role = store.create(
+            {"resourceType": "PractitionerRole", "organization": {"reference": KOMMUN}}
+        )
+        store.grant("PractitionerRole", role.id, set(parties))
+    return role.reference
+
+
+def _case(app: FastAPI, status: str, requester: str | None = None) -> dict[str, str]:
+    """A whole case written straight into the store (retention is about storage), asked by
+    ``requester`` or by a role of the kommun's own."""
+    from gateway.store.resources import ResourceStore
+
+    requester = requester or _role(app, KOMMUN)
     with app.state.session_factory() as session, session.begin():
         store = ResourceStore(session)
         person = store.create(patient(31))
@@ -45,6 +62,7 @@ def _case(app: FastAPI, status: str) -> dict[str, str]:
                 "status": "completed",
                 "intent": "order",
                 "subject": {"reference": person.reference},
+                "requester": {"reference": requester},
                 "supportingInfo": [{"reference": consent.reference}],
             }
         )
@@ -62,9 +80,11 @@ def _case(app: FastAPI, status: str) -> dict[str, str]:
                 "intent": "order",
                 "focus": {"reference": request.reference},
                 "for": {"reference": person.reference},
+                "requester": {"reference": requester},
             }
         )
     return {
+        "PractitionerRole": requester.split("/")[1],
         "Patient": person.id,
         "Consent": consent.id,
         "ServiceRequest": request.id,
@@ -97,16 +117,35 @@ def test_retention_dry_run_reports_and_run_purges_closed_cases_only(
     env = {"KVGW_DATABASE_URL": database_url, "KVGW_RETENTION_DAYS": "365"}
     dry = run_cli("retention", "run", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
-    assert "would purge 1 closed cases (5 resources)" in dry.stdout
+    assert "would purge 1 closed cases (6 resources)" in dry.stdout
     for resource_type, res_id in closed.items():
         assert client.get(f"/fhir/{resource_type}/{res_id}").status_code == 200
     run = run_cli("retention", "run", env=env)
-    assert "purged 5 resources" in run.stdout
+    assert "purged 6 resources" in run.stdout
     for resource_type, res_id in closed.items():
         assert client.get(f"/fhir/{resource_type}/{res_id}").status_code == 404
     assert client.get(f"/fhir/Task/{still_open['id']}").status_code == 200
     events = client.get("/fhir/AuditEvent", params={"entity": f"Task/{closed['Task']}"}).json()
     assert events["total"] >= 1, "the audit outlives the case"
+
+
+def test_a_requester_role_still_asking_or_in_the_directory_stays(
+    app: FastAPI, client: TestClient, engine: Engine, database_url: str
+) -> None:
+    in_directory = _role(app)
+    asking_still = _role(app, KOMMUN)
+    closed = [_case(app, "completed", in_directory), _case(app, "cancelled", asking_still)]
+    still_open = _case(app, "in-progress", asking_still)
+    _age_everything(engine, 400)
+
+    run = run_cli("retention", "run", env={"KVGW_DATABASE_URL": database_url})
+
+    assert "purged 10 resources" in run.stdout, run.stdout  # five of each closed case
+    for case in closed:
+        assert client.get(f"/fhir/Task/{case['Task']}").status_code == 404
+    for role in (in_directory, asking_still):
+        assert client.get(f"/fhir/{role}").status_code == 200
+    assert client.get(f"/fhir/Task/{still_open['Task']}").status_code == 200
 
 
 def _certificate(hsa_id: str, *, days: int = 30) -> str:
