@@ -28,6 +28,8 @@ from typing import Any
 
 from lxml import etree
 
+from gateway.api.body import parse_json_object
+from gateway.errors import FhirError
 from gateway.rivta.safe_xml import build_envelope, read_envelope, schema
 from gateway.rivta.soap import SoapError
 
@@ -47,6 +49,7 @@ WSDL_UPDATE = f"{UPDATE}Interaction_1.0_RIVTABP21.wsdl"
 FHIR_JSON = "application/fhir+json"
 FHIR_VERSION = "4.0.1"
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024  # as the XSD's FhirJsonType says
+MAX_PAYLOAD_DEPTH = 64  # as the FHIR API's default (KVGW_MAX_JSON_DEPTH)
 # An envelope is the base64 payload (4/3 of it) plus a few kB of fields.
 MAX_MESSAGE_BYTES = MAX_PAYLOAD_BYTES * 4 // 3 + 64 * 1024
 
@@ -263,10 +266,17 @@ def _fhir(element: etree._Element | None, resource_type: str) -> dict[str, Any] 
         return None
     try:
         raw = base64.b64decode("".join((element.text or "").split()), validate=True)
-        resource = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError):
-        raise SoapError("payload", "the FHIR payload is not base64-encoded UTF-8 JSON") from None
-    if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
+        # As the FHIR API reads a body: no key twice in one object, and a bounded depth.
+        resource = parse_json_object(raw, MAX_PAYLOAD_DEPTH)
+    except binascii.Error:
+        raise SoapError("payload", "the FHIR payload is not base64-encoded") from None
+    except FhirError:
+        raise SoapError(
+            "payload",
+            "the FHIR payload is not one JSON object in UTF-8, each key once, nested at most "
+            f"{MAX_PAYLOAD_DEPTH} deep",
+        ) from None
+    if resource.get("resourceType") != resource_type:
         raise SoapError("payload", f"the FHIR payload is not a {resource_type}")
     return resource
 

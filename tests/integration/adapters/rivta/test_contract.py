@@ -207,6 +207,13 @@ def test_a_payload_that_is_not_fhir_json_is_a_payload_error() -> None:
     for replacement in (
         base64.b64encode(b"{not json"),
         base64.b64encode(b'{"resourceType":"Patient"}'),
+        # Read as the FHIR API reads a body: each key once, and a bounded depth.
+        base64.b64encode(
+            b'{"resourceType":"QuestionnaireResponse","status":"completed","status":"amended"}'
+        ),
+        base64.b64encode(
+            b'{"resourceType":"QuestionnaireResponse","item":' + b"[" * 80 + b"]" * 80 + b"}"
+        ),
     ):
         with pytest.raises(SoapError) as caught:
             contract.read_update(envelope.replace(encoded, replacement))
