@@ -1,7 +1,7 @@
 """``POST /fhir/$resolve-route``: where would a request for this person go, and why.
 
 For support staff and the national test harness, and for a kommun about its own cases:
-it asks with its own kommunkod about a person it holds a record of (403 otherwise).
+it asks with its own kommunkod about a person it has sent a request about (403 otherwise).
 Input is a Parameters resource:
 
 - ``person`` (valueIdentifier, required): personnummer or samordningsnummer;
@@ -203,11 +203,12 @@ def _inputs(body: dict[str, Any]) -> tuple[PersonId, str, str | None, bool]:
 
 def _check_kommun_may_ask(
     store: ResourceStore, kommun: str, person: PersonId, kommunkod: str, body: dict[str, Any]
-) -> None:
-    """A kommun asks only as itself, and only about a person it holds a record of (one it
-    has had a request about): where a person is listed tells where they are cared for,
-    which no kommun may look up about anyone it likes. Its own request finds the route
-    anyway when it is submitted."""
+) -> list[str]:
+    """A kommun asks only as itself, and only about a person it has sent a request about:
+    where a person is listed tells where they are cared for, which no kommun may look up
+    about anyone it likes. A Patient record alone proves nothing (a kommun may create one
+    at will); a ServiceRequest it can only make with ``$submit``, which needs the person's
+    consent. Answers the kommun's records of the person, for the audit."""
     asking = directory.kommun_by_code(store, kommunkod)
     if asking is None or asking.reference != kommun:
         raise FhirError.single(
@@ -217,15 +218,21 @@ def _check_kommun_may_ask(
             expression=_parameter_path(body, "kommunkod"),
             diagnostics="a kommun resolves routes with its own kommunkod only",
         )
-    if not directory.patients_by_identifier(store, person.system, person.value, of_party(kommun)):
+    own = of_party(kommun)
+    records = [
+        patient.reference
+        for patient in directory.patients_by_identifier(store, person.system, person.value, own)
+    ]
+    if not any(directory.requests_about(store, record, own) for record in records):
         raise FhirError.single(
             403,
             "forbidden",
-            "Kommunen kan bara slå upp vart ärenden dirigeras för personer som den redan har "
+            "Kommunen kan bara slå upp vart ärenden dirigeras för personer som den har "
             "skickat en förfrågan om.",
             expression=_parameter_path(body, "person"),
-            diagnostics="a kommun resolves routes only for persons it holds a Patient record of",
+            diagnostics="a kommun resolves routes only for persons it has sent a request about",
         )
+    return records
 
 
 def _parameter_path(body: dict[str, Any], name: str) -> str:
@@ -339,8 +346,9 @@ def resolve_route(request: Request, session: Transaction, body: Body) -> Respons
     require_scope(caller, "Patient", "r")
     require_scope(caller, "Organization", "r")
     person, kommunkod, service, use_cache = _inputs(body)
+    about: list[str] = []  # the asker's records of the person, for the audit
     if caller.party_kind is PartyKind.KOMMUN:
-        _check_kommun_may_ask(ResourceStore(session), caller.party, person, kommunkod, body)
+        about = _check_kommun_may_ask(ResourceStore(session), caller.party, person, kommunkod, body)
     decision = route_resolver(request).resolve(
         session,
         person,
@@ -351,8 +359,9 @@ def resolve_route(request: Request, session: Transaction, body: Body) -> Respons
         records=TenantRules(caller, ResourceStore(session)).visibility("Patient"),
     )
     if decision.outcome is RouteOutcome.ROUTED:
-        entry.succeed()
+        entry.succeed(*about)
         return FhirResponse(_routed(decision), request=request)
     status, outcome, headers = _failure(decision)
+    entry.entities.extend(about)
     entry.fail(status)
     return FhirResponse(outcome, status_code=status, headers=headers, request=request)

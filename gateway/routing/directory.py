@@ -241,6 +241,13 @@ def patients_by_identifier(
     return _search(store, "Patient", [("identifier", f"{system}|{value}")], visibility)
 
 
+def requests_about(
+    store: ResourceStore, patient: str, visibility: Visibility = EVERYTHING
+) -> list[StoredResource]:
+    """The ServiceRequests about ``patient`` (a ``Patient/id``) that ``visibility`` shows."""
+    return _search(store, "ServiceRequest", [("subject", patient)], visibility)
+
+
 @dataclass(frozen=True)
 class Way:
     """How a unit is reached: which Endpoint, found at which level and how."""

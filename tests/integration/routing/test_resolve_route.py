@@ -327,8 +327,11 @@ def _as_party(app: FastAPI, party: str) -> Callable[[str, str], dict[str, Any]]:
     return call
 
 
-def _holds(app: FastAPI, party: str, personnummer: str, *labels: str) -> None:
-    """``party`` holds a Patient record of the person, as a request of its would leave."""
+def _holds(
+    app: FastAPI, party: str, personnummer: str, *labels: str, requested: bool = True
+) -> str:
+    """``party`` holds a Patient record of the person and (``requested``) a request about
+    it, as a submission of its leaves them; answers the record's reference."""
     from gateway.store.resources import ResourceStore
 
     patient: dict[str, Any] = {
@@ -341,22 +344,39 @@ def _holds(app: FastAPI, party: str, personnummer: str, *labels: str) -> None:
         store = ResourceStore(session)
         stored = store.create(patient)
         store.grant("Patient", stored.id, {party})
+        if requested:
+            request = store.create(
+                {
+                    "resourceType": "ServiceRequest",
+                    "status": "active",
+                    "intent": "order",
+                    "subject": {"reference": stored.reference},
+                }
+            )
+            store.grant("ServiceRequest", request.id, {party})
+    return stored.reference
 
 
-def test_a_kommun_asks_only_as_itself_and_about_persons_it_holds(app: FastAPI) -> None:
-    """Where a person is listed tells where they are cared for: no kommun may fish for it."""
+def test_a_kommun_asks_only_as_itself_and_about_persons_it_has_asked_about(
+    app: FastAPI, client: TestClient
+) -> None:
+    """Where a person is listed tells where they are cared for: no kommun may fish for it,
+    not even with a Patient record it made for the purpose."""
     anna = person("anna").personnummer
     gavle = _kommun_asks(app, "Organization/kommun-2180")
 
     as_another = gavle(anna, "0180")
     not_held = gavle(anna, "2180")
-    _holds(app, "Organization/kommun-0180", anna)  # another kommun's record does not count
-    still_not_held = gavle(anna, "2180")
+    _holds(app, "Organization/kommun-0180", anna)  # another kommun's case does not count
+    another_s_case = gavle(anna, "2180")
+    _holds(app, "Organization/kommun-2180", anna, requested=False)
+    a_record_alone = gavle(anna, "2180")
 
     for response, where in (
         (as_another, "Parameters.parameter[1]"),
         (not_held, "Parameters.parameter[0]"),
-        (still_not_held, "Parameters.parameter[0]"),
+        (another_s_case, "Parameters.parameter[0]"),
+        (a_record_alone, "Parameters.parameter[0]"),
     ):
         assert response.status_code == 403, response.text
         issue = response.json()["issue"][0]
@@ -364,9 +384,12 @@ def test_a_kommun_asks_only_as_itself_and_about_persons_it_holds(app: FastAPI) -
         assert "Kommunen kan bara" in issue["details"]["text"]
         assert anna not in response.text
         assert "vc-jonkoping" not in response.text
-    _holds(app, "Organization/kommun-2180", anna)
+    record = _holds(app, "Organization/kommun-2180", anna)
     routed = out(gavle(anna, "2180").json(), "organization")
     assert routed["reference"] == "Organization/vc-jonkoping-centrum"
+    # The audit names whom the kommun looked up: its own record of the person.
+    lookups = client.get("/fhir/AuditEvent", params={"entity": record}).json()
+    assert lookups.get("total", 0) >= 1, lookups
 
 
 def test_a_cached_answer_is_reused_only_for_the_party_that_asked(
