@@ -108,10 +108,13 @@ class WebhookTargets:
         return Resolved(parts, addresses)
 
     def _allowed(self, address: IPAddress) -> bool:
+        address = _embedded(address)
         if any(address in network for network in self.allowed_networks):
             return True
         if address.is_loopback:
             return self.loopback_http
+        if any(address in network for network in _NEVER):
+            return False
         return address.is_global and not address.is_multicast
 
 
@@ -138,6 +141,39 @@ def post(
                 failure = error
     assert failure is not None  # resolve() gives at least one address
     raise failure
+
+
+# IPv6 ranges that carry an IPv4 address of their own, judged by that address instead:
+# NAT64's well-known prefix (RFC 6052) reaches any IPv4 host, a private one included.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# IPv6 ranges never reachable as a public address, whatever ipaddress says of them:
+# IPv4-compatible and SIIT-translated forms, local-use NAT64 (RFC 8215), site-local,
+# discard-only, Teredo and documentation.
+_NEVER = tuple(
+    ipaddress.IPv6Network(network)
+    for network in (
+        "::/96",
+        "::ffff:0:0:0/96",
+        "64:ff9b:1::/48",
+        "fec0::/10",
+        "100::/64",
+        "2001::/32",
+        "2001:db8::/32",
+    )
+)
+
+
+def _embedded(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 address stands for (IPv4-mapped, 6to4, NAT64), or itself."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
 
 
 def _is_localhost(host: str) -> bool:

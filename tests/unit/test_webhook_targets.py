@@ -27,6 +27,17 @@ SJUNET = WebhookTargets(allowed_networks=(ipaddress.ip_network("10.20.0.0/16"),)
         "https://0.0.0.0/hook",
         "https://224.0.0.1/hook",
         "https://[fe80::1%25eth0]/hook",
+        # IPv6 forms that carry a private IPv4 address, or reach none that is public
+        "https://[64:ff9b::a9fe:a9fe]/",  # NAT64 to 169.254.169.254
+        "https://[64:ff9b::a00:1]/",  # NAT64 to 10.0.0.1
+        "https://[64:ff9b:1::a00:1]/",  # local-use NAT64
+        "https://[2002:a00:1::]/",  # 6to4 of 10.0.0.1
+        "https://[2002:a9fe:a9fe::]/",
+        "https://[::127.0.0.1]/",  # IPv4-compatible
+        "https://[::a9fe:a9fe]/",
+        "https://[::ffff:0:a00:1]/",  # SIIT
+        "https://[fec0::1]/",  # site-local
+        "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo
         "https://localhost/hook",
         "https://svar.localhost./hook",
         "https://user:secret@kommun.example.se/hook",
@@ -44,7 +55,13 @@ def test_production_refuses_what_only_the_gateway_can_reach(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["https://kommun.example.se/hook", "https://93.184.216.34:8443/x", "https://[2a00::1]/"]
+    "url",
+    [
+        "https://kommun.example.se/hook",
+        "https://93.184.216.34:8443/x",
+        "https://[2a00::1]/",
+        "https://[64:ff9b::5db8:d822]/",  # NAT64 to the public 93.184.216.34
+    ],
 )
 def test_production_takes_public_https(url: str) -> None:
     assert PRODUCTION.check(url).scheme == "https"
