@@ -36,7 +36,11 @@ def listing_import(
     ] = None,
 ) -> None:
     """Import a listing CSV: streamed, idempotent, rejected rows reported by line number."""
-    from gateway.routing.listing_register import ListingFileError, import_listings
+    from gateway.routing.listing_register import (
+        ListingFileError,
+        ListingImportError,
+        import_listings,
+    )
     from gateway.routing.person import ListingHasher
     from gateway.store.db import make_engine
     from gateway.store.migrate import is_up_to_date
@@ -79,7 +83,9 @@ def listing_import(
                         progress=lambda n: progress.advance(task, n),
                         max_rejects_kept=10_000_000 if rejects else SHOWN_REJECTS,
                     )
-                except ListingFileError as error:
+                except (ListingFileError, ListingImportError) as error:
+                    # One line: the header's fault, or where an import that stopped midway
+                    # got to (its committed batches stay; a rerun is idempotent).
                     fail(str(error))
         finally:
             engine.dispose()
@@ -92,10 +98,18 @@ def listing_import(
         inserted=report.inserted,
         rejected=report.rejected,
     )
+    lost = ""
+    if report.lost_protection:
+        # An explicit 0 over a stored 1: routing shows these persons' address and contact
+        # data again. Legitimate (skyddad folkbokföring ends), but an operator must see it.
+        lost = (
+            f"; {report.lost_protection} row(s) lost protected identity "
+            "(protected_identity 0 over a stored 1)"
+        )
     typer.echo(
         f"listing import: {report.read} rows read, {report.accepted} accepted "
         f"({report.inserted} new, {report.updated_or_unchanged} already known or updated), "
-        f"{report.rejected} rejected"
+        f"{report.rejected} rejected{lost}"
     )
     for rejected in report.rejects[:SHOWN_REJECTS]:
         typer.echo(f"  line {rejected.line}: {rejected.code}: {rejected.reason}", err=True)
