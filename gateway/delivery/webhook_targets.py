@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -119,11 +120,40 @@ class WebhookTargets:
 
 
 def post(
-    target: Resolved, payload: dict[str, Any], headers: dict[str, str], timeout: float
+    target: Resolved,
+    payload: dict[str, Any],
+    headers: dict[str, str],
+    timeout: float,
+    deadline: float,
 ) -> httpx.Response:
     """POST to the target at the addresses it was checked for, the first that takes a
     connection: the URL names the address, while the Host header and (for https) the TLS
-    server name, which the certificate must match, keep the name the kommun gave."""
+    server name, which the certificate must match, keep the name the kommun gave.
+
+    ``timeout`` bounds each step (connect, each read); ``deadline`` the whole exchange, so
+    a receiver that trickles its answer cannot hold the delivery worker, which serves every
+    party: past it the attempt is left to end on its own and TimeoutException is raised."""
+    answer: list[httpx.Response | Exception] = []
+
+    def attempt() -> None:
+        try:
+            answer.append(_post(target, payload, headers, timeout))
+        except Exception as error:  # handed to the caller below
+            answer.append(error)
+
+    sender = threading.Thread(target=attempt, name="rest-hook", daemon=True)
+    sender.start()
+    sender.join(deadline)
+    if not answer:
+        raise httpx.TimeoutException("the subscriber did not answer within the deadline")
+    if isinstance(answer[0], Exception):
+        raise answer[0]
+    return answer[0]
+
+
+def _post(
+    target: Resolved, payload: dict[str, Any], headers: dict[str, str], timeout: float
+) -> httpx.Response:
     tls = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
     failure: httpx.ConnectError | None = None
     with httpx.Client(timeout=timeout) as client:

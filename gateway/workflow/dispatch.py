@@ -39,7 +39,8 @@ from gateway.workflow.subscriptions import notification_body
 from gateway.workflow.task_states import OPEN, Role
 from gateway.workflow.transitions import change_task, reason
 
-NOTIFY_TIMEOUT_SECONDS = 10.0
+NOTIFY_TIMEOUT_SECONDS = 10.0  # each step of a notification's POST
+NOTIFY_DEADLINE_SECONDS = 20.0  # the whole of it: a slow subscriber holds no one else up
 # Why a Task failed when its delivery gave up (not when consent stopped it).
 UNDELIVERED_SV = "Förfrågan kunde inte levereras till vårdcentralen."
 UNDELIVERED = ("requested", "received")  # a Task fails from these when its delivery ends
@@ -297,7 +298,9 @@ class RestHookHandler(AuditedHandler):
         except OSError as error:  # the name does not resolve (now)
             return DeliveryResult.retry(f"subscriber's host unknown: {type(error).__name__}")
         try:
-            response = webhook_targets.post(target, body, headers, NOTIFY_TIMEOUT_SECONDS)
+            response = webhook_targets.post(
+                target, body, headers, NOTIFY_TIMEOUT_SECONDS, NOTIFY_DEADLINE_SECONDS
+            )
         except httpx.HTTPError as error:
             return DeliveryResult.retry(f"subscriber unreachable: {type(error).__name__}")
         if response.status_code < 300:

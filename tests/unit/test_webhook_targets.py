@@ -110,3 +110,41 @@ def test_resolving_gives_every_address_checked() -> None:
     assert resolved.host == "localhost"
     assert resolved.addresses
     assert all(address.is_loopback for address in resolved.addresses)
+
+
+def test_a_subscriber_that_trickles_its_answer_is_given_up_at_the_deadline() -> None:
+    """Each header line comes well within the per-read timeout, so only the deadline ends
+    the exchange: a slow receiver must not hold the worker that serves every party."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+
+    from gateway.delivery.webhook_targets import post
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not stop.wait(0.3):
+                try:
+                    connection.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    return
+
+    threading.Thread(target=trickle, daemon=True).start()
+    target = DEVELOPMENT.resolve(f"http://127.0.0.1:{port}/hook")
+    started = time.monotonic()
+    try:
+        with pytest.raises(httpx.TimeoutException):
+            post(target, {"resourceType": "Bundle"}, {}, timeout=5.0, deadline=1.0)
+        assert time.monotonic() - started < 4.0  # the trickle alone would go on for ever
+    finally:
+        stop.set()
+        server.close()
