@@ -535,6 +535,10 @@ class FhirInteractions:
             )
         self._check_history_visible(resource_type, res_id)  # 404 when the party cannot see it
         if not self.store.known(resource_type, res_id):
+            if not self.rules.visibility(resource_type).everything:
+                # As for a record the party may not see, so neither answer tells them apart
+                # (a kommun's PractitionerRole, say).
+                raise not_found(resource_type, res_id)
             if if_match is not None:
                 raise _no_current_version()
             raise FhirError.single(

@@ -14,6 +14,7 @@ from gateway.store.migrate import downgrade, upgrade
 from gateway.store.resources import ResourceStore
 from tests.integration.workflow.conftest import ANNA, GAVLE, JONKOPING_VC, World
 from tests.support.auth import bearer, register_client
+from tests.support.fhir_data import FHIR_JSON
 from tests.support.submissions import ROLE, submission
 
 STOCKHOLM = "Organization/kommun-0180"
@@ -137,3 +138,26 @@ def test_the_upgrade_claims_the_roles_that_requests_named_before(
     assert outsiders.read(f"/fhir/{role}") == [404, 404]
     assert world.as_kommun("GET", f"/fhir/{role}").status_code == 200
     assert world.as_unit("GET", f"/fhir/{role}").status_code == 200
+
+
+def test_an_unknown_role_and_another_kommuns_answer_alike(world: World) -> None:
+    """An update of a role that does not exist would be 405 (no update as create): that
+    would tell another kommun's role, 404, apart from none at all."""
+    role = _submitted_role(world, submission(ANNA.personnummer, GAVLE, case_id="roll-4"))
+    stockholm = Outsiders(world).headers[0]
+    answers = []
+    for role_id in (role.split("/")[1], "finns-inte"):
+        body = {
+            "resourceType": "PractitionerRole",
+            "id": role_id,
+            "organization": {"reference": STOCKHOLM},
+        }
+        for headers in ({}, {"If-Match": 'W/"1"'}):
+            answers.append(
+                world.http.put(
+                    f"/fhir/PractitionerRole/{role_id}",
+                    json=body,
+                    headers={**stockholm, **FHIR_JSON, **headers},
+                ).status_code
+            )
+    assert answers == [404, 404, 404, 404]
