@@ -29,6 +29,7 @@ from gateway.security.clients import (
     set_enabled,
 )
 from gateway.security.models import AuthClient
+from gateway.settings import Environment
 from gateway.store.resources import ResourceStore
 
 clients_app = typer.Typer(
@@ -70,7 +71,8 @@ def clients_add(
     ] = None,
     name: Annotated[str | None, typer.Option(help="Human-readable name")] = None,
 ) -> None:
-    """Register a client system."""
+    """Register a client system for a party of the directory (or the gateway's own)."""
+    settings = settings_or_fail()
     with user_errors():
         keys = json.loads(jwks.read_text()) if jwks else None
     spec = ClientSpec(
@@ -78,7 +80,12 @@ def clients_add(
     )
     with database() as db, user_errors(), db.sessions() as session, session.begin():
         try:
-            register(session, spec)
+            register(
+                session,
+                spec,
+                loopback_http=settings.environment is Environment.DEVELOPMENT,
+                check_directory=True,
+            )
         except ClientRegistrationError as error:
             fail(str(error))
     typer.echo(f"client {client_id} registered for {party}")
@@ -136,9 +143,8 @@ def clients_token(
     """Get an access token the way a client system does (for trying the API by hand)."""
     settings = settings_or_fail()
     base = (url or settings.public_base_url).rstrip("/")
+    private, kid = _signing_key(key)
     with user_errors():
-        private = ECKey.import_key(json.loads(key.read_text()))
-        kid = json.loads(key.read_text()).get("kid")
         now = int(time.time())
         claims = {
             "iss": client_id,
@@ -161,6 +167,27 @@ def clients_token(
     if response.status_code != 200:
         fail(f"token refused: {response.text}")
     typer.echo(response.json()["access_token"])
+
+
+def _signing_key(path: Path) -> tuple[ECKey, str]:
+    """The client's private ES384 key and its kid from a JWK file, or one line saying why
+    the file holds none."""
+    with user_errors():
+        data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        fail(f"{path}: not a JWK (a JSON object)")
+    if data.get("kty") != "EC" or data.get("crv") != "P-384":
+        fail(f"{path}: not an ES384 key (a JWK with kty EC and crv P-384)")
+    try:
+        private = ECKey.import_key(data)
+    except Exception as error:  # joserfc and cryptography raise several types for bad keys
+        fail(f"{path}: the key cannot be read: {str(error) or 'a value is malformed'}")
+    if not private.is_private:
+        fail(f"{path}: a public key; give the client's private JWK")
+    kid = data.get("kid")
+    if not isinstance(kid, str) or not kid:
+        fail(f"{path}: the key has no kid (the kid of its public key in the client's JWKS)")
+    return private, kid
 
 
 @keys_app.command("new")

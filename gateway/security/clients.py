@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from joserfc.jwk import KeySet
 from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.canonical import CS_ORGANIZATION_TYPE
 from gateway.security.caller import PartyKind
 from gateway.security.models import AuthClient
 from gateway.security.scopes import parse_scope
-from gateway.store.resources import utc_now
+from gateway.settings import Environment, get_settings
+from gateway.store.resources import ResourceStore, utc_now
+from gateway.validation.identifiers import check_hsa_id
 
 SIGNING_ALGORITHMS = ("RS384", "ES384")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 _PARTY = re.compile(r"^Organization/[A-Za-z0-9\-.]{1,64}$")
+JWKS_URI_MAX_LENGTH = 512  # auth_client.jwks_uri
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")  # whitespace and control characters
+_HSA_ID_FORM = (
+    "SE, a 10- or 12-digit organisationsnummer, '-' and letters A-Z or digits, "
+    "at most 31 characters"
+)
+
+# The parties that are Organizations of the directory, by the Organization type
+# (CS_ORGANIZATION_TYPE) that records each. The other kinds (operator, auditor, test
+# harness) are the gateway's own parties and need no directory entry.
+KIND_OF_ORGANIZATION_TYPE = {
+    "kommun-socialtjanst": PartyKind.KOMMUN,
+    "region": PartyKind.REGION,
+    "vardcentral": PartyKind.VARDCENTRAL,
+}
+DIRECTORY_PARTY_KINDS = frozenset(KIND_OF_ORGANIZATION_TYPE.values())
 
 
 class ClientRegistrationError(ValueError):
@@ -37,7 +59,54 @@ class ClientSpec:
     cert_hsa_id: str | None = None
 
 
-def _check(spec: ClientSpec) -> None:
+def _is_loopback(host: str) -> bool:
+    """Exactly ``localhost`` or a loopback address literal (127.0.0.0/8, ::1): no name
+    that merely starts so (``127.0.0.1.nip.io``, ``localhost.example``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def jwks_uri_problem(uri: str, *, loopback_http: bool) -> str | None:
+    """Why the gateway may not fetch a client's key set from ``uri``, or None.
+
+    The keys decide who the client is, so they come over ``https``; plain ``http`` only
+    to this host itself (``localhost`` or a loopback literal), and only when
+    ``loopback_http`` (development). No user information (``http://127.0.0.1@host/``).
+    Unlike a Subscription's target, a private address is allowed: a client's key set
+    may well be published on an internal network."""
+    if len(uri) > JWKS_URI_MAX_LENGTH:
+        return f"jwks_uri is longer than {JWKS_URI_MAX_LENGTH} characters"
+    if _UNSAFE.search(uri):
+        return "jwks_uri holds whitespace or control characters"
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return "jwks_uri is not a URL (its host or port cannot be read)"
+    if parts.scheme not in ("https", "http") or not uri[len(parts.scheme) :].startswith("://"):
+        return "jwks_uri must be an https URL"
+    if "@" in parts.netloc:
+        return "jwks_uri must not carry user information (user@ or user:password@)"
+    if not parts.hostname:
+        return "jwks_uri names no host"
+    if port == 0:
+        return "jwks_uri's port must be 1-65535"
+    if parts.scheme == "http":
+        if not _is_loopback(parts.hostname):
+            return (
+                "jwks_uri must use https (http only to this host: localhost, 127.0.0.1 or "
+                "::1, in development)"
+            )
+        if not loopback_http:
+            return "jwks_uri must use https (http to this host only in development)"
+    return None
+
+
+def _check(spec: ClientSpec, *, loopback_http: bool | None) -> None:
     if not _CLIENT_ID.match(spec.client_id):
         raise ClientRegistrationError("client id: letters, digits, '.', '_' or '-', at most 128")
     if not _PARTY.match(spec.party):
@@ -49,10 +118,18 @@ def _check(spec: ClientSpec) -> None:
         raise ClientRegistrationError(f"not SMART system scopes: {' '.join(bad) or '(none given)'}")
     if spec.jwks is None and spec.jwks_uri is None and spec.cert_hsa_id is None:
         raise ClientRegistrationError("give a JWKS, a jwks_uri or a certificate HSA-id")
-    if spec.jwks_uri is not None and not spec.jwks_uri.startswith(
-        ("https://", "http://127.0.0.1", "http://localhost")
-    ):
-        raise ClientRegistrationError("jwks_uri must use https")
+    if spec.jwks_uri is not None:
+        if loopback_http is None:
+            loopback_http = get_settings().environment is Environment.DEVELOPMENT
+        problem = jwks_uri_problem(spec.jwks_uri, loopback_http=loopback_http)
+        if problem is not None:
+            raise ClientRegistrationError(problem)
+    if spec.cert_hsa_id is not None:
+        hsa_problem = check_hsa_id(spec.cert_hsa_id)
+        if hsa_problem is not None:
+            raise ClientRegistrationError(
+                f"the certificate HSA-id is not an HSA-id ({hsa_problem.code}): {_HSA_ID_FORM}"
+            )
     if spec.jwks is not None:
         try:
             keys = KeySet.import_key_set(spec.jwks)  # type: ignore[arg-type]
@@ -64,10 +141,29 @@ def _check(spec: ClientSpec) -> None:
             raise ClientRegistrationError("every key in the JWKS needs a kid")
 
 
-def register(session: Session, spec: ClientSpec) -> AuthClient:
-    _check(spec)
+def register(
+    session: Session,
+    spec: ClientSpec,
+    *,
+    loopback_http: bool | None = None,
+    check_directory: bool = False,
+) -> AuthClient:
+    """Register the client. ``loopback_http``: whether a jwks_uri may be plain http to
+    this host; by default, whether the settings' environment is development.
+    ``check_directory``: whether the party must be backed by the directory
+    (:func:`check_party`), as an operator registering a client expects."""
+    _check(spec, loopback_http=loopback_http)
+    if check_directory:
+        check_party(session, spec)
     if session.get(AuthClient, spec.client_id) is not None:
         raise ClientRegistrationError(f"client {spec.client_id!r} is already registered")
+    if spec.cert_hsa_id is not None:
+        holder = find_by_certificate(session, spec.cert_hsa_id)
+        if holder is not None:
+            raise ClientRegistrationError(
+                f"the certificate HSA-id {spec.cert_hsa_id} is already registered, for "
+                f"client {holder.client_id!r}"
+            )
     client = AuthClient(
         client_id=spec.client_id,
         name=spec.name,
@@ -81,8 +177,54 @@ def register(session: Session, spec: ClientSpec) -> AuthClient:
         created_at=utc_now(),
     )
     session.add(client)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # registered at the same moment by someone else
+        raise ClientRegistrationError(
+            f"client {spec.client_id!r} or its certificate HSA-id was registered meanwhile"
+        ) from None
     return client
+
+
+def _organization_types(body: dict[str, Any]) -> set[str]:
+    return {
+        str(coding.get("code"))
+        for concept in body.get("type") or []
+        for coding in (concept.get("coding") or [] if isinstance(concept, dict) else [])
+        if isinstance(coding, dict) and coding.get("system") == CS_ORGANIZATION_TYPE
+    }
+
+
+def check_party(session: Session, spec: ClientSpec) -> None:
+    """Refuse a party the directory does not back: a kommun, region or vårdcentral client
+    acts for an active Organization of the directory, and no client's kind contradicts the
+    type the directory records for its Organization (a kommun's Organization is no
+    operator, nor a vårdcentral). The gateway's own parties (operator, auditor, test
+    harness) need no directory entry, and an Organization with no recorded type any kind."""
+    if not _PARTY.match(spec.party):
+        raise ClientRegistrationError(
+            "party must be an Organization reference, e.g. Organization/kommun-0180"
+        )
+    kind = spec.party_kind
+    stored = ResourceStore(session).current("Organization", spec.party.split("/", 1)[1])
+    body = stored.body if stored is not None else None
+    if body is None:
+        if kind in DIRECTORY_PARTY_KINDS:
+            raise ClientRegistrationError(
+                f"party {spec.party} is not in the directory: a {kind.value} client acts "
+                "for one of its Organizations (load the directory first: kv-gateway directory "
+                "seed-reference, or directory import)"
+            )
+        return
+    if kind in DIRECTORY_PARTY_KINDS and body.get("active") is False:
+        raise ClientRegistrationError(f"party {spec.party} is inactive in the directory")
+    types = sorted(t for t in _organization_types(body) if t in KIND_OF_ORGANIZATION_TYPE)
+    if types and kind not in {KIND_OF_ORGANIZATION_TYPE[t] for t in types}:
+        raise ClientRegistrationError(
+            f"party {spec.party} is typed {', '.join(types)} in the directory: its clients "
+            f"are of kind {', '.join(KIND_OF_ORGANIZATION_TYPE[t].value for t in types)}, "
+            f"not {kind.value}"
+        )
 
 
 def find(session: Session, client_id: str) -> AuthClient | None:

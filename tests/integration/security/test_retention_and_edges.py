@@ -222,6 +222,8 @@ def test_clients_cli_add_list_disable(database_url: str, tmp_path: Any) -> None:
 
     jwks_file.write_text(json.dumps(new_identity().public_jwks()))
     env = {"KVGW_DATABASE_URL": database_url}
+    # A kommun's client acts for the kommun's Organization in the directory.
+    assert run_cli("directory", "seed-reference", env=env).returncode == 0
     added = run_cli(
         "clients",
         "add",
