@@ -3,16 +3,43 @@
 Routing finds a unit by its HSA-id (``directory.unit_by_hsa_id``) and refuses to choose
 between two active Organizations that carry it. One party's entry with another's HSA-id,
 made in error or not, would so stop every request to that unit, from every kommun.
+
+Delivery picks a unit's adapter by its Endpoint's connection type and hands it the
+Endpoint's address. An Endpoint whose type no adapter has, or whose address its adapter
+cannot use, would take requests (``$submit`` answers 201) that never arrive: so it is
+refused when written (:func:`endpoint_problem`, which a directory import can use too).
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from gateway.api.interactions import FhirInteractions, PassThroughHook
 from gateway.errors import FhirError
-from gateway.routing.directory import HSA_SYSTEMS, units_with_hsa_id
+from gateway.routing.directory import (
+    CONNECTION_TYPE_SYSTEM,
+    CONNECTION_TYPES,
+    HSA_SYSTEMS,
+    units_with_hsa_id,
+)
 from gateway.store.resources import StoredResource
+from gateway.validation.identifiers import check_hsa_id
+
+
+def routed_hsa_ids(body: dict[str, Any]) -> list[tuple[int, str]]:
+    """(index in ``identifier``, value) of each HSA-id (either system) an Organization
+    carries that routing finds it by; none when it is inactive: an inactive entry is never
+    routed to, so it may share an HSA-id with the active one."""
+    if body.get("active") is False:
+        return []
+    return [
+        (index, identifier["value"])
+        for index, identifier in enumerate(body.get("identifier") or [])
+        if identifier.get("system") in HSA_SYSTEMS and isinstance(identifier.get("value"), str)
+    ]
 
 
 class UniqueHsaIdHook(PassThroughHook):
@@ -23,12 +50,7 @@ class UniqueHsaIdHook(PassThroughHook):
     def before_write(
         self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
     ) -> dict[str, Any]:
-        if body.get("active") is False:
-            return body  # an inactive entry is never routed to
-        for index, identifier in enumerate(body.get("identifier") or []):
-            value = identifier.get("value")
-            if identifier.get("system") not in HSA_SYSTEMS or not isinstance(value, str):
-                continue
+        for index, value in routed_hsa_ids(body):
             others = [
                 unit
                 for unit in units_with_hsa_id(fhir.store, value)
@@ -43,4 +65,135 @@ class UniqueHsaIdHook(PassThroughHook):
                     expression=f"Organization.identifier[{index}].value",
                     diagnostics=f"the HSA-id is carried by {others[0].reference}",
                 )
+        return body
+
+
+# ----- Endpoints ------------------------------------------------------------------------
+
+# Whitespace and control characters: never part of an address an adapter can use.
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
+# An absolute URI (RFC 3986): a scheme, a colon and something after it.
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
+_HTTP_SCHEMES = ("http", "https")
+
+_CONNECTION_TYPE_SV = (
+    "Anslutningstypen finns inte i tjänsten. Ange en av anslutningstyperna "
+    f"{', '.join(CONNECTION_TYPES)}."
+)
+_ADDRESS_SV = {
+    "fhir-rest": "Adressen ska vara journalsystemets FHIR-adress: en fullständig http- eller "
+    "https-adress, utan användarnamn, lösenord, frågedel eller fragment.",
+    "rivta": "Adressen ska vara en fullständig http- eller https-adress (utan användarnamn "
+    "eller lösenord) eller mottagarens logiska adress (HSA-id).",
+    "inbox": "Adressen ska vara en fullständig adress (URL), till exempel en https-adress.",
+}
+
+
+@dataclass(frozen=True)
+class EndpointProblem:
+    """Why an Endpoint cannot be delivered to: where (a FHIRPath expression), in Swedish
+    for the person who wrote it, and in English for the diagnostics. Never the address."""
+
+    expression: str
+    text_sv: str
+    diagnostics: str
+
+
+def http_url_problem(address: str, *, base: bool = False) -> str | None:
+    """Why ``address`` is not an absolute http(s) URL an adapter can call, or None.
+
+    The scheme is read as the adapters read it (lower case), the host must be there, and
+    the URL carries no user information (the directory is read by every party, and
+    credentials live in the adapters' configuration). A ``base`` (a FHIR server's base
+    URL, to which the adapter appends ``/Task`` …) has no query and no fragment."""
+    if _UNSAFE.search(address):
+        return "the address holds whitespace or control characters"
+    scheme, colon, _ = address.partition(":")
+    if not colon or scheme not in _HTTP_SCHEMES:
+        return "the address is not an http(s) URL"
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError:
+        return "the address is not a URL (its host or port cannot be read)"
+    if not address.startswith(f"{scheme}://"):
+        return "the address is not an absolute http(s) URL"
+    if "@" in parts.netloc:
+        return "the address must not carry user information"
+    if not parts.hostname:
+        return "the address names no host"
+    if port == 0:
+        return "the address's port must be 1-65535"
+    if base and (parts.query or parts.fragment or address.endswith(("?", "#"))):
+        return "a FHIR base URL has no query and no fragment"
+    return None
+
+
+def _code(connection: Any) -> tuple[str | None, str | None]:
+    if not isinstance(connection, dict):
+        return None, None
+    system, code = connection.get("system"), connection.get("code")
+    return (
+        system if isinstance(system, str) else None,
+        code if isinstance(code, str) else None,
+    )
+
+
+def endpoint_problem(body: dict[str, Any]) -> EndpointProblem | None:
+    """Why the gateway could never deliver through this Endpoint, or None.
+
+    A ``connectionType`` in the gateway's own CodeSystem must name a connection type the
+    gateway has (an adapter). The address must be what that type's adapter reads it as:
+    ``fhir-rest`` the journal system's FHIR base URL (http or https); ``rivta`` the URL
+    called (a producer or the platform) or else the logical address, an HSA-id; ``inbox``
+    (which does not use it) at least an absolute URL. The delivery side picks the adapter
+    by the code alone, so the address of a gateway code is checked in any system."""
+    system, code = _code(body.get("connectionType"))
+    if system == CONNECTION_TYPE_SYSTEM and code not in CONNECTION_TYPES:
+        return EndpointProblem(
+            "Endpoint.connectionType.code",
+            _CONNECTION_TYPE_SV,
+            f"the gateway has no connection type {code!r} (it has {', '.join(CONNECTION_TYPES)})",
+        )
+    if code not in CONNECTION_TYPES:
+        return None  # another code system's type: no adapter delivers through it
+    raw = body.get("address")
+    address = raw if isinstance(raw, str) else ""
+    if code == "fhir-rest":
+        why = http_url_problem(address, base=True)
+    elif code == "rivta":
+        if check_hsa_id(address) is None:
+            why = None
+        elif address.startswith(("http:", "https:")):
+            why = http_url_problem(address)
+        else:
+            why = "the address is neither an http(s) URL nor a logical address (an HSA-id)"
+    elif _UNSAFE.search(address) or not _ABSOLUTE_URI.fullmatch(address):
+        why = "the address is not an absolute URL"
+    else:
+        why = None
+    if why is None:
+        return None
+    return EndpointProblem("Endpoint.address", _ADDRESS_SV[code], f"{why} (connection type {code})")
+
+
+class EndpointChecksHook(PassThroughHook):
+    """An Endpoint names a connection type the gateway has and an address its adapter can
+    use (422 at the element): otherwise every request routed to it would wait in the
+    outbox, or die there, after its submission was answered 201."""
+
+    resource_type = "Endpoint"
+
+    def before_write(
+        self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
+    ) -> dict[str, Any]:
+        problem = endpoint_problem(body)
+        if problem is not None:
+            raise FhirError.single(
+                422,
+                "business-rule",
+                problem.text_sv,
+                expression=problem.expression,
+                diagnostics=problem.diagnostics,
+            )
         return body

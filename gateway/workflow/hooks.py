@@ -16,7 +16,7 @@ from gateway.delivery.outbox import withhold
 from gateway.delivery.webhook_targets import TargetRefusedError, WebhookTargets
 from gateway.errors import FhirError, not_found
 from gateway.resources.references import as_logical, references_in
-from gateway.routing.directory_hooks import UniqueHsaIdHook
+from gateway.routing.directory_hooks import EndpointChecksHook, UniqueHsaIdHook
 from gateway.routing.person import CANONICAL_SYSTEM
 from gateway.search.index import split_reference
 from gateway.search.query import SearchQuery, parse_search
@@ -678,6 +678,7 @@ class SubscriptionHook(_Hook):
 # Every write hook the gateway runs: the workflow's, and the directory's own rule.
 WORKFLOW_HOOKS = (
     UniqueHsaIdHook(),
+    EndpointChecksHook(),
     PatientHook(),
     ServiceRequestHook(),
     TaskHook(),
