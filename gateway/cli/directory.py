@@ -77,30 +77,38 @@ def directory_import(
         FileKind | None, typer.Option("--format", help="Default: by the file's suffix")
     ] = None,
 ) -> None:
-    """Upsert Organizations and Endpoints by id, all or nothing, as new versions."""
+    """Upsert Organizations and Endpoints by id, all or nothing, as new versions. Each is
+    checked as the FHIR API checks a write of it, the file as a whole by the directory's
+    rules (one active Organization per HSA-id, references that resolve, no partOf loop)."""
     from gateway.routing.directory_io import DirectoryImportError, import_resources, read_file
     from gateway.store.resources import ResourceStore
-    from gateway.validation.pipeline import ValidationPipeline
+    from gateway.validation.factory import build_validator
 
     chosen = _kind(file, kind)
+    settings = settings_or_fail()
     with user_errors():
         data = file.read_bytes()
         try:
-            resources = read_file(data, chosen.value)
+            resources = read_file(data, chosen.value, max_depth=settings.max_json_depth)
         except DirectoryImportError as error:
             fail(f"{file.name}: {error}")
-    with _session() as (session, _), Progress(console=console, transient=True) as progress:
-        task = progress.add_task("directory import", total=len(resources))
-        try:
-            result = import_resources(
-                ResourceStore(session),
-                ValidationPipeline(),
-                resources,
-                progress=lambda n: progress.update(task, completed=n),
-                file_kind=chosen.value,
-            )
-        except DirectoryImportError as error:
-            fail(f"{file.name}: {error}; nothing was imported")
+    with _session() as (session, settings):
+        refused: DirectoryImportError | None = None
+        # Not drawn off a terminal: the display would leave an empty line on stderr.
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+            task = progress.add_task("directory import", total=len(resources))
+            try:
+                result = import_resources(
+                    ResourceStore(session),
+                    build_validator(settings),
+                    resources,
+                    progress=lambda n: progress.update(task, completed=n),
+                    file_kind=chosen.value,
+                )
+            except DirectoryImportError as error:
+                refused = error
+        if refused is not None:  # once the progress display is gone; rolls back
+            fail(f"{file.name}: {refused}; nothing was imported")
     typer.echo(
         f"directory import: {result.created} created, {result.updated} updated, "
         f"{result.unchanged} unchanged"

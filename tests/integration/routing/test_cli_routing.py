@@ -99,3 +99,57 @@ def test_directory_cli_round_trip(tmp_path: Path) -> None:
     added = run_cli("directory", "route-add", "urn:x", "SE2321000016-X1", "ep-missing", env=env)
     assert added.returncode == 1
     assert "no Endpoint" in added.stderr
+
+
+DIRECTORY_HEADER = (
+    "resource_type,id,active,name,hsa_id,kommunkod,lanskod,org_type,part_of,"
+    "connection_type,address,managing_organization,status"
+)
+
+
+def test_directory_import_checks_each_resource_as_the_fhir_api_does(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = {"KVGW_DATABASE_URL": database_url}  # migrated; the directory may stay empty
+    clone = tmp_path / "clone.csv"
+    clone.write_text(
+        f"{DIRECTORY_HEADER}\n"
+        "Organization,vc-clone,true,Clone,SE2321000057-VC1001,9999,99,no-such-type,region-01,,,,\n"
+        "Endpoint,ep-clone,,X,,,,,,bogus,not a url,vc-clone,notastatus\n",
+        encoding="utf-8",
+    )
+    refused = run_cli("directory", "import", str(clone), env=env)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("kv-gateway: clone.csv: Organization/vc-clone: ")
+    assert "kommunkod-unknown" in refused.stderr
+    assert refused.stderr.endswith("; nothing was imported\n")
+    assert refused.stderr.count("\n") == 1
+    status = tmp_path / "status.csv"
+    status.write_text(
+        f"{DIRECTORY_HEADER}\n"
+        "Endpoint,ep-new,,X,,,,,,fhir-rest,https://x.example/fhir,vc-sodermalm,notastatus\n",
+        encoding="utf-8",
+    )
+    refused = run_cli("directory", "import", str(status), env=env)
+    assert refused.returncode == 1
+    assert "Endpoint/ep-new: code not in required ValueSet" in refused.stderr
+    assert "endpoint-status" in refused.stderr
+
+
+def test_directory_import_errors_are_one_line(tmp_path: Path) -> None:
+    """Each of these once crashed with a traceback (the library tests have the rest)."""
+    env = {"KVGW_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"}
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    part_of = {"resourceType": "Organization", "id": "x", "partOf": {"reference": 5}}
+    files = {
+        "short.csv": f"{DIRECTORY_HEADER}\nOrganization,region-01\n",
+        "long.csv": f"{DIRECTORY_HEADER}\nOrganization,x,true,{'A' * 140_000},,,,,,,,,\n",
+        "part-of.json": json.dumps({"resourceType": "Bundle", "entry": [{"resource": part_of}]}),
+        "deep.json": "[" * 100_000 + "]" * 100_000,
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        result = run_cli("directory", "import", str(tmp_path / name), env=env)
+        assert result.returncode == 1, name
+        assert result.stderr.startswith(f"kv-gateway: {name}: "), result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
