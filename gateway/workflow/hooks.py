@@ -4,6 +4,7 @@ interactions)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
@@ -526,8 +527,16 @@ class ConsentHook(_Hook):
                 fhir.store.revoke(answer_type, answer_id, {kommun})
 
 
+# A case's dialogue: the parties' messages (the inbox shows 200 on one page, the gateway's
+# own few notices included), and what one message may carry.
+MAX_MESSAGES_PER_TASK = 150
+MAX_PAYLOAD_PARTS = 20
+
+
 class CommunicationHook(_Hook):
-    """Direct dialogue about a Task: between its requester and its owner, with consent."""
+    """Direct dialogue about a Task: between its requester and its owner, with consent.
+    The gateway stamps when a message was sent; a case holds at most
+    MAX_MESSAGES_PER_TASK messages, each of at most MAX_PAYLOAD_PARTS parts."""
 
     resource_type = "Communication"
     case_record = True
@@ -548,6 +557,21 @@ class CommunicationHook(_Hook):
         _consent_or_refuse(
             fhir, task, 422, "Samtycket tillåter inte längre utbyte i ärendet.", "Communication"
         )
+        if len(body.get("payload") or []) > MAX_PAYLOAD_PARTS:
+            raise _refuse(
+                422,
+                f"Ett meddelande får ha högst {MAX_PAYLOAD_PARTS} delar.",
+                f"at most {MAX_PAYLOAD_PARTS} payload parts",
+                "Communication.payload",
+            )
+        if _messages_in(fhir, task) >= MAX_MESSAGES_PER_TASK:
+            raise _refuse(
+                409,
+                f"Ärendet har redan {MAX_MESSAGES_PER_TASK} meddelanden, och fler tas inte "
+                "emot. Ring eller boka ett avstämningsmöte i stället.",
+                f"a Task holds at most {MAX_MESSAGES_PER_TASK} messages",
+                "Communication.partOf",
+            )
         task_body = task.body or {}
         kommun = organization_of(fhir.store)(task_body.get("requester") or {})
         unit = _first(task_body.get("owner"))
@@ -558,7 +582,10 @@ class CommunicationHook(_Hook):
         body["subject"] = task_body.get("for")
         body["sender"] = {"reference": fhir.caller.party}
         body["recipient"] = [{"reference": other}] if other else []
-        body.setdefault("sent", utc_now().isoformat().replace("+00:00", "Z"))
+        # When it was sent is the gateway's to say: the dialogue is ordered by it. When it
+        # was received is not the sender's to say at all.
+        body["sent"] = utc_now().isoformat().replace("+00:00", "Z")
+        body.pop("received", None)
         return body
 
     def after_write(
@@ -603,6 +630,13 @@ class CommunicationHook(_Hook):
                 "Communication.partOf",
             )
         return _visible_or_404(fhir, "Task", ref_id)
+
+
+def _messages_in(fhir: FhirInteractions, task: StoredResource) -> int:
+    """How many messages the Task's dialogue holds (the gateway's own notices included)."""
+    query = parse_search("Communication", [("part-of", task.reference), ("_count", "1")])
+    _, total = fhir.store.search(query)
+    return total or 0
 
 
 def _visible_or_404(fhir: FhirInteractions, resource_type: str, res_id: str) -> StoredResource:
@@ -655,6 +689,15 @@ class SubscriptionHook(_Hook):
             raise _refuse(
                 422, webhook_targets.REFUSAL_SV, str(refused), "Subscription.channel.endpoint"
             ) from None
+        _check_channel_headers(channel.get("header") or [])
+        if existing is None and _subscriptions_of(fhir) >= MAX_SUBSCRIPTIONS_PER_PARTY:
+            raise _refuse(
+                409,
+                f"Ni har redan {MAX_SUBSCRIPTIONS_PER_PARTY} prenumerationer. Ta bort någon "
+                "som inte behövs, eller samla dem i en.",
+                f"a party holds at most {MAX_SUBSCRIPTIONS_PER_PARTY} Subscriptions",
+                "Subscription",
+            )
         criteria = str(body.get("criteria", ""))
         if not criteria.startswith("Task?") and criteria != "Task":
             raise _refuse(
@@ -673,6 +716,72 @@ class SubscriptionHook(_Hook):
         if body.get("status") in ("requested", "active"):
             body["status"] = "active"
         return body
+
+
+MAX_SUBSCRIPTIONS_PER_PARTY = 10
+MAX_CHANNEL_HEADERS = 10
+MAX_CHANNEL_HEADER_CHARS = 1024
+# A header the subscriber may ask for: a token for a name (RFC 9110 section 5.1), visible
+# ASCII and inner spaces for a value. Those that shape the request itself are the
+# gateway's to set.
+_HEADER = re.compile(
+    r"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)"
+)
+_GATEWAY_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "expect",
+        "idempotency-key",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
+
+
+def _check_channel_headers(headers: list[Any]) -> None:
+    """The headers a notification carries for the subscriber (its own credentials, say):
+    each ``Name: value`` on one line, at most MAX_CHANNEL_HEADERS of them, and none the
+    gateway sets itself."""
+    if len(headers) > MAX_CHANNEL_HEADERS:
+        raise _refuse(
+            422,
+            f"En prenumeration får ha högst {MAX_CHANNEL_HEADERS} huvudrader.",
+            f"at most {MAX_CHANNEL_HEADERS} channel headers",
+            "Subscription.channel.header",
+        )
+    for index, header in enumerate(headers):
+        where = f"Subscription.channel.header[{index}]"
+        match = _HEADER.fullmatch(header) if isinstance(header, str) else None
+        if match is None or len(header) > MAX_CHANNEL_HEADER_CHARS:
+            raise _refuse(
+                422,
+                "En huvudrad ska skrivas 'Namn: värde' på en rad, med högst "
+                f"{MAX_CHANNEL_HEADER_CHARS} tecken.",
+                "a channel header is 'Name: value' in visible ASCII on one line",
+                where,
+            )
+        if match.group(1).lower() in _GATEWAY_HEADERS:
+            raise _refuse(
+                422,
+                "Den huvudraden sätter tjänsten själv.",
+                "the gateway sets this header itself",
+                where,
+            )
+
+
+def _subscriptions_of(fhir: FhirInteractions) -> int:
+    """How many Subscriptions the caller's party holds."""
+    query = parse_search("Subscription", [("_count", "1")])
+    _, total = fhir.store.search(query, visibility=fhir.rules.visibility("Subscription"))
+    return total or 0
 
 
 # Every write hook the gateway runs: the workflow's, and the directory's own rule.

@@ -345,6 +345,8 @@ class Reader:
         )
 
     def messages(self, task_ref: str, own_party: str) -> list[Message]:
+        # All of them: the parties' messages are capped below this page (the workflow's
+        # MAX_MESSAGES_PER_TASK), which leaves room for the gateway's own few notices.
         found = self.fhir.search("Communication", [("part-of", task_ref), ("_count", "200")]).found
         messages = []
         for stored in found:

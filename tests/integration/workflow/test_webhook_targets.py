@@ -73,3 +73,37 @@ def test_an_endpoint_stored_before_the_check_is_refused_at_delivery(world: World
     assert "not public" in (message.last_error or "")
     assert "169.254" not in (message.last_error or "")
     assert world.webhook.received == []
+
+
+def test_channel_headers_are_one_line_each_and_not_the_gateways_own(world: World) -> None:
+    refusals = {
+        "Host: intern.example": "sätter tjänsten själv",
+        "Transfer-Encoding: chunked": "sätter tjänsten själv",
+        "idempotency-key: x": "sätter tjänsten själv",
+        "X-Secret: a\r\nX-Injected: b": "på en rad",
+        "X Secret: a": "på en rad",
+        "X-Secret: " + "a" * 2000: "på en rad",
+    }
+    for header, text in refusals.items():
+        subscription = _subscription(world.webhook_url)
+        subscription["channel"]["header"] = ["X-Ok: 1", header]
+        refused = world.as_kommun("POST", "/fhir/Subscription", subscription)
+        assert refused.status_code == 422, (header, refused.text)
+        issue = refused.json()["issue"][0]
+        assert issue["expression"] == ["Subscription.channel.header[1]"], header
+        assert text in issue["details"]["text"]
+    many = _subscription(world.webhook_url)
+    many["channel"]["header"] = [f"X-H{n}: v" for n in range(11)]
+    assert world.as_kommun("POST", "/fhir/Subscription", many).status_code == 422
+    assert world.as_kommun("GET", "/fhir/Subscription").json().get("total") == 0
+
+
+def test_a_party_holds_a_bounded_number_of_subscriptions(world: World) -> None:
+    """Each one is a POST at every change of a Task: the worker serves every party."""
+    for _ in range(10):
+        created = world.as_kommun("POST", "/fhir/Subscription", _subscription(world.webhook_url))
+        assert created.status_code == 201, created.text
+    refused = world.as_kommun("POST", "/fhir/Subscription", _subscription(world.webhook_url))
+    assert refused.status_code == 409, refused.text
+    assert "10 prenumerationer" in refused.json()["issue"][0]["details"]["text"]
+    assert world.as_kommun("GET", "/fhir/Subscription").json().get("total") == 10
