@@ -5,7 +5,6 @@ next round instead of being lost."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from gateway.errors import FhirError, changed_meanwhile, gone, not_found, versio
 from gateway.workflow import hooks
 from gateway.workflow.task_states import Role, check_transition
 from tests.integration.adapters.fhir_rest.conftest import FhirWorld
+from tests.support.errors import raised
 from tests.support.fhir_data import FHIR_JSON
 
 ENDPOINT = "ep-vc-jonkoping-centrum"
@@ -95,14 +95,6 @@ def test_a_polled_report_checked_before_another_change_was_written_is_fetched_ag
     assert world.poll().updates == 0, "the mark moved past what was applied"
 
 
-def _raised(refuse: Callable[[], object]) -> FhirError:
-    try:
-        refuse()
-    except FhirError as error:
-        return error
-    raise AssertionError("not refused")
-
-
 @pytest.mark.parametrize(
     ("refusal", "passing"),
     [
@@ -113,7 +105,7 @@ def _raised(refuse: Callable[[], object]) -> FhirError:
         # A fault in the gateway (what InboundApplier makes of an unexpected exception).
         (FhirError.single(500, "exception", "Tillfälligt fel."), True),
         # What the workflow does not allow stays so, however often it is fetched.
-        (_raised(lambda: check_transition("completed", "accepted", Role.OWNER)), False),
+        (raised(lambda: check_transition("completed", "accepted", Role.OWNER)), False),
         (gone("Task"), False),
         (not_found("Task", "t-1"), False),
     ],

@@ -4,7 +4,6 @@ workflow refuses the later write, and the answer tells the journal system to sen
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from gateway.rivta.endpoint import CHANGED_MEANWHILE, refusal_result
 from gateway.workflow import hooks
 from gateway.workflow.task_states import Role, check_transition
 from tests.integration.adapters.rivta.conftest import UNIT_HSA, World
+from tests.support.errors import raised
 
 
 def test_a_report_checked_before_another_was_written_is_to_be_sent_again(
@@ -79,14 +79,6 @@ def test_a_report_checked_before_another_was_written_is_to_be_sent_again(
     assert after["businessStatus"]["coding"][0]["code"] == "besok-bokat"
 
 
-def _raised(refuse: Callable[[], object]) -> FhirError:
-    try:
-        refuse()
-    except FhirError as error:
-        return error
-    raise AssertionError("not refused")
-
-
 @pytest.mark.parametrize(
     ("refusal", "error_code"),
     [
@@ -96,7 +88,7 @@ def _raised(refuse: Callable[[], object]) -> FhirError:
         (version_conflict("2", "3"), contract.TECHNICAL_ERROR),
         # What the workflow does not allow stays so, however often it is sent.
         (
-            _raised(lambda: check_transition("completed", "accepted", Role.OWNER)),
+            raised(lambda: check_transition("completed", "accepted", Role.OWNER)),
             contract.APPLICATION_ERROR,
         ),
         (gone("Task"), contract.APPLICATION_ERROR),
