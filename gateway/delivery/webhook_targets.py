@@ -19,10 +19,11 @@ import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult
 
 import httpx
 
+from gateway.resources.urls import UrlRefusedError, http_url
 from gateway.settings import Environment, Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -67,17 +68,10 @@ class WebhookTargets:
     def check(self, url: str) -> SplitResult:
         """The URL's parts, or TargetRefusedError: judged on the URL alone (no DNS)."""
         try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            raise TargetRefusedError("the endpoint is not a URL") from None
-        host = parts.hostname
-        if parts.scheme not in ("https", "http") or not host:
-            raise TargetRefusedError("the endpoint must be an https URL with a host")
-        if parts.username is not None or parts.password is not None:
-            raise TargetRefusedError("the endpoint must not carry user information")
-        if port == 0:
-            raise TargetRefusedError("the endpoint's port must be 1-65535")
+            parts = http_url(url)
+        except UrlRefusedError as refused:
+            raise TargetRefusedError(f"the endpoint {refused}") from None
+        host = parts.hostname or ""
         literal = _literal(host)
         named_loopback = literal is None and _is_localhost(host)
         loopback = named_loopback or (literal is not None and literal.is_loopback)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from gateway.api.interactions import FhirInteractions, PassThroughHook
 from gateway.errors import FhirError
+from gateway.resources.urls import UrlRefusedError, http_url
 from gateway.routing.directory import (
     CONNECTION_TYPE_SYSTEM,
     CONNECTION_TYPES,
@@ -74,7 +74,6 @@ class UniqueHsaIdHook(PassThroughHook):
 _UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
 # An absolute URI (RFC 3986): a scheme, a colon and something after it.
 _ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
-_HTTP_SCHEMES = ("http", "https")
 
 _CONNECTION_TYPE_SV = (
     "Anslutningstypen finns inte i tjänsten. Ange en av anslutningstyperna "
@@ -106,24 +105,10 @@ def http_url_problem(address: str, *, base: bool = False) -> str | None:
     the URL carries no user information (the directory is read by every party, and
     credentials live in the adapters' configuration). A ``base`` (a FHIR server's base
     URL, to which the adapter appends ``/Task`` …) has no query and no fragment."""
-    if _UNSAFE.search(address):
-        return "the address holds whitespace or control characters"
-    scheme, colon, _ = address.partition(":")
-    if not colon or scheme not in _HTTP_SCHEMES:
-        return "the address is not an http(s) URL"
     try:
-        parts = urlsplit(address)
-        port = parts.port
-    except ValueError:
-        return "the address is not a URL (its host or port cannot be read)"
-    if not address.startswith(f"{scheme}://"):
-        return "the address is not an absolute http(s) URL"
-    if "@" in parts.netloc:
-        return "the address must not carry user information"
-    if not parts.hostname:
-        return "the address names no host"
-    if port == 0:
-        return "the address's port must be 1-65535"
+        parts = http_url(address)
+    except UrlRefusedError as refused:
+        return f"the address {refused}"
     if base and (parts.query or parts.fragment or address.endswith(("?", "#"))):
         return "a FHIR base URL has no query and no fragment"
     return None

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from joserfc.jwk import KeySet
 from sqlalchemy import Connection, bindparam, select
@@ -15,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.canonical import CS_ORGANIZATION_TYPE
+from gateway.resources.urls import UrlRefusedError, http_url, is_loopback_host
 from gateway.security.caller import PartyKind
 from gateway.security.models import AuthClient
 from gateway.security.scopes import parse_scope
@@ -26,7 +25,6 @@ SIGNING_ALGORITHMS = ("RS384", "ES384")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 _PARTY = re.compile(r"^Organization/[A-Za-z0-9\-.]{1,64}$")
 JWKS_URI_MAX_LENGTH = 512  # auth_client.jwks_uri
-_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")  # whitespace and control characters
 _HSA_ID_FORM = (
     "SE, a 10- or 12-digit organisationsnummer, '-' and letters A-Z or digits, "
     "at most 31 characters"
@@ -59,17 +57,6 @@ class ClientSpec:
     cert_hsa_id: str | None = None
 
 
-def _is_loopback(host: str) -> bool:
-    """Exactly ``localhost`` or a loopback address literal (127.0.0.0/8, ::1): no name
-    that merely starts so (``127.0.0.1.nip.io``, ``localhost.example``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def jwks_uri_problem(uri: str, *, loopback_http: bool) -> str | None:
     """Why the gateway may not fetch a client's key set from ``uri``, or None.
 
@@ -80,23 +67,12 @@ def jwks_uri_problem(uri: str, *, loopback_http: bool) -> str | None:
     may well be published on an internal network."""
     if len(uri) > JWKS_URI_MAX_LENGTH:
         return f"jwks_uri is longer than {JWKS_URI_MAX_LENGTH} characters"
-    if _UNSAFE.search(uri):
-        return "jwks_uri holds whitespace or control characters"
     try:
-        parts = urlsplit(uri)
-        port = parts.port
-    except ValueError:
-        return "jwks_uri is not a URL (its host or port cannot be read)"
-    if parts.scheme not in ("https", "http") or not uri[len(parts.scheme) :].startswith("://"):
-        return "jwks_uri must be an https URL"
-    if "@" in parts.netloc:
-        return "jwks_uri must not carry user information (user@ or user:password@)"
-    if not parts.hostname:
-        return "jwks_uri names no host"
-    if port == 0:
-        return "jwks_uri's port must be 1-65535"
+        parts = http_url(uri)
+    except UrlRefusedError as refused:
+        return f"jwks_uri {refused}"
     if parts.scheme == "http":
-        if not _is_loopback(parts.hostname):
+        if not is_loopback_host(parts.hostname or ""):
             return (
                 "jwks_uri must use https (http only to this host: localhost, 127.0.0.1 or "
                 "::1, in development)"

@@ -1,0 +1,61 @@
+"""Reading an http(s) URL that someone gives the gateway to call.
+
+One reading for every place that takes one: a Subscription's rest-hook
+(gateway.delivery.webhook_targets), an Endpoint's address (gateway.routing.directory_hooks)
+and a client's ``jwks_uri`` (gateway.security.clients). Each adds its own rules on top:
+which schemes, which addresses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import SplitResult, urlsplit
+
+# Whitespace and control characters: never part of a URL the gateway calls.
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
+HTTP_SCHEMES = ("http", "https")
+
+
+class UrlRefusedError(ValueError):
+    """Why a text is not a URL the gateway calls: English, a predicate for a subject the
+    caller names ("the endpoint …"), never repeating the text."""
+
+
+def http_url(text: str) -> SplitResult:
+    """The parts of ``text`` as an absolute ``http`` or ``https`` URL (the scheme in lower
+    case, as it is written) with a host, a readable port other than 0 and no user
+    information (``https://127.0.0.1@elsewhere.example/`` is elsewhere's); UrlRefusedError
+    otherwise."""
+    if _UNSAFE.search(text):
+        raise UrlRefusedError("holds whitespace or control characters")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise UrlRefusedError("is not a URL (its host or port cannot be read)") from None
+    scheme = text.partition(":")[0]
+    if scheme not in HTTP_SCHEMES or not text.startswith(f"{scheme}://"):
+        raise UrlRefusedError("is not an absolute http(s) URL")
+    if "@" in parts.netloc:
+        raise UrlRefusedError("must not carry user information (user@ or user:password@)")
+    if not parts.hostname:
+        raise UrlRefusedError("names no host")
+    if port == 0:
+        raise UrlRefusedError("has port 0 (a port is 1-65535)")
+    return parts
+
+
+def is_loopback_host(host: str) -> bool:
+    """Exactly ``localhost`` or a loopback address literal (127.0.0.0/8, ::1,
+    ::ffff:127.0.0.1): no name that merely starts so (``127.0.0.1.nip.io``,
+    ``localhost.example``), nor one under ``localhost``, which a resolver may send anywhere."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
