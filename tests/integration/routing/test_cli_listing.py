@@ -5,14 +5,12 @@ an import that stops midway is one line that says what is committed."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, text
 
 from gateway.routing.models import ListingEntry
-from gateway.store.db import make_engine
 from gateway.validation.identifiers import synthetic_personnummer
 from tests.integration.test_cli import run_cli
 
@@ -29,15 +27,6 @@ def env(database_url: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
 def numbers(count: int) -> list[str]:
     start = datetime.date(1950, 1, 1)
     return [synthetic_personnummer(start + datetime.timedelta(days=i), 654) for i in range(count)]
@@ -48,10 +37,10 @@ def errors(stderr: str) -> list[str]:
 
 
 def test_a_file_without_the_column_keeps_protection_and_a_lowering_is_counted(
-    tmp_path: Path, env: dict[str, str], db: Engine
+    tmp_path: Path, env: dict[str, str], engine: Engine
 ) -> None:
     def flags() -> list[bool]:
-        with db.connect() as connection:
+        with engine.connect() as connection:
             return list(connection.execute(select(ListingEntry.protected_identity)).scalars())
 
     source = tmp_path / "listing.csv"
@@ -73,7 +62,7 @@ def test_a_file_without_the_column_keeps_protection_and_a_lowering_is_counted(
 
 
 def test_a_stray_quote_or_an_overlong_cell_is_one_rejected_line(
-    tmp_path: Path, env: dict[str, str], db: Engine
+    tmp_path: Path, env: dict[str, str], engine: Engine
 ) -> None:
     people = numbers(3000)
     rows = [f"{number},{HSA},01,PV,2020-01-01," for number in people]
@@ -88,7 +77,7 @@ def test_a_stray_quote_or_an_overlong_cell_is_one_rejected_line(
     assert "line 5: line-too-long" in result.stderr
     assert "line 1002: csv-syntax" in result.stderr
     assert not any(number in result.stdout + result.stderr for number in people)
-    with db.connect() as connection:
+    with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(ListingEntry)).scalar_one() == (
             2998
         )
@@ -109,19 +98,19 @@ STOP_POSTGRESQL = (
 
 
 def test_an_import_that_fails_midway_is_one_line_and_a_rerun_finishes_it(
-    tmp_path: Path, env: dict[str, str], db: Engine
+    tmp_path: Path, env: dict[str, str], engine: Engine
 ) -> None:
     people = numbers(250)
     source = tmp_path / "listing.csv"
     source.write_text(COLUMNS + "\n" + "".join(f"{n},{HSA},01,PV,2020-01-01,\n" for n in people))
-    postgresql = db.dialect.name == "postgresql"
-    with db.begin() as connection:  # the database refuses rows from the 101st on
+    postgresql = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:  # the database refuses rows from the 101st on
         for statement in STOP_POSTGRESQL if postgresql else (STOP_SQLITE,):
             connection.execute(text(statement))
     try:
         failed = run_cli("listing", "import", str(source), "--batch-size", "100", env=env)
     finally:
-        with db.begin() as connection:
+        with engine.begin() as connection:
             if postgresql:
                 connection.execute(text("DROP TRIGGER kvgw_test_stop ON listing_entry"))
                 connection.execute(text("DROP FUNCTION kvgw_test_stop()"))
@@ -140,7 +129,7 @@ def test_an_import_that_fails_midway_is_one_line_and_a_rerun_finishes_it(
     assert "250 rows read, 250 accepted (150 new, 100 already known or updated)" in rerun.stdout
     again = run_cli("listing", "import", str(source), "--batch-size", "100", env=env)
     assert "250 accepted (0 new, 250 already known or updated)" in again.stdout
-    with db.connect() as connection:
+    with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(ListingEntry)).scalar_one() == (
             250
         )
