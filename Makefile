@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
+# The suite runs on every core (pytest-xdist), a test file per worker at a time; set
+# PYTEST_PARALLEL= to run it in one process.
+PYTEST_PARALLEL ?= -n auto --dist loadfile
 # The demo journal systems that `make run` starts beside the gateway: fhir-rest on PEER_PORT,
 # RIVTA on the port after it.
 PEER_PORT ?= $(shell echo $$(( $(PORT) + 11 )))
@@ -46,7 +49,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy gateway adapters
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
