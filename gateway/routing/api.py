@@ -219,10 +219,7 @@ def _check_kommun_may_ask(
             diagnostics="a kommun resolves routes with its own kommunkod only",
         )
     own = of_party(kommun)
-    records = [
-        patient.reference
-        for patient in directory.patients_by_identifier(store, person.system, person.value, own)
-    ]
+    records = [patient.reference for patient in directory.patients_of(store, person, own)]
     if not any(directory.requests_about(store, record, own) for record in records):
         raise FhirError.single(
             403,

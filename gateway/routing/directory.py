@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from gateway.canonical import CS_CONNECTION_TYPE, CS_ORGANIZATION_TYPE
 from gateway.routing import events, routing_table
+from gateway.routing.person import PersonId
 from gateway.routing.reference_data import kommuner, regions
 from gateway.search.query import parse_search
 from gateway.store.directory_cache import CACHED_TYPES, cached
@@ -235,10 +236,13 @@ def kommun_by_code(store: ResourceStore, kommunkod: str) -> StoredResource | Non
     return found[0] if found else None
 
 
-def patients_by_identifier(
-    store: ResourceStore, system: str, value: str, visibility: Visibility = EVERYTHING
+def patients_of(
+    store: ResourceStore, person: PersonId, visibility: Visibility = EVERYTHING
 ) -> list[StoredResource]:
-    return _search(store, "Patient", [("identifier", f"{system}|{value}")], visibility)
+    """The Patients that ``visibility`` shows of ``person``, under any system that names
+    them (``http://electronichealth.se/identifier/personnummer`` or its OID form)."""
+    values = ",".join(f"{system}|{person.value}" for system in person.systems)
+    return _search(store, "Patient", [("identifier", values)], visibility)
 
 
 def requests_about(

@@ -55,6 +55,14 @@ class PersonId:
     __str__ = __repr__
 
     @property
+    def systems(self) -> tuple[str, ...]:
+        """Every accepted system that names this person (the URI and the OID form): a
+        record under any of them is a record of the same person."""
+        return tuple(
+            system for system, canonical in CANONICAL_SYSTEM.items() if canonical == self.system
+        )
+
+    @property
     def rivta_root(self) -> str:
         return RIVTA_ROOT[self.system]
 

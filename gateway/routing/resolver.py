@@ -319,8 +319,7 @@ class RouteResolver:
             )
         # The gateway's own records may know of protected identity too.
         protected = resolution.protected_identity or any(
-            _is_protected(p)
-            for p in directory.patients_by_identifier(store, person.system, person.value, records)
+            _is_protected(p) for p in directory.patients_of(store, person, records)
         )
         if protected and not resolution.protected_identity:
             steps.append(

@@ -17,6 +17,7 @@ from gateway.store.models import ResourceHead
 from gateway.validation.identifiers import (
     SYSTEM_HSA_ID,
     SYSTEM_PERSONNUMMER,
+    SYSTEM_PERSONNUMMER_OID,
     synthetic_personnummer,
 )
 from tests.integration.routing.conftest import (
@@ -301,15 +302,16 @@ def test_cached_answers_are_marked_and_use_cache_false_asks_again(
 
 
 def _kommun_asks(app: FastAPI, party: str) -> Resolve:
-    """$resolve-route as a kommun's own client: personnummer, kommunkod -> the response."""
+    """$resolve-route as a kommun's own client: personnummer, kommunkod (and the person's
+    identifier system) -> the response."""
     http = TestClient(app)
     http.headers.update(bearer(http, register_client(app, party, PartyKind.KOMMUN)))
 
-    def call(personnummer: str, kommunkod: str) -> Response:
+    def call(personnummer: str, kommunkod: str, system: str = SYSTEM_PERSONNUMMER) -> Response:
+        body = parameters(personnummer, kommunkod)
+        body["parameter"][0]["valueIdentifier"]["system"] = system
         return http.post(
-            "/fhir/$resolve-route",
-            json=parameters(personnummer, kommunkod),
-            headers={"content-type": "application/fhir+json"},
+            "/fhir/$resolve-route", json=body, headers={"content-type": "application/fhir+json"}
         )
 
     return call
@@ -328,15 +330,21 @@ def _as_party(app: FastAPI, party: str) -> Callable[[str, str], dict[str, Any]]:
 
 
 def _holds(
-    app: FastAPI, party: str, personnummer: str, *labels: str, requested: bool = True
+    app: FastAPI,
+    party: str,
+    personnummer: str,
+    *labels: str,
+    requested: bool = True,
+    system: str = SYSTEM_PERSONNUMMER,
 ) -> str:
-    """``party`` holds a Patient record of the person and (``requested``) a request about
-    it, as a submission of its leaves them; answers the record's reference."""
+    """``party`` holds a Patient record of the person (identified in ``system``) and
+    (``requested``) a request about it, as a submission of its leaves them; answers the
+    record's reference."""
     from gateway.store.resources import ResourceStore
 
     patient: dict[str, Any] = {
         "resourceType": "Patient",
-        "identifier": [{"system": SYSTEM_PERSONNUMMER, "value": personnummer}],
+        "identifier": [{"system": system, "value": personnummer}],
     }
     if labels:
         patient["meta"] = {"security": [{"code": label} for label in labels]}
@@ -390,6 +398,33 @@ def test_a_kommun_asks_only_as_itself_and_about_persons_it_has_asked_about(
     # The audit names whom the kommun looked up: its own record of the person.
     lookups = client.get("/fhir/AuditEvent", params={"entity": record}).json()
     assert lookups.get("total", 0) >= 1, lookups
+
+
+def test_a_kommun_whose_record_names_the_person_by_the_oid_may_ask_by_either_system(
+    app: FastAPI,
+) -> None:
+    """urn:oid:1.2.752.129.2.1.3.1 and http://electronichealth.se/identifier/personnummer
+    name the same person: a kommun's case under the OID is its case when it asks by either,
+    and a protected-identity label on that record counts."""
+    anna, bertil = person("anna").personnummer, NEW_PERSON
+    _holds(app, "Organization/kommun-2180", anna, system=SYSTEM_PERSONNUMMER_OID)
+    _holds(
+        app,
+        "Organization/kommun-0180",
+        bertil,
+        "sekretessmarkering",
+        system=SYSTEM_PERSONNUMMER_OID,
+    )
+    gavle = _kommun_asks(app, "Organization/kommun-2180")
+    for system in (SYSTEM_PERSONNUMMER, SYSTEM_PERSONNUMMER_OID):
+        response = gavle(anna, "2180", system)
+        assert response.status_code == 200, response.text
+        routed = out(response.json(), "organization")
+        assert routed["reference"] == "Organization/vc-jonkoping-centrum"
+    asked = _kommun_asks(app, "Organization/kommun-0180")(bertil, "0180")
+    assert asked.status_code == 404, asked.text  # it may ask; Bertil is listed nowhere
+    assert outcome_code(asked.json()) == "not-listed"
+    assert "protected-identity" in steps(asked.json())
 
 
 def test_a_cached_answer_is_reused_only_for_the_party_that_asked(
