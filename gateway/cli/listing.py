@@ -97,6 +97,7 @@ def listing_import(
         rows=report.read,
         inserted=report.inserted,
         rejected=report.rejected,
+        lost_protection=report.lost_protection,
     )
     lost = ""
     if report.lost_protection:

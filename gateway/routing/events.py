@@ -47,6 +47,7 @@ ALLOWED_FIELDS = frozenset(
         "sources",
         "cached",
         "protected_identity",
+        "lost_protection",  # listing rows an explicit 0 took protected identity from (a count)
     }
 )
 

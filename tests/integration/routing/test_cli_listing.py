@@ -5,7 +5,9 @@ an import that stops midway is one line that says what is committed."""
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -36,6 +38,15 @@ def errors(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("kv-gateway:")]
 
 
+def import_event(stderr: str) -> dict[str, Any]:
+    """The one ``listing.import`` routing event the command logged (JSON, on stderr)."""
+    logged = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    found = [e for e in logged if e.get("action") == "listing.import"]
+    assert len(found) == 1, stderr
+    event: dict[str, Any] = found[0]
+    return event
+
+
 def test_a_file_without_the_column_keeps_protection_and_a_lowering_is_counted(
     tmp_path: Path, env: dict[str, str], engine: Engine
 ) -> None:
@@ -45,19 +56,30 @@ def test_a_file_without_the_column_keeps_protection_and_a_lowering_is_counted(
 
     source = tmp_path / "listing.csv"
     source.write_text(f"{COLUMNS},protected_identity\n{EVA},{HSA},01,PV,2020-01-01,,1\n")
-    assert run_cli("listing", "import", str(source), env=env).returncode == 0
+    first = run_cli("listing", "import", str(source), env=env)
+    assert first.returncode == 0, first.stderr
+    assert import_event(first.stderr)["lost_protection"] == 0
     # The tester's extract: no protected_identity column at all.
     source.write_text(f"{COLUMNS}\n{EVA},{HSA},01,PV,2020-01-01,\n")
     silent = run_cli("listing", "import", str(source), env=env)
     assert silent.returncode == 0, silent.stderr
     assert "1 accepted (0 new, 1 already known or updated), 0 rejected\n" in silent.stdout
     assert flags() == [True]
+    assert import_event(silent.stderr)["lost_protection"] == 0
     # An explicit 0 lowers it, and the summary says so.
     source.write_text(f"{COLUMNS},protected_identity\n{EVA},{HSA},01,PV,2020-01-01,,0\n")
     lowered = run_cli("listing", "import", str(source), env=env)
     assert lowered.returncode == 0, lowered.stderr
     assert "0 rejected; 1 row(s) lost protected identity" in lowered.stdout
     assert flags() == [False]
+    # The audit stream counts it too: a number, no person data.
+    event = import_event(lowered.stderr)
+    assert event["lost_protection"] == 1
+    assert {k: event[k] for k in ("rows", "inserted", "rejected")} == {
+        "rows": 1,
+        "inserted": 0,
+        "rejected": 0,
+    }
     assert EVA not in lowered.stdout + lowered.stderr
 
 
