@@ -223,8 +223,10 @@ class Settings(BaseSettings):
     )
     listing_fhir_search: str = Field(
         default="Patient?identifier={system}|{value}",
-        description="Search that finds the person; {system} and {value} are filled in "
-        "(URL-encoded). The listing is read from Patient.generalPractitioner.",
+        description="Search that finds the person, as [type]?[parameters]; {system} and "
+        "{value} are filled in. It is sent as POST [base]/[type]/_search with the parameters "
+        "form-encoded in the body, so the person number never stands in a URL. The listing "
+        "is read from Patient.generalPractitioner.",
     )
     listing_fhir_token: SecretStr | None = Field(
         default=None, description="Bearer token for the regions' FHIR servers, if they need one."

@@ -7,7 +7,10 @@ it gets against the tokens its own token endpoint issued. It accepts requests as
 transaction Bundle (``POST [base]``) or as a Task with its resources contained
 (``POST [base]/Task``, conditional on the Task's identifier), keeps Tasks with versions
 and ``meta.lastUpdated``, answers ``Task?_lastUpdated=gt…&_sort=_lastUpdated`` searches
-with paging, and serves the answers (``QuestionnaireResponse/{id}``).
+with paging, and serves the answers (``QuestionnaireResponse/{id}``). As a region's listing
+service it answers ``POST [base]/Patient/_search`` (``identifier=system|value``, form-encoded,
+so the person number stays out of every URL) with the Patients :meth:`JournalSystem.list_person`
+registered, each naming its vårdcentral in ``generalPractitioner``.
 
 Its staff work through :meth:`JournalSystem.move` and :meth:`JournalSystem.answer`. In
 the demo an :class:`AutoAnswer` does it after a few seconds: the request is accepted,
@@ -40,10 +43,12 @@ from gateway.canonical import BASE, CS_TASK_BUSINESS_STATUS
 from gateway.demo_peers.auto_answer import AutoAnswer
 from gateway.demo_peers.smart_server import AuthorisationServer, TokenRefused
 from gateway.validation.conformance import DEFAULT_COMPILED_DIR
+from gateway.validation.identifiers import SYSTEM_HSA_ID
 
 TASK_IDENTIFIER_SYSTEM = f"{BASE}/identifier/task"  # how the gateway marks its Tasks
 EXAMPLE_ANSWER = "QuestionnaireResponse-example-questionnaireresponse.json"
 FHIR_JSON = "application/fhir+json"
+FORM = "application/x-www-form-urlencoded"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
@@ -236,6 +241,16 @@ class JournalSystem:
             clean = {k: v for k, v in (answer or {}).items() if k not in ("id", "meta")} or None
             self.callback.send(ours, status, business, clean)
 
+    def list_person(self, system: str, value: str, hsa_id: str) -> dict[str, Any]:
+        """The region's listing register: the person is listed at the unit ``hsa_id``."""
+        return self._store(
+            {
+                "resourceType": "Patient",
+                "identifier": [{"system": system, "value": value}],
+                "generalPractitioner": [{"identifier": {"system": SYSTEM_HSA_ID, "value": hsa_id}}],
+            }
+        )
+
     # ----- storage ------------------------------------------------------------------------
 
     def _stamp(self) -> str:
@@ -401,6 +416,29 @@ class JournalSystem:
         }
         return JSONResponse(body, media_type=FHIR_JSON)
 
+    def search_patients(self, form: list[tuple[str, str]], base: str) -> Response:
+        """A POST search of Patients by ``identifier`` (``system|value`` or ``value``; a
+        repeated parameter must match too, a comma separates alternatives)."""
+        if {name for name, _ in form} - {"identifier", "_count"}:
+            return _outcome(400, "not-supported", "Sökparametern stöds inte.")
+        wanted = [value.split(",") for name, value in form if name == "identifier"]
+        with self._lock:
+            found = [
+                copy.deepcopy(r)
+                for (t, _), r in self.resources.items()
+                if t == "Patient" and wanted and all(_holds_any(r, tokens) for tokens in wanted)
+            ]
+        body = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(found),
+            "entry": [
+                {"fullUrl": f"{base}/Patient/{p['id']}", "resource": p, "search": {"mode": "match"}}
+                for p in found
+            ],
+        }
+        return JSONResponse(body, media_type=FHIR_JSON)
+
     # ----- the ASGI app -------------------------------------------------------------------
 
     def app(self) -> FastAPI:
@@ -505,6 +543,16 @@ class JournalSystem:
         def search(request: Request) -> Response:
             return refused(request) or self.search_tasks(request, f"{origin(request)}/fhir")
 
+        @peer.post("/fhir/Patient/_search")
+        async def search_patients(request: Request) -> Response:
+            if request.headers.get("content-type", "").split(";")[0].strip() != FORM:
+                return _outcome(415, "not-supported", "Sökningen ska vara formulärkodad.")
+            raw = await request.body()
+            if len(raw) > MAX_BODY_BYTES:
+                return _outcome(413, "too-costly", "Meddelandet är för stort.")
+            form = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+            return refused(request) or self.search_patients(form, f"{origin(request)}/fhir")
+
         @peer.get("/fhir/{resource_type}/{res_id}")
         def read(request: Request, resource_type: str, res_id: str) -> Response:
             denied = refused(request)
@@ -524,6 +572,16 @@ def gateway_id(task: dict[str, Any]) -> str | None:
         if identifier.get("system") == TASK_IDENTIFIER_SYSTEM:
             return str(identifier.get("value"))
     return None
+
+
+def _holds_any(resource: dict[str, Any], tokens: list[str]) -> bool:
+    """Whether one of ``resource``'s identifiers matches one of the search tokens."""
+    for identifier in resource.get("identifier") or []:
+        for token in tokens:
+            system, bar, value = token.rpartition("|")
+            if identifier.get("value") == value and (not bar or identifier.get("system") == system):
+                return True
+    return False
 
 
 def _business(task: dict[str, Any]) -> str | None:

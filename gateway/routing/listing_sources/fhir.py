@@ -1,7 +1,10 @@
 """Listing over FHIR, for regions whose listing service is a FHIR server.
 
 For each configured region server the source runs the configured search (default
-``Patient?identifier={system}|{value}``) and reads ``Patient.generalPractitioner``. A
+``Patient?identifier={system}|{value}``) and reads ``Patient.generalPractitioner``. The
+search goes as FHIR's POST search, ``POST [base]/Patient/_search`` with the parameters
+form-encoded in the body: a query string would put the person number in the access log of
+the server and of every proxy on the way. A
 reference to an Organization (or a PractitionerRole's organization) is turned into the
 unit's HSA-id: from a logical reference's identifier, or by reading the Organization on
 the same server. The person's ``meta.security`` labels ``sekretessmarkering`` and
@@ -12,8 +15,9 @@ so a listing found this way counts as current.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
@@ -31,6 +35,8 @@ NAME = "fhir"
 HSA_SYSTEMS = (SYSTEM_HSA_ID, SYSTEM_HSA_ID_RIVTA)
 MAX_PATIENTS = 10
 MAX_REFERENCES = 10
+FORM = "application/x-www-form-urlencoded"
+_RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 
 class _UnavailableError(Exception):
@@ -50,6 +56,36 @@ def _hsa_of(identifiers: Any) -> str | None:
     return None
 
 
+class SearchForm:
+    """The configured search, ``[type]?[parameters]``, as a POST search: the path
+    ``[type]/_search`` and the form-encoded body for one person."""
+
+    def __init__(self, template: str) -> None:
+        resource_type, _, query = template.partition("?")
+        self.path = f"{resource_type}/_search"
+        self._parameters = parse_qsl(query, keep_blank_values=True)
+        try:
+            self._encoded(system="", value="")
+            usable = bool(_RESOURCE_TYPE.fullmatch(resource_type) and self._parameters)
+        except (KeyError, IndexError, ValueError):
+            usable = False
+        if not usable:
+            raise ValueError(
+                "KVGW_LISTING_FHIR_SEARCH must be [type]?[parameters] with {system} and "
+                "{value} as the only placeholders, e.g. Patient?identifier={system}|{value}"
+            )
+
+    def body(self, person: PersonId) -> bytes:
+        return self._encoded(system=person.system, value=person.value)
+
+    def _encoded(self, *, system: str, value: str) -> bytes:
+        filled = [
+            (name, template.format(system=system, value=value))
+            for name, template in self._parameters
+        ]
+        return urlencode(filled).encode("ascii")
+
+
 class FhirListingSource:
     name = NAME
 
@@ -64,7 +100,7 @@ class FhirListingSource:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.servers = dict(sorted(servers.items()))
-        self.search = search
+        self.search = SearchForm(search)
         self.max_response_bytes = max_response_bytes
         headers = {"Accept": "application/fhir+json"}
         if token:
@@ -81,8 +117,13 @@ class FhirListingSource:
         self._client.close()
 
     def _get(self, url: str) -> dict[str, Any]:
+        return self._send("GET", url)
+
+    def _send(self, method: str, url: str, **request: Any) -> dict[str, Any]:
         try:
-            response = send_capped(self._client, "GET", url, max_bytes=self.max_response_bytes)
+            response = send_capped(
+                self._client, method, url, max_bytes=self.max_response_bytes, **request
+            )
         except ResponseTooLargeError:
             raise _UnavailableError("too-large", "the answer exceeds the size limit") from None
         except httpx.TimeoutException:
@@ -101,11 +142,14 @@ class FhirListingSource:
             raise _UnavailableError("malformed-response", "the answer is not a FHIR resource")
         return parsed
 
-    def _search_url(self, base: str, person: PersonId) -> str:
-        query = self.search.format(
-            system=quote(person.system, safe=""), value=quote(person.value, safe="")
+    def _search(self, base: str, person: PersonId) -> dict[str, Any]:
+        """The search's Bundle: the person number goes in the body, never in the URL."""
+        return self._send(
+            "POST",
+            f"{base.rstrip('/')}/{self.search.path}",
+            content=self.search.body(person),
+            headers={"Content-Type": FORM},
         )
-        return f"{base.rstrip('/')}/{query}"
 
     def _unit_hsa(self, base: str, reference: dict[str, Any]) -> str | None:
         direct = _hsa_of(reference.get("identifier"))
@@ -128,7 +172,7 @@ class FhirListingSource:
         return self._unit_hsa(base, organization) if isinstance(organization, dict) else None
 
     def _server(self, lanskod: str, base: str, person: PersonId) -> tuple[list[Listing], bool]:
-        bundle = self._get(self._search_url(base, person))
+        bundle = self._search(base, person)
         if bundle and bundle.get("resourceType") != "Bundle":
             raise _UnavailableError("malformed-response", "the search did not return a Bundle")
         listings: list[Listing] = []

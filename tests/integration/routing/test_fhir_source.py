@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
+from gateway.demo_peers.fhir_journal import JournalSystem
 from gateway.routing.listing_sources import SourceUnavailable
 from gateway.routing.listing_sources.fhir import FhirListingSource
 from gateway.routing.person import ListingHasher, PersonId
@@ -26,6 +27,7 @@ from gateway.validation.identifiers import (
 )
 from tests.integration.routing.conftest import Resolve, hsa_of, out, outcome_code
 from tests.support.live_server import free_port, serve
+from tests.support.request_lines import RequestLines
 
 
 def pnr(serial: int) -> str:
@@ -33,8 +35,11 @@ def pnr(serial: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def region_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Region Jönköping's FHIR server: our own gateway app, demo identity, own database."""
+def region_peer(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, RequestLines]]:
+    """Region Jönköping's FHIR server: our own gateway app, demo identity, own database;
+    with the request lines it received (what its access log would hold)."""
     path = tmp_path_factory.mktemp("region-fhir") / "region.db"
     shutil.copyfile(sqlite_template, path)
     port = free_port()
@@ -47,8 +52,14 @@ def region_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactor
     region_app = create_app(settings)
     with TestClient(region_app) as http:
         _populate(http)
-    with serve(region_app, port=port) as base:
-        yield f"{base}/fhir"
+    recorded = RequestLines(region_app)
+    with serve(recorded, port=port) as base:
+        yield f"{base}/fhir", recorded
+
+
+@pytest.fixture(scope="module")
+def region_server(region_peer: tuple[str, RequestLines]) -> str:
+    return region_peer[0]
 
 
 def _post(http: TestClient, body: dict[str, Any]) -> str:
@@ -127,10 +138,14 @@ def _populate(http: TestClient) -> None:
         )
 
 
-def make_source(servers: dict[str, str], timeout: float = 5.0) -> FhirListingSource:
+def make_source(
+    servers: dict[str, str],
+    timeout: float = 5.0,
+    search: str = "Patient?identifier={system}|{value}",
+) -> FhirListingSource:
     return FhirListingSource(
         servers,
-        search="Patient?identifier={system}|{value}",
+        search=search,
         timeout=timeout,
         max_response_bytes=1024 * 1024,
     )
@@ -158,6 +173,44 @@ def test_no_general_practitioner_and_unknown_person(region_server: str) -> None:
     source = make_source({"06": region_server})
     assert source.lookup(pid(13), "06").listings == ()
     assert source.lookup(pid(99), "06").listings == ()
+
+
+def test_the_person_number_is_in_no_request_line_the_server_receives(
+    region_peer: tuple[str, RequestLines],
+) -> None:
+    """The search goes as POST [base]/Patient/_search with a form body: a query string
+    would leave the person number in the access log of the server and of every proxy."""
+    base, recorded = region_peer
+    source = make_source({"06": base})
+    before = len(recorded.seen())
+    for serial in (11, 12, 13, 99):
+        source.lookup(pid(serial), "06")
+    lines = recorded.seen()[before:]
+    assert lines.count("POST /fhir/Patient/_search HTTP/1.1") == 4, lines
+    assert any(line.startswith("GET /fhir/Organization/") for line in lines), lines
+    for serial in (11, 12, 13, 99):
+        assert not [line for line in lines if pnr(serial) in line], lines
+
+
+def test_a_search_that_is_no_type_with_parameters_is_refused_at_once() -> None:
+    for search in ("Patient", "Patient/_search", "?identifier={value}", "Patient?x={name}"):
+        with pytest.raises(ValueError, match="KVGW_LISTING_FHIR_SEARCH"):
+            make_source({"06": "http://127.0.0.1:9/fhir"}, search=search)
+
+
+def test_the_demo_journal_answers_the_post_search_as_a_listing_service() -> None:
+    journal = JournalSystem(require_auth=False)
+    journal.list_person(SYSTEM_PERSONNUMMER, pnr(21), hsa_of("vc-gavle-sodra"))
+    journal.list_person(SYSTEM_PERSONNUMMER, pnr(22), hsa_of("vc-sodermalm"))
+    recorded = RequestLines(journal.app())
+    with serve(recorded) as base:
+        source = make_source({"21": f"{base}/fhir"})
+        found = source.lookup(pid(21), "21")
+        unknown = source.lookup(pid(23), "21")
+    assert [(x.hsa_id, x.lanskod) for x in found.listings] == [(hsa_of("vc-gavle-sodra"), "21")]
+    assert unknown.listings == ()
+    assert recorded.seen() == ["POST /fhir/Patient/_search HTTP/1.1"] * 2
+    assert journal.arrivals == []  # a lookup is no delivery
 
 
 def test_unreachable_server_is_unavailable_but_another_answer_wins(region_server: str) -> None:
