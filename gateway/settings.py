@@ -6,8 +6,17 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
+from pydantic import (
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.resources.urls import UrlRefusedError, http_url, is_plain_http_off_host
 
 
 class LogFormat(StrEnum):
@@ -219,7 +228,8 @@ class Settings(BaseSettings):
     )
     listing_fhir_servers: dict[str, str] = Field(
         default_factory=dict,
-        description='FHIR base URL per region that exposes listing over FHIR: {"06": "https://…/fhir"}.',
+        description='FHIR base URL per region that exposes listing over FHIR: {"06": "https://…/fhir"}. '
+        "Production needs https (plain http only to this host: localhost, 127.0.0.1, ::1).",
     )
     listing_fhir_search: str = Field(
         default="Patient?identifier={system}|{value}",
@@ -231,6 +241,26 @@ class Settings(BaseSettings):
     listing_fhir_token: SecretStr | None = Field(
         default=None, description="Bearer token for the regions' FHIR servers, if they need one."
     )
+
+    @field_validator("listing_fhir_servers")
+    @classmethod
+    def _listing_servers_are_usable(
+        cls, servers: dict[str, str], info: ValidationInfo
+    ) -> dict[str, str]:
+        """Each an http(s) URL; in production https, or http to this host only: the
+        lookup carries a person number."""
+        production = info.data.get("environment") is Environment.PRODUCTION
+        for lanskod, url in sorted(servers.items()):
+            try:
+                parts = http_url(url)
+            except UrlRefusedError as refused:
+                raise ValueError(f"the listing server of region {lanskod} {refused}") from None
+            if production and is_plain_http_off_host(parts):
+                raise ValueError(
+                    f"the listing server of region {lanskod} must use https in production "
+                    "(plain http only to this host: localhost, 127.0.0.1, ::1)"
+                )
+        return servers
 
     @model_validator(mode="after")
     def _listing_key_is_safe(self) -> Settings:

@@ -104,6 +104,7 @@ def directory_import(
                     resources,
                     progress=lambda n: progress.update(task, completed=n),
                     file_kind=chosen.value,
+                    environment=settings.environment,
                 )
             except DirectoryImportError as error:
                 refused = error

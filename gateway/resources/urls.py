@@ -1,9 +1,9 @@
 """Reading an http(s) URL that someone gives the gateway to call.
 
 One reading for every place that takes one: a Subscription's rest-hook
-(gateway.delivery.webhook_targets), an Endpoint's address (gateway.routing.directory_hooks)
-and a client's ``jwks_uri`` (gateway.security.clients). Each adds its own rules on top:
-which schemes, which addresses.
+(gateway.delivery.webhook_targets), an Endpoint's address (gateway.routing.directory_hooks),
+a region's listing server (gateway.settings) and a client's ``jwks_uri``
+(gateway.security.clients). Each adds its own rules on top: which schemes, which addresses.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import ipaddress
 import re
 from urllib.parse import SplitResult, urlsplit
 
-# Whitespace and control characters: never part of a URL the gateway calls.
-_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
+# Whitespace and control characters: never part of a URL or address the gateway calls.
+UNSAFE_CHARACTERS = re.compile(r"[\s\x00-\x1f\x7f]")
 HTTP_SCHEMES = ("http", "https")
 
 
@@ -27,7 +27,7 @@ def http_url(text: str) -> SplitResult:
     case, as it is written) with a host, a readable port other than 0 and no user
     information (``https://127.0.0.1@elsewhere.example/`` is elsewhere's); UrlRefusedError
     otherwise."""
-    if _UNSAFE.search(text):
+    if UNSAFE_CHARACTERS.search(text):
         raise UrlRefusedError("holds whitespace or control characters")
     try:
         parts = urlsplit(text)
@@ -59,3 +59,10 @@ def is_loopback_host(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped.is_loopback
     return address.is_loopback
+
+
+def is_plain_http_off_host(parts: SplitResult) -> bool:
+    """Whether a call to ``parts`` (as :func:`http_url` reads them) would cross a network
+    unencrypted: plain ``http`` to a host other than this one (:func:`is_loopback_host`).
+    Production refuses such a URL wherever the gateway sends personal data over it."""
+    return parts.scheme == "http" and not is_loopback_host(parts.hostname or "")

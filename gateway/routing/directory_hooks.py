@@ -18,13 +18,19 @@ from typing import Any
 
 from gateway.api.interactions import FhirInteractions, PassThroughHook
 from gateway.errors import FhirError
-from gateway.resources.urls import UrlRefusedError, http_url
+from gateway.resources.urls import (
+    UNSAFE_CHARACTERS,
+    UrlRefusedError,
+    http_url,
+    is_plain_http_off_host,
+)
 from gateway.routing.directory import (
     CONNECTION_TYPE_SYSTEM,
     CONNECTION_TYPES,
     HSA_SYSTEMS,
     units_with_hsa_id,
 )
+from gateway.settings import Environment
 from gateway.store.resources import StoredResource
 from gateway.validation.identifiers import check_hsa_id
 
@@ -70,8 +76,6 @@ class UniqueHsaIdHook(PassThroughHook):
 
 # ----- Endpoints ------------------------------------------------------------------------
 
-# Whitespace and control characters: never part of an address an adapter can use.
-_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
 # An absolute URI (RFC 3986): a scheme, a colon and something after it.
 _ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 
@@ -86,6 +90,10 @@ _ADDRESS_SV = {
     "eller lösenord) eller mottagarens logiska adress (HSA-id).",
     "inbox": "Adressen ska vara en fullständig adress (URL), till exempel en https-adress.",
 }
+_HTTPS_SV = (
+    "Adressen ska vara en https-adress. I drift skickar tjänsten inga uppgifter okrypterat "
+    "över nätet; vanlig http går bara till den egna servern (localhost)."
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,18 @@ def http_url_problem(address: str, *, base: bool = False) -> str | None:
     return None
 
 
+def _plain_http_problem(address: str, code: str) -> EndpointProblem | None:
+    """In production: an adapter's URL (already found usable) that would carry a request,
+    personal data and all, unencrypted to another host."""
+    if not address.startswith(("http:", "https:")) or not is_plain_http_off_host(http_url(address)):
+        return None
+    return EndpointProblem(
+        "Endpoint.address",
+        _HTTPS_SV,
+        f"production needs https: plain http only to this host (connection type {code})",
+    )
+
+
 def _code(connection: Any) -> tuple[str | None, str | None]:
     if not isinstance(connection, dict):
         return None, None
@@ -124,7 +144,9 @@ def _code(connection: Any) -> tuple[str | None, str | None]:
     )
 
 
-def endpoint_problem(body: dict[str, Any]) -> EndpointProblem | None:
+def endpoint_problem(
+    body: dict[str, Any], *, environment: Environment = Environment.DEVELOPMENT
+) -> EndpointProblem | None:
     """Why the gateway could never deliver through this Endpoint, or None.
 
     A ``connectionType`` in the gateway's own CodeSystem must name a connection type the
@@ -132,7 +154,9 @@ def endpoint_problem(body: dict[str, Any]) -> EndpointProblem | None:
     ``fhir-rest`` the journal system's FHIR base URL (http or https); ``rivta`` the URL
     called (a producer or the platform) or else the logical address, an HSA-id; ``inbox``
     (which does not use it) at least an absolute URL. The delivery side picks the adapter
-    by the code alone, so the address of a gateway code is checked in any system."""
+    by the code alone, so the address of a gateway code is checked in any system. In
+    production a ``fhir-rest`` or ``rivta`` URL is ``https``, or ``http`` to this host
+    only (``localhost``, a loopback address): plain http would carry the request unencrypted."""
     system, code = _code(body.get("connectionType"))
     if system == CONNECTION_TYPE_SYSTEM and code not in CONNECTION_TYPES:
         return EndpointProblem(
@@ -153,13 +177,17 @@ def endpoint_problem(body: dict[str, Any]) -> EndpointProblem | None:
             why = http_url_problem(address)
         else:
             why = "the address is neither an http(s) URL nor a logical address (an HSA-id)"
-    elif _UNSAFE.search(address) or not _ABSOLUTE_URI.fullmatch(address):
+    elif UNSAFE_CHARACTERS.search(address) or not _ABSOLUTE_URI.fullmatch(address):
         why = "the address is not an absolute URL"
     else:
         why = None
-    if why is None:
-        return None
-    return EndpointProblem("Endpoint.address", _ADDRESS_SV[code], f"{why} (connection type {code})")
+    if why is not None:
+        return EndpointProblem(
+            "Endpoint.address", _ADDRESS_SV[code], f"{why} (connection type {code})"
+        )
+    if environment is Environment.PRODUCTION and code in ("fhir-rest", "rivta"):
+        return _plain_http_problem(address, code)
+    return None
 
 
 class EndpointChecksHook(PassThroughHook):
@@ -172,7 +200,7 @@ class EndpointChecksHook(PassThroughHook):
     def before_write(
         self, fhir: FhirInteractions, body: dict[str, Any], existing: StoredResource | None
     ) -> dict[str, Any]:
-        problem = endpoint_problem(body)
+        problem = endpoint_problem(body, environment=fhir.settings.environment)
         if problem is not None:
             raise FhirError.single(
                 422,

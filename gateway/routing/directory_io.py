@@ -59,6 +59,7 @@ from gateway.routing import events
 from gateway.routing.directory import CONNECTION_TYPE_SYSTEM, ORG_TYPE_SYSTEM, units_with_hsa_id
 from gateway.routing.directory_hooks import endpoint_problem, routed_hsa_ids
 from gateway.search.query import parse_search
+from gateway.settings import Environment
 from gateway.store.resources import ResourceStore, StoredResource
 from gateway.validation.identifiers import (
     SYSTEM_HSA_ID,
@@ -372,6 +373,7 @@ def _check_each(
     validator: ValidationPipeline,
     resources: list[dict[str, Any]],
     file_kind: str,
+    environment: Environment,
 ) -> dict[tuple[str, str], _Checked]:
     """Every resource as it will be stored (a CSV row merged over the current version),
     validated as the FHIR API validates a write, in file order."""
@@ -395,7 +397,9 @@ def _check_each(
             validator.check({**body, "id": res_id})
         except FhirError as error:
             raise DirectoryImportError(f"{where}: {_reasons(error)}") from None
-        problem = endpoint_problem(body) if resource_type == "Endpoint" else None
+        problem = (
+            endpoint_problem(body, environment=environment) if resource_type == "Endpoint" else None
+        )
         if problem is not None:  # as the FHIR API's EndpointChecksHook refuses it
             raise DirectoryImportError(f"{where}: {problem.diagnostics} ({problem.expression})")
         element = "partOf" if resource_type == "Organization" else "managingOrganization"
@@ -512,11 +516,13 @@ def import_resources(
     progress: Callable[[int], None] | None = None,
     actor: str = "cli",
     file_kind: str = "bundle",
+    environment: Environment = Environment.DEVELOPMENT,
 ) -> ImportResult:
     """Upsert by id in the caller's transaction (see the module docstring). Everything is
     checked before the first write; ``validator`` is the app's
-    (:func:`gateway.validation.factory.build_validator`) for the FHIR API's checks."""
-    checked = _check_each(store, validator, resources, file_kind)
+    (:func:`gateway.validation.factory.build_validator`) for the FHIR API's checks, and
+    ``environment`` the gateway's (production refuses plain http to another host)."""
+    checked = _check_each(store, validator, resources, file_kind, environment)
     _check_references(store, checked)
     _check_hsa_ids(store, checked)
     result = ImportResult()
