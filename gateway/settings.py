@@ -16,7 +16,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.resources.urls import UrlRefusedError, http_url, is_plain_http_off_host
+from gateway.resources.urls import (
+    MASK,
+    UrlRefusedError,
+    http_url,
+    is_plain_http_off_host,
+    mask_url_password,
+    mask_url_passwords,
+)
 
 
 class LogFormat(StrEnum):
@@ -304,26 +311,20 @@ class Settings(BaseSettings):
         return self.public_base_url.rstrip("/") + "/fhir"
 
     def masked(self) -> dict[str, Any]:
-        """The effective configuration with secrets masked, for ``config show``."""
+        """The effective configuration for ``config show``: secrets masked whole, except
+        that a secret URL keeps all but its password readable; a password in any other
+        URL-valued setting (nested in a list or mapping too) is masked as well."""
         shown: dict[str, Any] = {}
         for name, value in self.model_dump().items():
             if isinstance(value, SecretStr):
-                shown[name] = _mask_url(value.get_secret_value()) if "url" in name else "********"
+                secret = value.get_secret_value()
+                url = "url" in name and "://" in secret
+                shown[name] = mask_url_password(secret) if url else MASK
             elif isinstance(value, StrEnum):
                 shown[name] = value.value
             else:
-                shown[name] = value
+                shown[name] = mask_url_passwords(value)
         return shown
-
-
-def _mask_url(url: str) -> str:
-    """Hide the password in a database URL, keep the rest readable."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:********@{host}"
 
 
 @cache

@@ -305,7 +305,7 @@ def seed_demo_command(
 
 @config_app.command("show")
 def config_show() -> None:
-    """Print the effective configuration, secrets masked."""
+    """Print the effective configuration, secrets and passwords in URLs masked."""
     settings = _settings()
     json.dump(settings.masked(), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")

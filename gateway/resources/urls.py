@@ -4,12 +4,14 @@ One reading for every place that takes one: a Subscription's rest-hook
 (gateway.delivery.webhook_targets), an Endpoint's address (gateway.routing.directory_hooks),
 a region's listing server (gateway.settings) and a client's ``jwks_uri``
 (gateway.security.clients). Each adds its own rules on top: which schemes, which addresses.
+And one way to show a configured URL without its password (``kv-gateway config show``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 # Whitespace and control characters: never part of a URL or address the gateway calls.
@@ -66,3 +68,32 @@ def is_plain_http_off_host(parts: SplitResult) -> bool:
     unencrypted: plain ``http`` to a host other than this one (:func:`is_loopback_host`).
     Production refuses such a URL wherever the gateway sends personal data over it."""
     return parts.scheme == "http" and not is_loopback_host(parts.hostname or "")
+
+
+# ----- showing a URL: its password masked ------------------------------------------------
+
+MASK = "********"
+
+# user:password@ right after scheme://. The password runs to the first "@", as SQLAlchemy
+# reads it (it may hold "/" or "?"); the user name holds no ":", "/" or "@".
+_AUTHORITY_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@]*:)[^@]*(?=@)")
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)[^&#]*", re.IGNORECASE)
+
+
+def mask_url_password(value: str) -> str:
+    """``value`` with the password of a URL in it masked; any other text as it is."""
+    if "://" not in value:
+        return value
+    masked = _AUTHORITY_PASSWORD.sub(lambda m: m["head"] + MASK, value, count=1)
+    return _QUERY_PASSWORD.sub(lambda m: m["head"] + MASK, masked)
+
+
+def mask_url_passwords(value: Any) -> Any:
+    """``value`` with every URL password masked, in strings, lists and mapping values."""
+    if isinstance(value, str):
+        return mask_url_password(value)
+    if isinstance(value, dict):
+        return {key: mask_url_passwords(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_url_passwords(item) for item in value]
+    return value
