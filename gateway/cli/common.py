@@ -37,6 +37,17 @@ def user_errors() -> Iterator[None]:
         fail(str(error))
 
 
+def require_values(values: dict[str, str | None]) -> None:
+    """Refuse an empty or blank argument or option, before anything is opened or written.
+
+    ``values`` maps each name as ``--help`` shows it (``service``, ``--valid-from``) to
+    what was given; an option left out (None) is no value given, and is not refused.
+    """
+    for name, value in values.items():
+        if value is not None and not value.strip():
+            fail(f"{name} must not be empty")
+
+
 def settings_or_fail() -> Settings:
     with user_errors():
         return get_settings()

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.orm import Session
 
-from gateway.cli.common import fail, settings_or_fail, user_errors
+from gateway.cli.common import fail, require_values, settings_or_fail, user_errors
 from gateway.settings import Settings
 
 directory_app = typer.Typer(
@@ -167,6 +167,15 @@ def route_add(
     """Add a vägval: (service, logical address) -> Endpoint for a period."""
     from gateway.routing import routing_table
 
+    require_values(
+        {
+            "service": service,
+            "logical_address": logical_address,
+            "endpoint_id": endpoint_id,
+            "--valid-from": valid_from,
+            "--valid-to": valid_to,
+        }
+    )
     start, end = _when(valid_from, True), _when(valid_to, False)
     assert start is not None
     with _session() as (session, _):
@@ -197,6 +206,15 @@ def authorise(
     """Add an anropsbehörighet for a period."""
     from gateway.routing import routing_table
 
+    require_values(
+        {
+            "consumer": consumer,
+            "service": service,
+            "logical_address": logical_address,
+            "--valid-from": valid_from,
+            "--valid-to": valid_to,
+        }
+    )
     start, end = _when(valid_from, True), _when(valid_to, False)
     assert start is not None
     with _session() as (session, _):
