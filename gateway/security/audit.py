@@ -32,6 +32,7 @@ from gateway.logging import get_logger
 from gateway.metrics import CONSENT_DECISIONS
 from gateway.security.caller import Caller
 from gateway.security.models import AuditChainLink, AuditChainWaiting
+from gateway.security.protection import DecryptionError
 from gateway.store.bulk_insert import Batch, insert_rows
 from gateway.store.models import ResourceHead, table_of
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
@@ -483,7 +484,12 @@ class AuditLog(AuditEvents):
                             link.seq, "link does not follow the previous one (removed or reordered)"
                         )
                     )
-                event = store.current("AuditEvent", link.event_id)
+                try:
+                    event = store.current("AuditEvent", link.event_id)
+                except ValueError as error:  # a key no longer configured, damaged ciphertext
+                    problems.append(ChainProblem(link.seq, _unreadable(link.event_id, error)))
+                    prev = link.hash
+                    continue
                 if event is None or event.body is None:
                     problems.append(ChainProblem(link.seq, "the audited event is missing"))
                 elif (
@@ -526,6 +532,12 @@ class AuditLog(AuditEvents):
             if len(rows) < batch:
                 return
             last_seq = rows[-1].seq
+
+
+def _unreadable(event_id: str, error: ValueError) -> str:
+    """Why a stored event could not be read, naming the event and never its content."""
+    why = str(error) if isinstance(error, DecryptionError) else "its stored body is not readable"
+    return f"AuditEvent/{event_id} cannot be decrypted: {why}"
 
 
 # Migration 0010: try the chain's lock; if granted, read the head and take the waiting list.
