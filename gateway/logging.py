@@ -11,7 +11,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -84,17 +84,18 @@ def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
     return structlog.PrintLogger(sys.stderr)
 
 
+def _renderer(log_format: LogFormat) -> structlog.typing.Processor:
+    if log_format is LogFormat.JSON:
+        return structlog.processors.JSONRenderer()
+    return structlog.dev.ConsoleRenderer(
+        colors=sys.stderr.isatty(),
+        # Never rich tracebacks with local variables: they would print patient data.
+        exception_formatter=structlog.dev.plain_traceback,
+    )
+
+
 def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if log_format is LogFormat.JSON
-        else structlog.dev.ConsoleRenderer(
-            colors=sys.stderr.isatty(),
-            # Never rich tracebacks with local variables: they would print patient data.
-            exception_formatter=structlog.dev.plain_traceback,
-        )
-    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -102,7 +103,7 @@ def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             redact_person_numbers,
-            renderer,
+            _renderer(log_format),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=_stderr_logger,
@@ -112,6 +113,67 @@ def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
         server_logger = logging.getLogger(name)
         if not any(isinstance(f, ExceptionTypeOnly) for f in server_logger.filters):
             server_logger.addFilter(ExceptionTypeOnly())
+
+
+# ----- the server's own (stdlib) loggers ------------------------------------------------
+
+
+def server_formatter(log_format: str) -> structlog.stdlib.ProcessorFormatter:
+    """A stdlib formatter that renders a record as the gateway's structlog events are
+    rendered: one JSON object a line in JSON mode, with the level, the logger's name
+    and the time, personnummer masked."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.processors.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_person_numbers,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _renderer(LogFormat(log_format)),
+        ],
+    )
+
+
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to sys.stderr as it is when the record comes, like the structlog loggers."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def server_log_config(log_format: LogFormat) -> dict[str, Any]:
+    """uvicorn's ``log_config``: its loggers (uvicorn, uvicorn.error, uvicorn.access) on
+    stderr through :func:`server_formatter`, instead of uvicorn's own plain-text lines.
+
+    uvicorn applies it in the serving process and in each worker process it spawns,
+    before anything is logged; every record loses its exception details first."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "gateway": {"()": f"{__name__}.server_formatter", "log_format": log_format.value}
+        },
+        "filters": {"exception_type_only": {"()": f"{__name__}.ExceptionTypeOnly"}},
+        "handlers": {
+            "stderr": {
+                "()": f"{__name__}.StderrHandler",
+                "formatter": "gateway",
+                "filters": ["exception_type_only"],
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            # Off in `serve` (the gateway writes its own access log); rendered alike if on.
+            "uvicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        },
+    }
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

@@ -149,6 +149,13 @@ class Settings(BaseSettings):
         description="Header in which a trusted TLS proxy forwards the client certificate (PEM, "
         "URL-encoded). Unset: mutual TLS identity is off.",
     )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Reverse proxies (the ingress) whose X-Forwarded-For and X-Forwarded-Proto "
+        "headers `serve` believes, comma-separated addresses or networks such as "
+        "10.0.0.0/8 ('*' = any caller; only behind a proxy that overwrites them). Empty: "
+        "no proxy headers are read, and the client address is the connection's own.",
+    )
     rate_limit_per_minute: int = Field(default=600, ge=0, description="Per client; 0 = off.")
     max_active_requests: int = Field(
         default=24,

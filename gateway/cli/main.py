@@ -134,7 +134,12 @@ def serve(
     peers = start_demo_peers(demo_peer_port, settings) if demo_peers else []
     try:
         started = serve_app(
-            "gateway.app:app_from_environment", host=bind_host, port=bind_port, workers=workers
+            "gateway.app:app_from_environment",
+            host=bind_host,
+            port=bind_port,
+            workers=workers,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            log_format=settings.log_format,
         )
     finally:
         for peer in peers:

@@ -10,6 +10,9 @@ import tempfile
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from gateway.logging import server_log_config
+from gateway.settings import LogFormat
+
 
 class TcpConfig(uvicorn.Config):
     def bind_socket(self) -> socket.socket:
@@ -27,12 +30,25 @@ class TcpConfig(uvicorn.Config):
         return socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
 
 
-def serve_app(app: str, *, host: str, port: int, workers: int = 1) -> bool:
-    """Serve the app factory ``module:function`` until stopped; False if it never started.
+def server_config(
+    app: str,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    forwarded_allow_ips: str = "",
+    log_format: LogFormat = LogFormat.JSON,
+) -> TcpConfig:
+    """The uvicorn configuration ``serve`` runs the app factory ``module:function`` with.
 
     The access log stays off: the gateway writes its own, without paths or query strings.
+    uvicorn's own lines are rendered as the gateway's log events (gateway.logging).
+    X-Forwarded-For and X-Forwarded-Proto are believed only from ``forwarded_allow_ips``
+    (KVGW_FORWARDED_ALLOW_IPS); uvicorn's default believes any local process, which could
+    then pass for any client address.
     """
-    config = TcpConfig(
+    trusted = forwarded_allow_ips.strip()
+    return TcpConfig(
         app,
         factory=True,
         host=host,
@@ -40,6 +56,29 @@ def serve_app(app: str, *, host: str, port: int, workers: int = 1) -> bool:
         workers=workers,
         access_log=False,
         log_level="warning",
+        log_config=server_log_config(log_format),
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,  # given, so uvicorn's FORWARDED_ALLOW_IPS is not read
+    )
+
+
+def serve_app(
+    app: str,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    forwarded_allow_ips: str = "",
+    log_format: LogFormat = LogFormat.JSON,
+) -> bool:
+    """Serve the app factory ``module:function`` until stopped; False if it never started."""
+    config = server_config(
+        app,
+        host=host,
+        port=port,
+        workers=workers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_format=log_format,
     )
     if workers == 1:
         server = uvicorn.Server(config)
