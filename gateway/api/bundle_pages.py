@@ -33,15 +33,17 @@ def searchset(
     found: list[StoredResource],
     total: int | None,
     withheld: Sequence[Issue] = (),
-    matched: int | None = None,
+    more: bool | None = None,
 ) -> dict[str, Any]:
-    """A page of matches. ``total`` counts the matches before the read checks, so a page
-    with matches ``withheld`` says so in an OperationOutcome entry of its own; ``matched``
-    (by default, as many as were ``found``) is how many the page held before them."""
+    """A page of matches. ``total`` counts only what the caller may see (None: left
+    out); a page with matches ``withheld`` by the read checks says so in an
+    OperationOutcome entry of its own. ``more``: whether a next page follows (by default,
+    when the page is full and ``total`` does not say it is the last)."""
     url = f"{base_url}/{query.resource_type}"
     links = [{"relation": "self", "url": f"{url}?{query.link_params()}"}]
-    full = (len(found) if matched is None else matched) == query.count
-    more = full and (total is None or query.offset + query.count < total)
+    if more is None:
+        full = len(found) == query.count
+        more = full and (total is None or query.offset + query.count < total)
     if more and query.count > 0:
         links.append(
             {
@@ -85,16 +87,22 @@ def history(
     base_url: str,
     path: str,
     versions: list[StoredResource],
-    total: int,
+    total: int | None,
     count: int,
     offset: int,
     since: str | None = None,
+    *,
+    more: bool | None = None,
 ) -> dict[str, Any]:
-    """A page of versions; its links keep ``_since`` (as the caller wrote it)."""
+    """A page of versions; its links keep ``_since`` (as the caller wrote it). ``total``
+    as for :func:`searchset`; ``more``: whether a next page follows (by default, when
+    ``total`` says so)."""
     url = f"{base_url}/{path}/_history"
     kept = f"&{urlencode({'_since': since})}" if since is not None else ""
     links = [{"relation": "self", "url": f"{url}?_count={count}&_offset={offset}{kept}"}]
-    if offset + count < total:
+    if more is None:
+        more = total is not None and offset + count < total
+    if more:
         links.append(
             {"relation": "next", "url": f"{url}?_count={count}&_offset={offset + count}{kept}"}
         )

@@ -53,23 +53,56 @@ class NewResource:
 class SearchResult(NamedTuple):
     """A page of matches the caller may see. ``withheld``: why the read hooks kept some
     matches from the caller (consent that no longer permits, say), one issue each.
-    ``matched``: how many the page held before those checks (a page is full, and more may
-    follow, by what matched, not by what was left)."""
+    ``total``: how many matches the caller may see, or None where that is not known
+    (see :func:`total_shown`). ``more``: whether another page follows, by what matched,
+    not by what was left (a page with a match withheld is still a full page)."""
 
     query: SearchQuery
     found: list[StoredResource]
     total: int | None
     withheld: list[Issue]
-    matched: int
+    more: bool
 
 
 class HistoryResult(NamedTuple):
-    """The versions the caller may see, and how many there are before the read checks.
-    What those withhold is left out unsaid: an R4 history Bundle has no place to say it
-    (its entries are versions, each with a request and a response)."""
+    """The versions the caller may see, how many those are (None where not known, as for
+    a search) and whether another page follows. What the read checks withhold is left
+    out unsaid: an R4 history Bundle has no place to say it (its entries are versions,
+    each with a request and a response)."""
 
     versions: list[StoredResource]
-    total: int
+    total: int | None
+    more: bool
+
+
+def withholds_on_read(hook: WriteHook) -> bool:
+    """Whether ``hook``'s read check may keep a whole resource from a caller (refuse it),
+    not only parts of it. A hook says so with a ``withholds_on_read`` attribute; one that
+    does not say is taken to, if it checks reads at all (overrides ``after_read``)."""
+    declared = getattr(hook, "withholds_on_read", None)
+    if isinstance(declared, bool):
+        return declared
+    return getattr(type(hook), "after_read", None) is not PassThroughHook.after_read
+
+
+def total_shown(
+    counted: int | None, offset: int, on_page: int, kept: int, *, filtered: bool
+) -> int | None:
+    """What a search or history may answer as its ``total``: a figure that counts only
+    what the caller can see, or none.
+
+    ``counted``: the matches the database counted (over what the caller's grants admit),
+    ``on_page``: how many of them this page held, ``kept``: how many of those the read
+    checks let through, ``filtered``: whether those checks may withhold any. Where they
+    may, the database's count can include what is withheld, so it is answered only when
+    this page holds every match (then what is shown is the count); otherwise ``total`` is
+    left out, as FHIR allows, rather than run the checks (each audited) over every match.
+    """
+    if counted is None or not filtered:
+        return counted
+    if offset == 0 and on_page == counted:
+        return kept
+    return None
 
 
 @dataclass(frozen=True)
@@ -128,6 +161,10 @@ class WriteHook(Protocol):
     out). What it refuses is also left out of search pages and histories, and a version
     read. ``before_search`` may refuse a search, or a condition a write names, before it
     runs: a match that is then withheld would still tell what was searched for.
+
+    A hook whose ``after_read`` only ever leaves parts out, never the whole resource, says
+    so with ``withholds_on_read = False``: a search or history of its type then answers
+    the total the database counts (see :func:`withholds_on_read` and :func:`total_shown`).
     """
 
     resource_type: str
@@ -262,6 +299,10 @@ class FhirInteractions:
             stored = hook.after_read(self, stored)
         return stored
 
+    def _read_checks_withhold(self, resource_type: str) -> bool:
+        """Whether the read hooks may keep a whole resource of this type from a caller."""
+        return any(withholds_on_read(hook) for hook in self.hooks.get(resource_type, []))
+
     def check_search(self, query: SearchQuery) -> None:
         """Whether the caller may search so at all (the search hooks may refuse)."""
         for hook in self.hooks.get(query.resource_type, []):
@@ -346,12 +387,24 @@ class FhirInteractions:
             max_count=self.settings.max_page_size,
         )
         self.check_search(query)
-        matches, total = self.store.search(
+        matches, counted = self.store.search(
             query, visibility=self.rules.visibility(resource_type), with_total=query.want_total
         )
         found, withheld = self._disclosable(matches)
         entry.succeed(*(p for stored in found for p in _patients(stored)))
-        return SearchResult(query, found, total, withheld, len(matches))
+        more = (
+            query.count > 0
+            and len(matches) == query.count
+            and (counted is None or query.offset + query.count < counted)
+        )
+        total = total_shown(
+            counted,
+            query.offset,
+            len(matches),
+            len(found),
+            filtered=self._read_checks_withhold(resource_type),
+        )
+        return SearchResult(query, found, total, withheld, more)
 
     def history(
         self,
@@ -368,7 +421,7 @@ class FhirInteractions:
         if res_id is not None:
             check_id(resource_type, res_id)
             self._check_history_visible(resource_type, res_id)
-        versions, total = self.store.history(
+        matched, counted = self.store.history(
             resource_type,
             res_id,
             since=since,
@@ -376,9 +429,16 @@ class FhirInteractions:
             offset=offset,
             visibility=self.rules.visibility(resource_type),
         )
-        versions, _ = self._disclosable(versions)
+        versions, _ = self._disclosable(matched)
         entry.succeed(*(p for stored in versions for p in _patients(stored)))
-        return HistoryResult(versions, total)
+        total = total_shown(
+            counted,
+            offset,
+            len(matched),
+            len(versions),
+            filtered=self._read_checks_withhold(resource_type),
+        )
+        return HistoryResult(versions, total, count > 0 and offset + count < counted)
 
     # ----- writes -----------------------------------------------------------------------
 

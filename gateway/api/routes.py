@@ -221,8 +221,9 @@ def _paging(request: Request) -> tuple[int, int]:
     return min(count, settings.max_page_size), offset
 
 
-# HEAD: a read answered as GET, with the same checks, audit and headers (Content-Length
-# too); the server (uvicorn) sends no body. Not in the OpenAPI document: it would repeat
+# HEAD: a read (of a resource, a version, a history, a search's page or the metadata)
+# answered as GET, with the same checks, audit and headers (Content-Length too); the
+# server (uvicorn) sends no body. Not in the OpenAPI document: it would repeat
 # the GET operation under the same operationId.
 @router.head("/metadata", include_in_schema=False)
 @router.get("/metadata", summary="CapabilityStatement")
@@ -248,22 +249,36 @@ def batch_or_transaction(request: Request, fhir: Fhir, bundle: Body) -> Response
     return FhirResponse(processor.process(bundle), request=request)
 
 
+# Before the read route: HEAD /Patient/_history is the type's history, not a read of a
+# Patient with the id "_history".
+@router.head("/{resource_type}/_history", include_in_schema=False)
 @router.get("/{resource_type}/_history", summary="Type history")
 def type_history(request: Request, resource_type: str, fhir: Fhir) -> Response:
+    return _history_response(request, resource_type, None, fhir)
+
+
+def _history_response(
+    request: Request, resource_type: str, res_id: str | None, fhir: Fhir
+) -> Response:
     since, count, offset = _history_query(request)
-    versions, total = fhir.history(resource_type, None, since=since, count=count, offset=offset)
+    versions, total, more = fhir.history(
+        resource_type, res_id, since=since, count=count, offset=offset
+    )
     bundle = history(
         settings_of(request).fhir_base_url,
-        resource_type,
+        resource_type if res_id is None else f"{resource_type}/{res_id}",
         versions,
         total,
         count,
         offset,
         request.query_params.get("_since"),
+        more=more,
     )
     return FhirResponse(bundle, request=request)
 
 
+# HEAD /fhir/_history lands here too, and is answered as its GET is (no such type).
+@router.head("/{resource_type}", include_in_schema=False)
 @router.get("/{resource_type}", summary="Search")
 def search(request: Request, resource_type: str, fhir: Fhir) -> Response:
     items = [(k, v) for k, v in request.query_params.multi_items()]
@@ -317,21 +332,10 @@ def delete(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Res
     return Response(status_code=204, headers={"ETag": stored.etag} if stored else {})
 
 
+@router.head("/{resource_type}/{res_id}/_history", include_in_schema=False)
 @router.get("/{resource_type}/{res_id}/_history", summary="Instance history")
 def instance_history(request: Request, resource_type: str, res_id: str, fhir: Fhir) -> Response:
-    since, count, offset = _history_query(request)
-    versions, total = fhir.history(resource_type, res_id, since=since, count=count, offset=offset)
-    path = f"{resource_type}/{res_id}"
-    bundle = history(
-        settings_of(request).fhir_base_url,
-        path,
-        versions,
-        total,
-        count,
-        offset,
-        request.query_params.get("_since"),
-    )
-    return FhirResponse(bundle, request=request)
+    return _history_response(request, resource_type, res_id, fhir)
 
 
 @router.head("/{resource_type}/{res_id}/_history/{version}", include_in_schema=False)

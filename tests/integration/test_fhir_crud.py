@@ -126,7 +126,15 @@ def _audited_reads(app: FastAPI) -> list[tuple[str, str]]:
 def test_head_answers_a_read_as_get_without_a_body(app: FastAPI, client: TestClient) -> None:
     created = _create(client, patient(31)).json()
     url = f"/fhir/Patient/{created['id']}"
-    for path in (url, f"{url}/_history/1", "/fhir/metadata"):
+    # Resource, version, metadata, and the Bundles: both histories and a search.
+    for path in (
+        url,
+        f"{url}/_history/1",
+        "/fhir/metadata",
+        f"{url}/_history",
+        "/fhir/Patient/_history",
+        f"/fhir/Patient?_id={created['id']}",
+    ):
         got, head = client.get(path), client.head(path)
         assert got.status_code == head.status_code == 200, path
         assert head.content == b"", path
@@ -143,9 +151,11 @@ def test_head_answers_a_read_as_get_without_a_body(app: FastAPI, client: TestCli
     assert reads.count(("read", "0")) == 3  # GET, HEAD and the conditional HEAD
     assert reads.count(("vread", "0")) == 2
     assert ("read", "4") in reads
-    # A search or a history is still not answered to HEAD.
-    assert client.head("/fhir/Patient").status_code == 405
-    assert client.head(f"{url}/_history").status_code == 405
+    # Refused as their GET is: no system-wide history, an unknown resource's history.
+    for path in ("/fhir/_history", "/fhir/Patient/unknown/_history", "/fhir/Patient?x=1"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code != 200, path
+        assert head.headers["content-length"] == str(len(got.content)), path
 
 
 def test_prefer_return_minimal_and_operation_outcome(client: TestClient) -> None:

@@ -372,3 +372,58 @@ def test_the_units_reason_is_withheld_and_the_gateways_is_not(world: World) -> N
     assert withdrawn["status"] == "cancelled"
     assert _stamp(withdrawn["statusReason"]) is None
     assert "samtycke" in withdrawn["statusReason"]["text"]
+
+
+def _withdraw_consent(world: World, task: dict[str, Any]) -> None:
+    """The person withdraws the consent: the kommun sets it inactive."""
+    request = world.as_kommun("GET", f"/fhir/{task['focus']['reference']}").json()
+    consent_url = f"/fhir/{request['supportingInfo'][0]['reference']}"
+    consent = world.as_kommun("GET", consent_url).json()
+    withdrawn = world.as_kommun("PUT", consent_url, {**consent, "status": "inactive"})
+    assert withdrawn.status_code == 200, withdrawn.text
+
+
+def test_no_total_counts_what_the_consent_withholds(world: World) -> None:
+    """A search's or a history's total counts only what the kommun is shown: the unit's
+    messages the withdrawn consent withholds are not in it. Where a page does not hold
+    every match, so the gateway cannot tell without checking them all, the total is left
+    out; the paging still reaches every match the kommun may see."""
+    task, asked, replied, _ = _answered_with_a_dialogue(world, "summa")
+    part_of = {"part-of": f"Task/{task['id']}"}
+    reply_history = f"/fhir/Communication/{replied.json()['id']}/_history"
+    before = {
+        "search": world.as_kommun("GET", "/fhir/Communication", **part_of).json(),
+        "type history": world.as_kommun("GET", "/fhir/Communication/_history").json(),
+        "reply history": world.as_kommun("GET", reply_history).json(),
+    }
+    assert [before[k]["total"] for k in before] == [2, 2, 1]
+
+    _withdraw_consent(world, task)
+
+    dialogue = world.as_kommun("GET", "/fhir/Communication", **part_of).json()
+    assert _matches(dialogue) == [asked.json()["id"]]
+    assert [w["details"]["text"] for w in _warnings(dialogue)] == [WITHHELD_MESSAGE]
+    assert dialogue["total"] == 1, "the unit's withheld message is not counted"
+    reply = world.as_kommun("GET", reply_history).json()
+    assert (reply["total"], reply["entry"]) == (0, [])
+    versions = world.as_kommun("GET", "/fhir/Communication/_history").json()
+    assert versions["total"] == len(versions["entry"]) == 1
+    assert "Svar." not in str(versions)
+
+    # One match a page: no page holds them all, so none tells how many there are.
+    seen: list[str] = []
+    url: str | None = f"/fhir/Communication?part-of=Task/{task['id']}&_count=1"
+    while url is not None:
+        page = world.http.get(url, headers=world.kommun).json()
+        assert "total" not in page, url
+        seen += _matches(page)
+        url = next((link["url"] for link in page["link"] if link["relation"] == "next"), None)
+    assert seen == [asked.json()["id"]]
+    paged = world.as_kommun("GET", "/fhir/Communication/_history", _count=1).json()
+    assert "total" not in paged
+
+    # The unit that wrote them still has them counted, and Tasks are counted as before.
+    unit_dialogue = world.as_unit("GET", "/fhir/Communication", **part_of).json()
+    assert unit_dialogue["total"] == len(_matches(unit_dialogue)) == 2
+    task_history = world.as_kommun("GET", f"/fhir/Task/{task['id']}/_history", _count=1).json()
+    assert task_history["total"] > 1
