@@ -630,7 +630,10 @@ class FhirInteractions:
     ) -> StoredResource | None:
         """Delete the current version (with ``if_match``, only that one: 412 otherwise).
         A resource deleted already stays so and None comes back: FHIR makes a delete
-        idempotent, so a client that repeats one after a lost answer gets 204 again."""
+        idempotent, so a client that repeats one after a lost answer gets 204 again. Only
+        a client that may delete it, though: the repeat is checked as the delete of the
+        version before the deletion would be, so a party that may not delete the resource
+        gets the same refusal whether or not it is deleted already."""
         entry = self.trail.begin("delete", resource_type, res_id)
         self.permit(resource_type, Interaction.DELETE)
         check_id(resource_type, res_id)
@@ -639,16 +642,37 @@ class FhirInteractions:
         if existing is None or existing.body is None:
             if not self.store.known(resource_type, res_id):
                 raise not_found(resource_type, res_id)
+            last = self._last_written(resource_type, res_id)
+            if last is not None:
+                self._check_delete(last)
             if if_match is not None:
                 raise _no_current_version()
             entry.succeed()
             return None
-        self.rules.check_write(existing.body, existing)
-        for hook in self.hooks.get(resource_type, []):
-            hook.before_delete(self, existing)
+        self._check_delete(existing)
         stored = self.store.delete(resource_type, res_id, if_match=if_match)
         entry.succeed(*_patients(existing))
         return stored
+
+    def _check_delete(self, existing: StoredResource) -> None:
+        """Raise unless the caller may delete ``existing``, a version with a body
+        (tenancy, then the hooks)."""
+        if existing.body is not None:
+            self.rules.check_write(existing.body, existing)
+        for hook in self.hooks.get(existing.resource_type, []):
+            hook.before_delete(self, existing)
+
+    def _last_written(self, resource_type: str, res_id: str) -> StoredResource | None:
+        """The newest version of a deleted resource that holds a body (the one deleted)."""
+        offset, page = 0, 8
+        while True:
+            versions, _ = self.store.history(resource_type, res_id, count=page, offset=offset)
+            for version in versions:
+                if version.body is not None:
+                    return version
+            if len(versions) < page:
+                return None
+            offset += page
 
 
 def _no_current_version() -> FhirError:

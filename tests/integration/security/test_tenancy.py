@@ -195,6 +195,33 @@ def test_the_unit_reads_the_kommuns_records_but_never_rewrites_them(
     )
 
 
+def test_a_deleted_record_is_deleted_again_only_by_whom_may_delete_it(
+    app: FastAPI, parties: dict[str, Party]
+) -> None:
+    """A delete is idempotent for the party that may delete: it gets 204 again. Any other
+    party gets what it got while the record was there (403 for the unit that reads it, 404
+    for the parties that do not see it), and nothing is stored or audited as done."""
+    created = seed(app, CASE_RESOURCES["Patient"], {KOMMUN_A, VC_X})
+    url = f"/fhir/Patient/{created['id']}"
+    others = ("vc_x", "vc_y", "kommun_b")
+
+    def refusals() -> list[tuple[int, Any]]:
+        answers = [parties[name].delete(url) for name in others]
+        return [(a.status_code, a.json()["issue"] if a.content else None) for a in answers]
+
+    def deletes_done() -> int:
+        events = parties["auditor"].get("/fhir/AuditEvent", subtype="delete", outcome="0")
+        return int(events.json()["total"])
+
+    while_there = refusals()
+    assert [status for status, _ in while_there] == [403, 404, 404]
+    assert parties["kommun_a"].delete(url).status_code == 204
+    assert refusals() == while_there
+    assert parties["kommun_a"].delete(url).status_code == 204, "idempotent for the owner"
+    assert deletes_done() == 2
+    assert parties["kommun_a"].get(f"{url}/_history").json()["total"] == 2
+
+
 def test_directory_is_shared_to_read_but_changed_only_within_ones_own_units(
     parties: dict[str, Party],
 ) -> None:
