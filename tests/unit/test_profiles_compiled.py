@@ -267,3 +267,14 @@ def test_valid_identifiers_in_examples_have_correct_luhn() -> None:
                 assert luhn_ok(value), f"{path.name}: {value}"
                 checked += 1
     assert checked >= 3
+
+
+def test_every_organization_type_the_gateway_writes_is_in_its_code_system() -> None:
+    """The directory (seed, import) types Organizations with these codes; a code missing
+    from the published CodeSystem makes the directory's own entries non-conformant."""
+    from gateway.routing.directory_io import _ORG_TYPE_DISPLAY
+
+    code_system = _load(COMPILED / "CodeSystem-kv-organization-type.json")
+    published = {concept["code"]: concept["display"] for concept in code_system["concept"]}
+    for code, display in _ORG_TYPE_DISPLAY.items():
+        assert published.get(code) == display, code

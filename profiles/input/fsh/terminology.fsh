@@ -263,6 +263,7 @@ Description: "Organisationstyper som används i kv-gateway."
 * insert KvCodeSystem
 * #kommun-socialtjanst "Kommunens socialtjänst" "Socialtjänsten i en kommun (till exempel ekonomiskt bistånd)."
 * #vardcentral "Vårdcentral" "Vårdcentral eller hälsocentral i primärvården."
+* #region "Region" "Region (sjukvårdshuvudman) som vårdcentralerna i länet hör till."
 
 CodeSystem: KvPractitionerRoleCS
 Id: kv-practitioner-role
