@@ -27,7 +27,12 @@ _LOCAL_REFERENCE = re.compile(
 # its index as stale until `kv-gateway db reindex --stale` has rebuilt it
 # (gateway.store.index_marks). A change to a declared parameter needs no raise.
 # tests/unit/test_index_format.py fails when the rows change and this does not.
-INDEX_FORMAT = 2  # 2: string parameters have rows for :exact
+INDEX_FORMAT = 3  # 2: string parameters have rows for :exact; 3: every value cut alike
+
+# What the index columns hold (gateway.store.models.SearchIndexRow): values of at most
+# 512 characters and systems of at most 255; longer ones are cut there (see _held).
+MAX_VALUE_LENGTH = 512
+MAX_SYSTEM_LENGTH = 255
 
 MIN_INSTANT = datetime(1, 1, 1)
 MAX_INSTANT = datetime(9999, 12, 31, 23, 59, 59)
@@ -113,8 +118,8 @@ def _string_rows(name: str, value: Any) -> list[IndexRow]:
     written (for ``:exact``, which is case- and accent-sensitive)."""
     if isinstance(value, str):
         return [
-            IndexRow(name, None, normalize_string(value)[:512]),
-            IndexRow(name + EXACT_SUFFIX, None, value[:512]),
+            IndexRow(name, None, normalize_string(value)),
+            IndexRow(name + EXACT_SUFFIX, None, value),
         ]
     return []
 
@@ -139,9 +144,22 @@ def rows_for_parameter(
     rows: list[IndexRow] = []
     for value in param.values(resource):
         rows.extend(extract(param.name, value))
+    rows = [_held(row) for row in rows]
     if param.blind:
         rows = [replace(r, value=blind(r.value)) if r.value else r for r in rows]
     return list(dict.fromkeys(rows))
+
+
+def _held(row: IndexRow) -> IndexRow:
+    """The row as the index columns hold it on every backend: a value of at most
+    MAX_VALUE_LENGTH characters and a system of at most MAX_SYSTEM_LENGTH (a search value
+    is no longer than those). PostgreSQL's columns would cut a longer one where SQLite's
+    keep it whole, so a search would match on one backend and not on the other."""
+    value = row.value[:MAX_VALUE_LENGTH] if row.value else row.value
+    system = row.system[:MAX_SYSTEM_LENGTH] if row.system else row.system
+    if value is row.value and system is row.system:
+        return row
+    return replace(row, value=value, system=system)
 
 
 def index_rows(resource: dict[str, Any], *, blind: Callable[[str], str]) -> list[IndexRow]:

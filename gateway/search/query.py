@@ -15,7 +15,12 @@ from urllib.parse import urlencode
 
 from gateway.errors import FhirError, Issue
 from gateway.search.dates import date_range
-from gateway.search.index import normalize_string, split_reference
+from gateway.search.index import (
+    MAX_SYSTEM_LENGTH,
+    MAX_VALUE_LENGTH,
+    normalize_string,
+    split_reference,
+)
 from gateway.search.parameters import ParamType, SearchParameter, parameters_for
 
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
@@ -29,11 +34,9 @@ _MODIFIERS: dict[ParamType, frozenset[str]] = {
     ParamType.URI: frozenset({"missing"}),
 }
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-# What the index holds (gateway.store.models.SearchIndexRow): values of at most 512
-# characters (strings are cut there) and systems of at most 255. A longer search value
-# matches nothing, and a far longer one is more than SQLite takes as a LIKE pattern.
-MAX_VALUE_LENGTH = 512
-MAX_SYSTEM_LENGTH = 255
+# A search value or system is no longer than the index holds them (MAX_VALUE_LENGTH,
+# MAX_SYSTEM_LENGTH): a longer one would match nothing, and a far longer one is more than
+# SQLite takes as a LIKE pattern.
 # Each parameter is a subquery and each value a term: past these, PostgreSQL takes
 # seconds to minutes to plan a statement, and SQLite refuses one nested too deep.
 MAX_VALUES = 100  # comma-separated values of one parameter, and _sort keys

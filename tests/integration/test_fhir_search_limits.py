@@ -39,6 +39,25 @@ def test_a_string_longer_than_the_index_holds_is_400_at_the_parameter(
             assert "a" * 513 not in response.text
 
 
+def test_a_token_longer_than_the_index_holds_is_found_alike_on_every_backend(
+    client: TestClient,
+) -> None:
+    """PostgreSQL's columns cut an over-long value and SQLite's kept it whole, so the
+    search below found the Organization on PostgreSQL only. Every backend now holds the
+    first 512 characters of the value and the first 255 of the system."""
+    system, value = "https://example.org/" + "s" * 300, "v" * 600
+    body = {
+        **organization("Lång identifierare"),
+        "identifier": [{"system": system, "value": value}],
+    }
+    created = client.post("/fhir/Organization", json=body, headers=FHIR_JSON)
+    assert created.status_code == 201, created.text
+    found = client.get(
+        "/fhir/Organization", params={"identifier": f"{system[:255]}|{value[:512]}"}
+    ).json()
+    assert [e["resource"]["id"] for e in found.get("entry", [])] == [created.json()["id"]]
+
+
 @pytest.mark.parametrize(
     ("path", "params", "where"),
     [

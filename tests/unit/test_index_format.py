@@ -15,11 +15,13 @@ from typing import Any
 from gateway.search.index import INDEX_FORMAT, rows_for_parameter
 from gateway.search.parameters import ParamType, SearchParameter
 
-# The digest of the rows below under each INDEX_FORMAT. When this test fails after a
-# deliberate change, raise INDEX_FORMAT and add the digest it prints.
+# The digest of the rows below under each INDEX_FORMAT (of the resource as it was then:
+# the over-long identifier came with format 3). When this test fails after a deliberate
+# change, raise INDEX_FORMAT and add the digest it prints.
 ROWS_DIGEST = {
     1: "bd51a992782c5bbcadb6b83468b7c3157bab7e5b40434a1f1dc4a7ce81612510",
     2: "c783bcca5fc8f203877faa9789e3310769f21bf0c6f86ab2cb4da1ebb65d768d",
+    3: "2505a487d645d2f06bb808312cb11406c9ab8af5a10869d1d240be97d1630963",
 }
 
 _EXT = "https://kv-gateway.se/fhir/StructureDefinition/kv-example"
@@ -30,6 +32,7 @@ _RESOURCE: dict[str, Any] = {
     "identifier": [
         {"system": "urn:oid:1.2.752.129.2.1.3.1", "value": "191212121212"},
         {"value": "utan-system"},
+        {"system": "https://example.org/" + "s" * 300, "value": "v" * 600},
     ],
     "status": "in-progress",
     "code": {"coding": [{"system": "http://snomed.info/sct", "code": "371530004"}, {"code": "x"}]},
