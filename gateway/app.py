@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             ),
         },
         RetryPolicy(max_attempts=settings.delivery_max_attempts),
+        lanes=settings.delivery_lanes,
     )
     app.state.inbound = InboundApplier(
         database.sessions, settings, app.state.audit, app.state.validator, app.state.hooks

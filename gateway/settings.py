@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         default=True, description="Drain the outbox in a thread of the API process."
     )
     delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_lanes: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="Tasks a delivery worker delivers for at the same time; a Task's own "
+        "messages go one after another. A slow peer holds up only its own Tasks' messages.",
+    )
     webhook_allowed_networks: list[IPvAnyNetwork] = Field(
         default_factory=list,
         description="Networks besides the public internet that Subscription rest-hooks may "

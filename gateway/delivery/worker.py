@@ -2,11 +2,19 @@
 
 In the embedded default one worker thread runs inside the gateway process; in production
 run ``kv-gateway worker`` processes beside the API replicas, as many as needed.
+
+What one round claims is delivered in *lanes*: the messages about one Task (or, without
+a Task, to one target) go one after another, in the order they were claimed, so a unit
+never gets a request's cancellation before the request; different Tasks' messages go at
+the same time, up to ``lanes`` at once, so a slow peer (a subscriber that answers at the
+last second of its deadline, a journal system that times out) holds up only the messages
+about its own Tasks, not every party's.
 """
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -43,14 +51,30 @@ class DeliveryWorker:
     handlers: dict[str, Handler]
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     batch: int = 20
+    lanes: int = 4  # Tasks delivered for at the same time
 
     def run_once(self) -> int:
         """Deliver what is due now; returns how many messages were attempted."""
         with self.sessions() as session, session.begin():
             messages = claim(session, self.batch, self.policy)
+        lanes: dict[str, list[Message]] = {}
+        for message in messages:
+            lanes.setdefault(message.task or message.target, []).append(message)
+        if len(lanes) <= 1 or self.lanes <= 1:
+            self._deliver_in_turn(messages)
+        else:
+            with ThreadPoolExecutor(
+                max_workers=min(self.lanes, len(lanes)), thread_name_prefix="delivery-lane"
+            ) as pool:
+                for finished in [
+                    pool.submit(self._deliver_in_turn, lane) for lane in lanes.values()
+                ]:
+                    finished.result()  # a lane's database error ends the round, as before
+        return len(messages)
+
+    def _deliver_in_turn(self, messages: list[Message]) -> None:
         for message in messages:
             self._deliver(message)
-        return len(messages)
 
     def drain(self, max_rounds: int = 100) -> int:
         total = 0

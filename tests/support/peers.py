@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,17 +58,25 @@ class JournalPeer:
 
 @dataclass
 class WebhookReceiver:
-    """A kommun's rest-hook endpoint for Subscription notifications."""
+    """A kommun's rest-hook endpoint for Subscription notifications. With ``delay_seconds``
+    it answers that late, and ``in_flight`` records when each call came and was answered
+    (monotonic seconds)."""
 
     status: int = 200
     received: list[Recorded] = field(default_factory=list)
+    delay_seconds: float = 0.0
+    in_flight: list[tuple[float, float]] = field(default_factory=list)
 
     def app(self) -> FastAPI:
         receiver = FastAPI()
 
         @receiver.post("/hook")
         async def hook(request: Request) -> Response:
+            came = time.monotonic()
             self.received.append(Recorded(await request.json(), dict(request.headers)))
+            if self.delay_seconds:
+                await asyncio.sleep(self.delay_seconds)
+            self.in_flight.append((came, time.monotonic()))
             return Response(status_code=self.status)
 
         return receiver

@@ -23,6 +23,7 @@ from tests.support.peers import JournalPeer, WebhookReceiver
 GAVLE = "Organization/kommun-2180"
 JONKOPING_VC = "Organization/vc-jonkoping-centrum"
 ANNA = next(p for p in PERSONS if p.key == "anna")  # lives in Gävle, listed in Jönköping
+BENGT = next(p for p in PERSONS if p.key == "bengt")  # listed at Södermalm, Stockholm
 FREDRIK = next(p for p in PERSONS if p.key == "fredrik")  # listed nowhere
 
 

@@ -12,7 +12,7 @@ from gateway.delivery.models import OutboxMessage
 from gateway.delivery.outbox import DEAD
 from gateway.store.resources import ResourceStore
 from gateway.workflow.subscriptions import NOTIFICATION
-from tests.integration.workflow.conftest import ANNA, GAVLE, World
+from tests.integration.workflow.conftest import ANNA, BENGT, GAVLE, World
 from tests.support.submissions import submission
 
 METADATA = "https://169.254.169.254/latest/meta-data/iam/"
@@ -107,3 +107,22 @@ def test_a_party_holds_a_bounded_number_of_subscriptions(world: World) -> None:
     assert refused.status_code == 409, refused.text
     assert "10 prenumerationer" in refused.json()["issue"][0]["details"]["text"]
     assert world.as_kommun("GET", "/fhir/Subscription").json().get("total") == 10
+
+
+def test_a_slow_subscriber_holds_up_only_its_own_tasks_deliveries(world: World) -> None:
+    """Messages about different Tasks go at the same time (the worker's lanes): two
+    notifications to a subscriber that answers late are in flight together, so neither
+    Task's deliveries wait for the other's. One after another, the second would start only
+    when the first was answered."""
+    world.webhook.delay_seconds = 1.5
+    created = world.as_kommun("POST", "/fhir/Subscription", _subscription(world.webhook_url))
+    assert created.status_code == 201, created.text
+    for person, case_id in ((ANNA, "2026-0101"), (BENGT, "2026-0102")):
+        submitted = world.submit(submission(person.personnummer, GAVLE, case_id=case_id))
+        assert submitted.status_code == 201, submitted.text
+
+    world.deliver()
+
+    first, second = sorted(world.webhook.in_flight)
+    assert second[0] < first[1], "the second notification waited for the first"
+    assert {m.status for m in _notifications(world)} == {"delivered"}
