@@ -6,7 +6,13 @@ a value must already have its JSON type (a boolean is ``true``/``false``, an int
 decimal a number, every other primitive a string), and nothing may be null or empty
 (FHIR JSON §2.6.2: an element is absent or has a value; nulls only pair up the items of
 a primitive list with its ``_``-list of extensions). A string may not hold control
-characters other than tab, carriage return and line feed (the FHIR string type).
+characters other than tab, carriage return and line feed (the FHIR string type), C0 or
+C1, nor the bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+U+2066–U+2069): they make a text read differently from what it holds (Trojan Source,
+CVE-2021-42574) wherever a person reads it, in the inbox or a case or journal system,
+and names, addresses, notes and the answer's free text reach people as a message does.
+The marks U+200E, U+200F and U+061C stay allowed: they open no embedding that reorders
+the text after them, and right-to-left names and addresses may need them.
 
 The element types come from the R4 model classes and are worked out once per class.
 """
@@ -44,7 +50,9 @@ class Field:
     model: type | None = None  # the model class of a complex element
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# One scan for every string; which of the two it found decides only the text of the issue.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f\u202a-\u202e\u2066-\u2069]")
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 
 _TEXT_TYPE = {
     Kind.BOOLEAN: "Elementet ska vara true eller false (utan citattecken).",
@@ -57,6 +65,11 @@ _TEXT_TYPE = {
 _TEXT_EMPTY = "Elementet är tomt. Ett element anges med ett värde eller utelämnas."
 _TEXT_CONTROL = "Texten innehåller otillåtna styrtecken."
 _CONTROL_FOUND = "control characters other than tab, CR and LF"
+_TEXT_BIDI = (
+    "Texten innehåller osynliga tecken som ändrar skrivriktningen, så att den kan visas "
+    "annorlunda än den är skriven. Ta bort dem och skicka igen."
+)
+_BIDI_FOUND = "bidirectional embedding, override or isolate characters (U+202A-E, U+2066-9)"
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
@@ -113,6 +126,19 @@ def _issue(expression: str, text_sv: str, diagnostics: str) -> Issue:
     return Issue("value", text_sv, expression=(expression,), diagnostics=diagnostics)
 
 
+def _control_issue(expression: str, value: str) -> Issue:
+    """The issue of a string that :data:`_CONTROL` found something in."""
+    if _BIDI.search(value):
+        return _issue(expression, _TEXT_BIDI, _BIDI_FOUND)
+    return _issue(expression, _TEXT_CONTROL, _CONTROL_FOUND)
+
+
+def text_issue(expression: str, value: str) -> Issue | None:
+    """The issue of a text that breaks the string rule above (a text attachment's content,
+    say), None when it keeps to it."""
+    return _control_issue(expression, value) if _CONTROL.search(value) else None
+
+
 def _of_kind(value: Any, kind: Kind) -> bool:
     if kind is Kind.BOOLEAN:
         return isinstance(value, bool)
@@ -135,7 +161,7 @@ def _value(value: Any, field: Field, expr: str, nullable: bool, issues: list[Iss
         )
     elif isinstance(value, str):
         if _CONTROL.search(value):
-            issues.append(_issue(expr, _TEXT_CONTROL, _CONTROL_FOUND))
+            issues.append(_control_issue(expr, value))
     elif field.kind is Kind.RESOURCE:
         _resource(value, expr, issues)
     elif field.model is not None:
@@ -153,7 +179,7 @@ def _object(node: dict[str, Any], model: type, expr: str, issues: list[Issue]) -
             continue  # not an element: the model's own check refuses it
         if type(value) is str and field.kind is Kind.STRING:  # most of them: cheaply
             if _CONTROL.search(value):
-                issues.append(_issue(f"{expr}.{key}", _TEXT_CONTROL, _CONTROL_FOUND))
+                issues.append(_control_issue(f"{expr}.{key}", value))
         elif not field.listed:
             _value(value, field, f"{expr}.{key}", False, issues)
         elif value == [] or value is None:

@@ -35,6 +35,9 @@ def _found(extra: dict[str, Any]) -> list[tuple[str, str]]:
             "Patient.identifier[0].system",
             "styrtecken",
         ),
+        ({"name": [{"family": "Andersson\u0085"}]}, "Patient.name[0].family", "styrtecken"),
+        ({"name": [{"text": "Anna \u202eassredna"}]}, "Patient.name[0].text", "skrivriktningen"),
+        ({"address": [{"line": ["Storg. \u2067"]}]}, "Patient.address[0].line[0]", "riktningen"),
         (
             {"contained": [{"resourceType": "Organization", "active": "false"}]},
             "Patient.contained[0].active",
@@ -53,6 +56,8 @@ def test_what_the_models_let_pass_is_refused_at_its_element(
 def test_what_the_json_format_allows_passes() -> None:
     assert _found({"active": False, "multipleBirthInteger": 2}) == []
     assert _found({"name": [{"text": "Rad ett\nrad\ttvå\r\n"}]}) == []
+    # Marks open no embedding: a right-to-left name may need them. U+00A0 is no C1 control.
+    assert _found({"name": [{"text": "\u200fعلي\u200e Andersson\u00a0\u061c"}]}) == []
     # A null holds the place of a given name that has only an extension.
     paired = {
         "given": [None, "Anna"],
