@@ -24,6 +24,7 @@ from gateway.search.query import SearchQuery, parse_search
 from gateway.security.caller import PartyKind
 from gateway.store.resources import StoredResource, utc_now
 from gateway.validation.terminology import canonical_url
+from gateway.workflow.attachments import checked_attachments
 from gateway.workflow.consent_checks import (
     may_withdraw,
     organization_of,
@@ -538,7 +539,8 @@ MAX_PAYLOAD_PARTS = 20
 class CommunicationHook(_Hook):
     """Direct dialogue about a Task: between its requester and its owner, with consent.
     The gateway stamps when a message was sent; a case holds at most
-    MAX_MESSAGES_PER_TASK messages, each of at most MAX_PAYLOAD_PARTS parts."""
+    MAX_MESSAGES_PER_TASK messages, each of at most MAX_PAYLOAD_PARTS parts, and what it
+    attaches keeps to the rules of ``attachments``."""
 
     resource_type = "Communication"
     case_record = True
@@ -566,6 +568,7 @@ class CommunicationHook(_Hook):
                 f"at most {MAX_PAYLOAD_PARTS} payload parts",
                 "Communication.payload",
             )
+        body = checked_attachments(body)
         if _messages_in(fhir, task) >= MAX_MESSAGES_PER_TASK:
             raise _refuse(
                 409,

@@ -14,6 +14,7 @@ from gateway.search.dates import SWEDISH_TIME
 from gateway.search.index import split_reference
 from gateway.store.resources import StoredResource
 from gateway.validation.identifiers import SYSTEM_PERSONNUMMER
+from gateway.web.inbox.attachments import AttachmentView, attachment_views
 from gateway.web.inbox.catalog import Terminology
 
 BASE = "https://kv-gateway.se/fhir/StructureDefinition/"
@@ -181,6 +182,7 @@ class Message:
     from_us: bool
     sender: str
     text: str
+    attachments: list[AttachmentView] = field(default_factory=list)
 
 
 def due_date(task: dict[str, Any]) -> str:
@@ -348,6 +350,7 @@ class Reader:
         # All of them: the parties' messages are capped below this page (the workflow's
         # MAX_MESSAGES_PER_TASK), which leaves room for the gateway's own few notices.
         found = self.fhir.search("Communication", [("part-of", task_ref), ("_count", "200")]).found
+        _, task_id = split_reference(task_ref)
         messages = []
         for stored in found:
             body = stored.body or {}
@@ -363,6 +366,7 @@ class Reader:
                     from_us=sender == own_party,
                     sender=self.organization_name(sender),
                     text=text,
+                    attachments=attachment_views(task_id, stored.id, body.get("payload") or []),
                 )
             )
         return sorted(messages, key=lambda m: m.sent)
