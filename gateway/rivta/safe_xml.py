@@ -21,20 +21,9 @@ from lxml import etree
 
 from gateway.rivta.soap import LOGICAL_ADDRESS_NS, SOAP_ENV, SoapError, SoapFault
 from gateway.rivta.soap import parse as defused_parse
+from gateway.xml_parsing import hardened_parser
 
 SCHEMA_PACKAGE = "gateway.rivta.schemas"
-
-
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_pis=True,
-        collect_ids=False,
-    )
 
 
 def parse(data: bytes, max_bytes: int) -> etree._Element:
@@ -44,7 +33,7 @@ def parse(data: bytes, max_bytes: int) -> etree._Element:
         raise SoapError("too-large", "the message exceeds the size limit")
     defused_parse(data)  # refuses DTDs, entity declarations and external references
     try:
-        return etree.fromstring(data, _parser())
+        return etree.fromstring(data, hardened_parser())
     except etree.XMLSyntaxError:
         raise SoapError("malformed-response", "the message is not well-formed XML") from None
 
@@ -59,7 +48,7 @@ class Schema:
         self.filename = filename
         path = files(SCHEMA_PACKAGE).joinpath(filename)
         with path.open("rb") as handle:
-            document = etree.parse(handle, _parser(), base_url=str(path))
+            document = etree.parse(handle, hardened_parser(), base_url=str(path))
         self._schema = etree.XMLSchema(document)
         self._lock = threading.Lock()
 

@@ -29,6 +29,7 @@ from adapters.case.file_drop.mapping import (
     Conversion,
     Mapping,
 )
+from gateway.xml_parsing import hardened_parser
 
 MappedCase = dict[str, str]
 
@@ -133,17 +134,6 @@ def _csv_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:
     return {name: by_column.get(column) for name, column in mapping.fields.items()}
 
 
-def _xml_parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_pis=True,
-    )
-
-
 def _xml_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:
     try:
         DefusedElementTree.fromstring(
@@ -156,7 +146,7 @@ def _xml_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:
     except DefusedElementTree.ParseError:
         raise RecordError("Filen är inte välformad XML.") from None
     try:
-        root = etree.fromstring(data, _xml_parser())
+        root = etree.fromstring(data, hardened_parser())
     except etree.XMLSyntaxError:
         raise RecordError("Filen är inte välformad XML.") from None
     namespaces = mapping.format.xml_namespaces or None
