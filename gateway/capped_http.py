@@ -9,6 +9,7 @@ as much as it cares to send.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -52,3 +53,12 @@ def send_capped(
         content=bytes(body),
         request=streamed.request,
     )
+
+
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The answer's body as a JSON object, or None when it is not one."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None

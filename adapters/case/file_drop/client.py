@@ -21,7 +21,7 @@ import httpx
 
 from adapters.journal.fhir_rest.smart import SmartTokenSource
 from adapters.journal.fhir_rest.transport import PeerError
-from gateway.capped_http import ResponseTooLargeError, send_capped
+from gateway.capped_http import ResponseTooLargeError, json_object, send_capped
 
 FHIR_JSON = "application/fhir+json"
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -93,7 +93,7 @@ class GatewayClient:
             content=json.dumps(bundle).encode("utf-8"),
             headers={"content-type": FHIR_JSON, "idempotency-key": idempotency_key},
         )
-        body = _json_object(response)
+        body = json_object(response)
         if response.status_code in (200, 201) and body and body.get("resourceType") == "Task":
             return Submitted(body, created=response.status_code == 201)
         if 400 <= response.status_code < 500:
@@ -110,7 +110,7 @@ class GatewayClient:
         response = self._send("GET", reference, withheld_is_final=True)
         if response.status_code in WITHHELD_STATUSES:
             return None
-        body = _json_object(response)
+        body = json_object(response)
         if response.status_code != 200 or not body:
             raise PassingError(f"reading a {type_name} answered {response.status_code}")
         return body
@@ -124,18 +124,10 @@ class GatewayClient:
         if mark:
             params["_lastUpdated"] = f"ge{mark}"
         response = self._send("GET", "Task", params=params)
-        body = _json_object(response)
+        body = json_object(response)
         if response.status_code != 200 or not body or body.get("resourceType") != "Bundle":
             raise PassingError(f"the Task search answered {response.status_code}")
         for entry in body.get("entry") or []:
             resource = entry.get("resource") or {}
             if resource.get("resourceType") == "Task":
                 yield resource
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None

@@ -24,7 +24,7 @@ from joserfc.jwk import ECKey, RSAKey, thumbprint
 
 from adapters.journal.fhir_rest.config import SmartClient
 from adapters.journal.fhir_rest.transport import PeerError, classify
-from gateway.capped_http import ResponseTooLargeError, send_capped
+from gateway.capped_http import ResponseTooLargeError, json_object, send_capped
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_SECONDS = 240
@@ -140,7 +140,7 @@ class SmartTokenSource:
         except httpx.HTTPError as error:
             failure = classify(error, client_certificate=self.client_certificate)
             raise PeerError(f"token endpoint: {failure.detail}", failure.final) from None
-        body = _json_object(response)
+        body = json_object(response)
         if response.status_code in (400, 401, 403):
             code = str(body.get("error", "")) if body else ""
             if code in REFUSALS or response.status_code != 400:
@@ -163,11 +163,3 @@ class SmartTokenSource:
         if not isinstance(lifetime, int | float) or lifetime <= 0:
             lifetime = DEFAULT_TOKEN_SECONDS
         return token, float(lifetime)
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
