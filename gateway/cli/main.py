@@ -108,7 +108,7 @@ def serve(
 ) -> None:
     """Serve the gateway with uvicorn."""
     from gateway.app import DEMO_WARNING
-    from gateway.cli.serving import serve_app
+    from gateway.cli.serving import serve_app, server_config
     from gateway.store.migrate import is_up_to_date, upgrade
 
     if demo_peers:
@@ -134,12 +134,14 @@ def serve(
     peers = start_demo_peers(demo_peer_port, settings) if demo_peers else []
     try:
         started = serve_app(
-            "gateway.app:app_from_environment",
-            host=bind_host,
-            port=bind_port,
-            workers=workers,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
-            log_format=settings.log_format,
+            server_config(
+                "gateway.app:app_from_environment",
+                host=bind_host,
+                port=bind_port,
+                workers=workers,
+                forwarded_allow_ips=settings.forwarded_allow_ips,
+                log_format=settings.log_format,
+            )
         )
     finally:
         for peer in peers:

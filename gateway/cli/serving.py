@@ -62,25 +62,9 @@ def server_config(
     )
 
 
-def serve_app(
-    app: str,
-    *,
-    host: str,
-    port: int,
-    workers: int = 1,
-    forwarded_allow_ips: str = "",
-    log_format: LogFormat = LogFormat.JSON,
-) -> bool:
-    """Serve the app factory ``module:function`` until stopped; False if it never started."""
-    config = server_config(
-        app,
-        host=host,
-        port=port,
-        workers=workers,
-        forwarded_allow_ips=forwarded_allow_ips,
-        log_format=log_format,
-    )
-    if workers == 1:
+def serve_app(config: TcpConfig) -> bool:
+    """Serve ``config`` (see :func:`server_config`) until stopped; False if it never started."""
+    if config.workers == 1:
         server = uvicorn.Server(config)
         server.run()
         return server.started
