@@ -35,6 +35,7 @@ CS_REQUEST_TYPE = code_system("kv-request-type")
 CS_TASK_PARAMETER_TYPE = code_system("kv-task-parameter-type")
 CS_TASK_BUSINESS_STATUS = code_system("kv-task-business-status")
 CS_REJECTION_REASON = code_system("kv-rejection-reason")
+CS_GATEWAY_TASK_REASON = code_system("kv-gateway-task-reason")
 CS_PRACTITIONER_ROLE = code_system("kv-practitioner-role")
 
 # The gateway's own operations (the CapabilityStatement names them; profiles/ does not

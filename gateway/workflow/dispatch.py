@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.api.interactions import FhirInteractions
+from gateway.canonical import CS_GATEWAY_TASK_REASON
 from gateway.consent.evaluator import WITHDRAWN_SV, Action, Decision, Disclosure, evaluate
 from gateway.delivery import webhook_targets
 from gateway.delivery.handlers import AdapterHandler, AuditedHandler
@@ -37,7 +38,12 @@ from gateway.workflow.consent_checks import (
 from gateway.workflow.submit import JOURNAL_REQUEST
 from gateway.workflow.subscriptions import notification_body
 from gateway.workflow.task_states import OPEN, Role
-from gateway.workflow.transitions import change_task, reason
+from gateway.workflow.transitions import (
+    REASON_STOPPED_BY_CONSENT,
+    REASON_UNDELIVERED,
+    change_task,
+    reason,
+)
 
 NOTIFY_TIMEOUT_SECONDS = 10.0  # each step of a notification's POST
 NOTIFY_DEADLINE_SECONDS = 20.0  # the whole of it: a slow subscriber holds no one else up
@@ -134,7 +140,7 @@ def delivered_after_all(fhir: FhirInteractions, task: StoredResource) -> StoredR
     kommun was told to send a new request) is not revived. The consent decision is
     audited."""
     body = task.body or {}
-    if (body.get("statusReason") or {}).get("text") != UNDELIVERED_SV:
+    if not _undelivered(body.get("statusReason") or {}):
         return task
     check = consent_still_permits(fhir.store, task)
     fhir.trail.events.append(task_decision(fhir.store, task, check, fhir.caller))
@@ -233,7 +239,7 @@ class JournalRequestHandler(AdapterHandler):
 
     def on_dead(self, session: Session, message: Message, error: str) -> None:
         _, task_id = split_reference(message.payload["task"])
-        _fail_undelivered(ResourceStore(session), task_id, UNDELIVERED_SV)
+        _fail_undelivered(ResourceStore(session), task_id, UNDELIVERED_SV, REASON_UNDELIVERED)
         super().on_dead(session, message, error)
 
     def _stop_for_consent(
@@ -249,14 +255,29 @@ class JournalRequestHandler(AdapterHandler):
                 task_id,
                 f"Förfrågan skickades inte till vårdcentralen. {check.text_sv} Inhämta ett "
                 "giltigt samtycke och skicka en ny förfrågan.",
+                REASON_STOPPED_BY_CONSENT,
             )
 
 
-def _fail_undelivered(store: ResourceStore, task_id: str, text_sv: str) -> None:
-    """Fail a Task that never reached its unit, unless it was closed meanwhile."""
+def _fail_undelivered(store: ResourceStore, task_id: str, text_sv: str, code: str) -> None:
+    """Fail a Task that never reached its unit, unless it was closed meanwhile; ``code``
+    (of the gateway's own reasons) says why, for systems, as ``text_sv`` does for people."""
     task = store.current("Task", task_id)
     if task is not None and task.body is not None and task.body.get("status") in UNDELIVERED:
-        change_task(store, task_id, "failed", Role.GATEWAY, reason=reason(text_sv))
+        reason_given = reason(text_sv, code, CS_GATEWAY_TASK_REASON)
+        change_task(store, task_id, "failed", Role.GATEWAY, reason=reason_given)
+
+
+def _undelivered(status_reason: dict[str, Any]) -> bool:
+    """Whether a failed Task's reason is that its delivery gave up. A Task failed before
+    the gateway coded its reasons carries the text alone."""
+    codings = status_reason.get("coding") or []
+    if not codings:
+        return status_reason.get("text") == UNDELIVERED_SV
+    return any(
+        c.get("system") == CS_GATEWAY_TASK_REASON and c.get("code") == REASON_UNDELIVERED
+        for c in codings
+    )
 
 
 class RestHookHandler(AuditedHandler):

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from gateway.api.interactions import FhirInteractions, PassThroughHook
-from gateway.canonical import CS_TASK_PARAMETER_TYPE
+from gateway.canonical import CS_GATEWAY_TASK_REASON, CS_TASK_PARAMETER_TYPE
 from gateway.consent.evaluator import WITHDRAWN_SV
 from gateway.delivery import webhook_targets
 from gateway.delivery.outbox import withhold
@@ -41,7 +41,7 @@ from gateway.workflow.task_parts import (
     without_units_part,
 )
 from gateway.workflow.task_states import OPEN, Role, check_transition
-from gateway.workflow.transitions import change_task, reason
+from gateway.workflow.transitions import REASON_CONSENT_WITHDRAWN, change_task, reason
 
 # What a party may change on a Task, besides moving its status. ``meta`` is compared on
 # its own (_meta_changed); ``output`` is the gateway's, set when the answer arrives. Notes
@@ -520,7 +520,7 @@ class ConsentHook(_Hook):
                 task.id,
                 "cancelled",
                 Role.GATEWAY,
-                reason=reason(WITHDRAWN_SV),
+                reason=reason(WITHDRAWN_SV, REASON_CONSENT_WITHDRAWN, CS_GATEWAY_TASK_REASON),
             )
             self._tell_the_unit(fhir, cancelled)
         for output in body.get("output", []):

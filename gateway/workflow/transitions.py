@@ -50,6 +50,13 @@ def change_task(
     return updated
 
 
+# The gateway's own reasons (CodeSystem kv-gateway-task-reason), so that a system tells
+# them apart by code, not by their Swedish text.
+REASON_UNDELIVERED = "ej-levererad"
+REASON_STOPPED_BY_CONSENT = "samtycke-vid-utskick"
+REASON_CONSENT_WITHDRAWN = "samtycke-aterkallat"
+
+
 def reason(
     text_sv: str, code: str | None = None, system: str = CS_REJECTION_REASON
 ) -> dict[str, Any]:

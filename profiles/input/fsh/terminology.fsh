@@ -194,6 +194,15 @@ Title: "Anledning till avvisning"
 Description: "Tillåtna anledningar till avvisning."
 * insert KvValueSetAllOf(KvRejectionReasonCS)
 
+CodeSystem: KvGatewayTaskReasonCS
+Id: kv-gateway-task-reason
+Title: "Tjänstens anledning"
+Description: "Varför kv-gateway själv har avslutat eller avbrutit en förfrågan (Task.statusReason), så att ett system kan skilja anledningarna åt utan att läsa texten."
+* insert KvCodeSystem
+* #ej-levererad "Kunde inte levereras" "Förfrågan kunde inte levereras till vårdcentralen; leveransen gav upp."
+* #samtycke-vid-utskick "Samtycket räckte inte vid utskick" "Förfrågan skickades inte: samtycket omfattade inte utlämnandet när den skulle gå ut."
+* #samtycke-aterkallat "Samtycket återkallat" "Personen har återkallat sitt samtycke; förfrågan är avbruten."
+
 CodeSystem: KvTaskBusinessStatusCS
 Id: kv-task-business-status
 Title: "Arbetsstatus för förfrågan"

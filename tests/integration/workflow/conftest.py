@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from gateway.canonical import CS_GATEWAY_TASK_REASON
 from gateway.routing.demo_directory import PERSONS, DemoPeers, seed_demo
 from gateway.security.caller import PartyKind
 from gateway.store.resources import ResourceStore, utc_now
@@ -73,8 +74,17 @@ class World:
         cancelled = self.as_kommun("GET", task_url).json()
         assert cancelled["status"] == "cancelled"
         assert "samtycke" in cancelled["statusReason"]["text"]
+        assert gateway_reason(cancelled) == "samtycke-aterkallat"
         self.deliver()
         assert "återkallat sitt samtycke" in str(self.peer.received[-1].body)
+
+
+def gateway_reason(task: dict[str, Any]) -> str | None:
+    """The code of the gateway's own reason a Task carries (kv-gateway-task-reason)."""
+    for coding in (task.get("statusReason") or {}).get("coding") or []:
+        if coding.get("system") == CS_GATEWAY_TASK_REASON:
+            return str(coding.get("code"))
+    return None
 
 
 def communication(task_id: str, text: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from gateway.store.resources import ResourceStore, utc_now
 from gateway.workflow import notices
 from gateway.workflow.notices import queue_reminders
 from gateway.workflow.operations import rerun_delivery
-from tests.integration.workflow.conftest import ANNA, GAVLE, World, communication
+from tests.integration.workflow.conftest import ANNA, GAVLE, World, communication, gateway_reason
 from tests.support.auth import bearer, register_client
 from tests.support.submissions import submission
 
@@ -64,6 +64,7 @@ def test_garbage_peer_fails_the_task_after_the_budget_and_an_operator_reruns_it(
     failed = world.as_kommun("GET", f"/fhir/Task/{task['id']}").json()
     assert failed["status"] == "failed"
     assert "kunde inte levereras" in failed["statusReason"]["text"]
+    assert gateway_reason(failed) == "ej-levererad"
     with world.app.state.session_factory() as session, session.begin():
         assert rerun_delivery(session, message.id)
         assert not rerun_delivery(session, message.id), "only dead messages are rerun"
@@ -107,6 +108,7 @@ def test_a_request_whose_consent_ended_before_dispatch_fails_with_the_consent_re
     assert "skickades inte" in reason
     assert "Samtycket gäller inte längre" in reason
     assert "kunde inte levereras" not in reason
+    assert gateway_reason(failed) == "samtycke-vid-utskick"
     world.deliver()  # the notification
     (told,) = world.webhook.received
     assert told.body["entry"][0]["fullUrl"].endswith(f"/Task/{task['id']}")
