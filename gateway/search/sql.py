@@ -116,7 +116,13 @@ def _split(query: SearchQuery, blind: Blind, visibility: Visibility) -> tuple[Sh
     elif visibility.party is None:
         seen_by = "nothing"
     else:
-        seen_by = "party or unclaimed" if visibility.unclaimed else "party"
+        seen_by = (
+            "party or unclaimed"
+            if visibility.unclaimed
+            else "party or public"
+            if visibility.public
+            else "party"
+        )
         values.append(visibility.party)
     sort = tuple(
         (key.name, key.descending, key.param is not None and key.param.type is ParamType.DATE)
@@ -247,7 +253,11 @@ def _visibility_condition(seen_by: str, slots: _Slots) -> ColumnElement[bool]:
     if seen_by == "nothing":
         return false()
     return seen_by_party(
-        Head.res_type, Head.res_id, slots.next(), unclaimed=seen_by == "party or unclaimed"
+        Head.res_type,
+        Head.res_id,
+        slots.next(),
+        unclaimed=seen_by == "party or unclaimed",
+        public=seen_by == "party or public",
     )
 
 

@@ -6,7 +6,10 @@ answers (QuestionnaireResponse) and the Communications of the case. The Patient 
 unless another remaining request or Task still refers to it, and so does the kommun's
 PractitionerRole that asked (a socialsekreterare's contact data are the kommun's, not a
 directory entry's, gateway.security.tenancy) unless another remaining request or Task names
-it as requester. A role in the directory, granted to no party, stays. Purging removes every
+it as requester. A role in the directory, granted to no party, stays. The kommun's
+Practitioner that role names (or that a request names as requester) goes with it, unless a
+remaining request, Task or role still names it; one in the directory, granted to every
+party, stays. Purging removes every
 version and index row; AuditEvents refer to resources by id only and are kept, so the
 audit trail outlives the case (``KVGW_AUDIT_RETENTION_DAYS`` is the documented period for
 archiving the audit, which this command does not touch).
@@ -21,6 +24,7 @@ from gateway.resources.references import references_in
 from gateway.search.index import split_reference
 from gateway.search.query import parse_search
 from gateway.store.resources import ResourceStore, StoredResource, utc_now
+from gateway.store.visibility import EVERY_PARTY
 
 CLOSED_STATUSES = "completed,cancelled,rejected,failed"
 
@@ -57,9 +61,11 @@ def _search_all(
         offset += 200
 
 
-# Where a remaining request or Task names a Patient, or a requester's role.
+# Where a remaining request or Task names a Patient, or a requester's role, or where a
+# remaining role names a person.
 _NAMING_PATIENT = (("ServiceRequest", "subject"), ("Task", "patient"))
 _NAMING_REQUESTER = (("ServiceRequest", "requester"), ("Task", "requester"))
+_NAMING_PERSON = (*_NAMING_REQUESTER, ("PractitionerRole", "practitioner"))
 
 
 def _still_used(
@@ -77,6 +83,29 @@ def _is_kommuns_own(store: ResourceStore, role: str) -> bool:
     the directory's, which are granted to none."""
     role_type, role_id = split_reference(role)
     return role_type == "PractitionerRole" and bool(store.parties(role_type, role_id))
+
+
+def _is_kommuns_own_person(store: ResourceStore, person: str) -> bool:
+    """A Practitioner that is not granted to every party (a kommun's, see
+    gateway.security.tenancy), not one of the directory's."""
+    person_type, person_id = split_reference(person)
+    if person_type != "Practitioner":
+        return False
+    parties = store.parties(person_type, person_id)
+    return bool(parties) and EVERY_PARTY not in parties
+
+
+def _people_named(store: ResourceStore, requesters: set[str], roles: list[str]) -> set[str]:
+    """The Practitioners that requests name as requester, or that purged roles name."""
+    people = {r for r in requesters if r.startswith("Practitioner/")}
+    for role in roles:
+        stored = store.current("PractitionerRole", split_reference(role)[1])
+        people.update(
+            r
+            for r in references_in((stored.body or {}).get("practitioner") if stored else None)
+            if r.startswith("Practitioner/")
+        )
+    return people
 
 
 def plan(store: ResourceStore, retention_days: int, now: datetime | None = None) -> RetentionPlan:
@@ -134,6 +163,7 @@ def plan(store: ResourceStore, retention_days: int, now: datetime | None = None)
     for patient in sorted(patients):
         if not _still_used(store, patient, purged, _NAMING_PATIENT) and result.cases:
             result.cases[0].resources.append(patient)
+    roles: list[str] = []
     for role in sorted(requesters):
         if (
             _is_kommuns_own(store, role)
@@ -141,6 +171,15 @@ def plan(store: ResourceStore, retention_days: int, now: datetime | None = None)
             and result.cases
         ):
             result.cases[0].resources.append(role)
+            roles.append(role)
+    purged.update(roles)
+    for person in sorted(_people_named(store, requesters, roles)):
+        if (
+            _is_kommuns_own_person(store, person)
+            and not _still_used(store, person, purged, _NAMING_PERSON)
+            and result.cases
+        ):
+            result.cases[0].resources.append(person)
     return result
 
 

@@ -13,6 +13,13 @@
   no other party can list a kommun's requesters, their contact data, or count and date its
   submissions by them. A role granted to no party is a directory entry (Visibility's
   ``unclaimed``).
+- And a kommun's Practitioners (the socialsekreterare's name a role points to), likewise:
+  one a kommun or the test harness writes is seen by it and by the units its requests are
+  addressed to (a request whose requester, or its role, names it). One a region, a
+  vårdcentral or the operator writes is a directory entry: granted to every party
+  (Visibility's ``public``, :data:`EVERY_PARTY`). Either way a Practitioner is changed only
+  by the party that registered it, recorded as such (:func:`registrar`), since the units
+  that may read a kommun's Practitioner may not change it.
 - The request's own records (Patient, ServiceRequest, Consent) are written by the party
   that asks: a kommun, or the test harness in its place. The vårdcentral they are addressed
   to reads them and answers with records of its own (the Task's changes, the answer,
@@ -37,7 +44,7 @@ from gateway.resources.types import SUPPORTED_TYPES
 from gateway.search.index import split_reference
 from gateway.security.caller import Caller, PartyKind
 from gateway.store.resources import ResourceStore, StoredResource
-from gateway.store.visibility import EVERYTHING, NOTHING, Visibility, of_party
+from gateway.store.visibility import EVERY_PARTY, EVERYTHING, NOTHING, Visibility, of_party
 
 DIRECTORY_TYPES = frozenset({"Organization", "Endpoint", "PractitionerRole", "Practitioner"})
 CONFORMANCE_TYPES = frozenset({"Questionnaire"})
@@ -48,8 +55,19 @@ REQUESTER_RECORDS = frozenset({"Patient", "ServiceRequest", "Consent"})
 _REQUESTERS = frozenset({PartyKind.KOMMUN, PartyKind.TEST_HARNESS})
 # Directory entries unless a party holds them as its own: a kommun's roles.
 CLAIMABLE_TYPES = frozenset({"PractitionerRole"})
+# Their registrar's: changed only by it, and a directory entry only when granted to
+# EVERY_PARTY (as what a region or a unit registers is), else its own (a kommun's).
+REGISTERED_TYPES = frozenset({"Practitioner"})
 # Readable by every party, so no grants are recorded for them.
-_SHARED = (DIRECTORY_TYPES | CONFORMANCE_TYPES) - {"Practitioner"} - CLAIMABLE_TYPES
+_SHARED = (DIRECTORY_TYPES | CONFORMANCE_TYPES) - REGISTERED_TYPES - CLAIMABLE_TYPES
+_REGISTRAR_PREFIX = "registrar:"
+
+
+def registrar(party: str) -> str:
+    """The grant that records ``party`` as the registrar of a Practitioner: not a party
+    any client acts for (those are Organization references), so it lets no one see."""
+    return f"{_REGISTRAR_PREFIX}{party}"
+
 
 # Where a case resource names the parties it is addressed to.
 _ADDRESSED_TO: dict[str, tuple[str, ...]] = {
@@ -87,6 +105,8 @@ class TenantRules:
             return NOTHING
         if resource_type in CLAIMABLE_TYPES:
             return of_party(self.caller.party, unclaimed=True)
+        if resource_type in REGISTERED_TYPES:
+            return of_party(self.caller.party, public=True)
         if resource_type in DIRECTORY_TYPES | CONFORMANCE_TYPES:
             return EVERYTHING
         return of_party(self.caller.party)
@@ -151,10 +171,10 @@ class TenantRules:
                 "Testklienten får bara hantera testdata (märkt HTEST).",
                 "the test harness may only write resources labelled HTEST in meta.security",
             )
-        if resource_type == "Practitioner":
-            # A person in the directory has no organisation of their own: the party that
-            # registered them maintains them.
-            if existing is not None and self.caller.party not in self.store.parties(
+        if resource_type in REGISTERED_TYPES:
+            # A person has no organisation of their own: the party that registered them
+            # maintains them (not the units that may read a kommun's socialsekreterare).
+            if existing is not None and registrar(self.caller.party) not in self.store.parties(
                 existing.resource_type, existing.id
             ):
                 raise _forbidden(
@@ -178,9 +198,8 @@ class TenantRules:
         self, created: StoredResource, visible_to: frozenset[str] = frozenset()
     ) -> set[str]:
         """Who may see a resource being created (the store grants it in the same write):
-        the parties it names, and for case data ``visible_to`` besides (a directory
-        Practitioner stays its registrar's to change). No grants for a shared resource:
-        every party sees those."""
+        the parties it names, and for case data ``visible_to`` besides. No grants for a
+        shared resource: every party sees those."""
         if created.body is None or created.resource_type in _SHARED:
             return set()
         if created.resource_type in CLAIMABLE_TYPES:
@@ -188,6 +207,12 @@ class TenantRules:
             if self.caller.party_kind not in _REQUESTERS:
                 return set()
             return {self.caller.party} | visible_to
+        if created.resource_type in REGISTERED_TYPES:
+            # Its registrar's to change; a kommun's own to see, anyone else's everyone's.
+            registered = {self.caller.party, registrar(self.caller.party)}
+            if self.caller.party_kind not in _REQUESTERS:
+                return registered | {EVERY_PARTY}
+            return registered | visible_to
         parties = self.parties_for(created.body)
         if created.resource_type not in DIRECTORY_TYPES:
             parties |= visible_to
@@ -195,17 +220,25 @@ class TenantRules:
 
     def record_write(self, stored: StoredResource) -> None:
         """After an update: the parties the new version names may see the resource too.
-        (A role names no party; whose it is was settled when it was created or first
-        named by a request, see :meth:`claim_for`.)"""
-        if stored.body is not None and stored.resource_type not in _SHARED | CLAIMABLE_TYPES:
+        (A role or a Practitioner names no party; whose it is was settled when it was
+        created or first named by a request, see :meth:`claim_for`.)"""
+        if stored.body is not None and stored.resource_type not in (
+            _SHARED | CLAIMABLE_TYPES | REGISTERED_TYPES
+        ):
             self.store.grant(stored.resource_type, stored.id, self.parties_for(stored.body))
 
     def claim_for(self, resource_type: str, res_id: str, parties: set[str]) -> None:
         """Let ``parties`` see a case resource, or a claimable one that a case has come to
         name (a role as a request's requester): it is theirs from now on, and no longer a
-        directory entry if it was one."""
-        if resource_type not in _SHARED:
-            self.store.grant(resource_type, res_id, parties)
+        directory entry if it was one. A Practitioner in the directory stays one (and its
+        registrar's alone); a kommun's own is seen by ``parties`` besides."""
+        if resource_type in _SHARED:
+            return
+        if resource_type in REGISTERED_TYPES:
+            if EVERY_PARTY not in self.store.parties(resource_type, res_id):
+                self.store.grant(resource_type, res_id, parties)
+            return
+        self.store.grant(resource_type, res_id, parties)
 
     # ----- internals --------------------------------------------------------------------
 

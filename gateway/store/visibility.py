@@ -1,5 +1,6 @@
 """Which current resources a search or history may return: all, none, or one party's
-(and, for a type some of whose resources are shared, those granted to no party).
+(and, for a type some of whose resources are shared, those granted to no party, or those
+granted to every party, :data:`EVERY_PARTY`).
 
 Filtering happens in SQL, before paging and counting, so neither a page nor a total ever
 reveals another party's resources.
@@ -15,6 +16,11 @@ from sqlalchemy import BindParameter, ColumnElement, SQLColumnExpression, exists
 
 from gateway.security.models import ResourceParty
 
+# A grant to every party: a directory entry of a type whose other resources are their
+# registrar's own (a region's Practitioner, not a kommun's, gateway.security.tenancy). No
+# client acts for it: a party is an Organization reference (gateway.security.clients).
+EVERY_PARTY = "*"
+
 
 @dataclass(frozen=True)
 class Visibility:
@@ -23,12 +29,16 @@ class Visibility:
     # Also what is granted to no party: a type whose resources are shared unless a party
     # holds them as its own (a kommun's PractitionerRoles, gateway.security.tenancy).
     unclaimed: bool = False
+    # Also what is granted to EVERY_PARTY: a type whose resources are shared only when
+    # so marked (Practitioner, gateway.security.tenancy).
+    public: bool = False
 
     def admits(self, parties: Collection[str]) -> bool:
         """Whether a resource granted to ``parties`` is visible."""
         return (
             self.everything
             or (self.party is not None and self.party in parties)
+            or (self.party is not None and self.public and EVERY_PARTY in parties)
             or (self.unclaimed and not parties)
         )
 
@@ -39,7 +49,9 @@ class Visibility:
             return true()
         if self.party is None:
             return false()
-        return seen_by_party(res_type, res_id, self.party, unclaimed=self.unclaimed)
+        return seen_by_party(
+            res_type, res_id, self.party, unclaimed=self.unclaimed, public=self.public
+        )
 
 
 def seen_by_party(
@@ -48,8 +60,16 @@ def seen_by_party(
     party: str | BindParameter[Any],
     *,
     unclaimed: bool,
+    public: bool = False,
 ) -> ColumnElement[bool]:
-    """Granted to ``party``, or (with ``unclaimed``) granted to no party at all."""
+    """Granted to ``party``, or (with ``unclaimed``) granted to no party at all, or (with
+    ``public``) granted to :data:`EVERY_PARTY`: one lookup of the grants' key either way."""
+    if public:
+        return exists().where(
+            ResourceParty.res_type == res_type,
+            ResourceParty.res_id == res_id,
+            ResourceParty.party.in_([party, EVERY_PARTY]),
+        )
     granted = granted_to(res_type, res_id, party)
     if not unclaimed:
         return granted
@@ -75,5 +95,5 @@ EVERYTHING = Visibility(everything=True)
 NOTHING = Visibility()
 
 
-def of_party(party: str, *, unclaimed: bool = False) -> Visibility:
-    return Visibility(party=party, unclaimed=unclaimed)
+def of_party(party: str, *, unclaimed: bool = False, public: bool = False) -> Visibility:
+    return Visibility(party=party, unclaimed=unclaimed, public=public)

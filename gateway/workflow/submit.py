@@ -236,18 +236,30 @@ class SubmitWorkflow:
         kommun: str,
         unit: RoutedUnit,
     ) -> None:
-        """The socialsekreterare's role is the kommun's and the unit's to see, not a
-        directory entry (gateway.security.tenancy). One sent with the request was granted
-        so as it was stored; one stored before is claimed here."""
-        new = {resource.reference for resource in stored.values()}
+        """The socialsekreterare's role, and the Practitioner it (or the request) names,
+        are the kommun's and the unit's to see, not directory entries
+        (gateway.security.tenancy). One sent with the request was granted so as it was
+        stored; one stored before is claimed here (a Practitioner in the directory stays
+        one). What was sent is not read again: no round trip for a whole submission."""
+        new = {resource.reference: resource for resource in stored.values()}
+        parties = {kommun, unit.organization}
         for reference in references_in(request.get("requester")):
-            role_type, role_id = split_reference(reference)
-            if (
-                role_type == "PractitionerRole"
-                and f"{role_type}/{role_id}" not in new
-                and self.store.current(role_type, role_id) is not None
-            ):
-                self.fhir.rules.claim_for(role_type, role_id, {kommun, unit.organization})
+            ref_type, ref_id = split_reference(reference)
+            named = new.get(f"{ref_type}/{ref_id}")
+            if named is None and ref_type in ("PractitionerRole", "Practitioner"):
+                named = self.store.current(ref_type, ref_id)
+                if named is not None:
+                    self.fhir.rules.claim_for(ref_type, ref_id, parties)
+            if named is None or ref_type != "PractitionerRole":
+                continue
+            for person in references_in((named.body or {}).get("practitioner")):
+                person_type, person_id = split_reference(person)
+                if (
+                    person_type == "Practitioner"
+                    and f"{person_type}/{person_id}" not in new
+                    and self.store.current(person_type, person_id) is not None
+                ):
+                    self.fhir.rules.claim_for(person_type, person_id, parties)
 
     # ----- reading the submission -----------------------------------------------------
 

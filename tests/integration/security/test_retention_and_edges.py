@@ -26,17 +26,33 @@ from tests.support.fhir_data import FHIR_JSON, patient
 KOMMUN = "Organization/kommun-0180"
 
 
-def _role(app: FastAPI, *parties: str) -> str:
-    """A kommun's PractitionerRole: granted to ``parties``, or to none (in the directory)."""
+def _role(app: FastAPI, *parties: str, practitioner: str | None = None) -> str:
+    """A kommun's PractitionerRole: granted to ``parties``, or to none (in the directory),
+    naming ``practitioner`` if given."""
+    from gateway.store.resources import ResourceStore
+
+    body: dict[str, Any] = {
+        "resourceType": "PractitionerRole",
+        "organization": {"reference": KOMMUN},
+    }
+    if practitioner is not None:
+        body["practitioner"] = {"reference": practitioner}
+    with app.state.session_factory() as session, session.begin():
+        store = ResourceStore(session)
+        role = store.create(body)
+        store.grant("PractitionerRole", role.id, set(parties))
+    return role.reference
+
+
+def _practitioner(app: FastAPI, *parties: str) -> str:
+    """A Practitioner granted to ``parties`` (as gateway.security.tenancy grants them)."""
     from gateway.store.resources import ResourceStore
 
     with app.state.session_factory() as session, session.begin():
         store = ResourceStore(session)
-        role = store.create(
-            {"resourceType": "PractitionerRole", "organization": {"reference": KOMMUN}}
-        )
-        store.grant("PractitionerRole", role.id, set(parties))
-    return role.reference
+        person = store.create({"resourceType": "Practitioner", "name": [{"family": "Handläggare"}]})
+        store.grant("Practitioner", person.id, set(parties))
+    return person.reference
 
 
 def _case(app: FastAPI, status: str, requester: str | None = None) -> dict[str, str]:
@@ -146,6 +162,39 @@ def test_a_requester_role_still_asking_or_in_the_directory_stays(
     for role in (in_directory, asking_still):
         assert client.get(f"/fhir/{role}").status_code == 200
     assert client.get(f"/fhir/Task/{still_open['Task']}").status_code == 200
+
+
+def test_a_closed_cases_practitioner_goes_with_its_role_unless_still_named_or_shared(
+    app: FastAPI, client: TestClient, engine: Engine
+) -> None:
+    """A kommun's socialsekreterare (granted to it alone) goes with the role that the
+    closed case purges; one a remaining role names, or one in the directory, stays."""
+    from gateway.security.retention import execute, plan
+    from gateway.security.tenancy import registrar
+    from gateway.store.resources import ResourceStore
+    from gateway.store.visibility import EVERY_PARTY
+
+    own = _practitioner(app, KOMMUN, registrar(KOMMUN))
+    named_still = _practitioner(app, KOMMUN, registrar(KOMMUN))
+    region = "Organization/region-01"
+    in_directory = _practitioner(app, region, registrar(region), EVERY_PARTY)
+    closed = [
+        _case(app, "completed", _role(app, KOMMUN, practitioner=person))
+        for person in (own, named_still, in_directory)
+    ]
+    _role(app, KOMMUN, practitioner=named_still)  # a role no closed case purges
+    _age_everything(engine, 400)
+
+    with app.state.session_factory() as session, session.begin():
+        store = ResourceStore(session)
+        purged = execute(store, plan(store, 365))
+
+    assert purged == 3 * 6 + 1, "each case with its role, and one Practitioner"
+    for case in closed:
+        assert client.get(f"/fhir/PractitionerRole/{case['PractitionerRole']}").status_code == 404
+    assert client.get(f"/fhir/{own}").status_code == 404
+    assert client.get(f"/fhir/{named_still}").status_code == 200
+    assert client.get(f"/fhir/{in_directory}").status_code == 200
 
 
 def _certificate(hsa_id: str, *, days: int = 30) -> str:
