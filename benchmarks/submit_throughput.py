@@ -614,9 +614,9 @@ def _baseline_command(port: int, processes: int) -> list[str]:
     return [
         sys.executable,
         "-c",
-        "import sys; from gateway.cli.serving import serve_app; "
-        "serve_app('benchmarks.submit_throughput:baseline_from_environment', "
-        "host=sys.argv[1], port=int(sys.argv[2]), workers=int(sys.argv[3]))",
+        "import sys; from gateway.cli.serving import serve_app, server_config; "
+        "serve_app(server_config('benchmarks.submit_throughput:baseline_from_environment', "
+        "host=sys.argv[1], port=int(sys.argv[2]), workers=int(sys.argv[3])))",
         LOOPBACK,
         str(port),
         str(processes),
