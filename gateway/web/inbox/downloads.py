@@ -46,7 +46,9 @@ def _message_in(
 
 def _attachment(message: StoredResource, index: str) -> Served:
     payload = (message.body or {}).get("payload") or []
-    if not index.isdigit() or int(index) >= len(payload):
+    if not (index.isascii() and index.isdecimal() and len(index) <= 3) or int(index) >= len(
+        payload
+    ):
         raise _no_attachment()
     part = payload[int(index)]
     content = served(part.get("contentAttachment"), f"bilaga-{int(index) + 1}")

@@ -138,7 +138,9 @@ def _open_page_size(request: Request) -> int:
 
 def _page_number(raw: str | None) -> int:
     """``?sida=N``; anything but a positive number is the first page."""
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+    if raw is None or not (raw.isascii() and raw.isdecimal() and len(raw) <= 6):
+        return 1
+    return max(int(raw), 1)
 
 
 def task_page(

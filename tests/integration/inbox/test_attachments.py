@@ -98,6 +98,8 @@ def test_attachments_are_listed_and_downloaded_by_the_case_s_unit_only(inbox: In
         f"/inbox/arenden/{task_id}/meddelanden/{message_id}/bilagor/1",
         f"/inbox/arenden/{task_id}/meddelanden/{message_id}/bilagor/2",
         f"/inbox/arenden/{task_id}/meddelanden/{message_id}/bilagor/x",
+        f"/inbox/arenden/{task_id}/meddelanden/{message_id}/bilagor/²",  # a digit int() refuses
+        f"/inbox/arenden/{task_id}/meddelanden/{message_id}/bilagor/{'9' * 5000}",
         f"/inbox/arenden/{other_task}/meddelanden/{message_id}/bilagor/0",
     ):
         assert agent.http.get(wrong).status_code == 404, wrong

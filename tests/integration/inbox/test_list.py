@@ -70,7 +70,9 @@ def test_the_open_list_pages_through_every_request_by_answer_date(
     assert _links(last) == {"prev": "/inbox/arenden?sida=2"}
 
 
-@pytest.mark.parametrize(("asked", "shown"), [("99", 3), ("0", 1), ("-1", 1), ("två", 1)])
+@pytest.mark.parametrize(
+    ("asked", "shown"), [("99", 3), ("0", 1), ("-1", 1), ("två", 1), ("²", 1), ("9" * 5000, 1)]
+)
 def test_a_page_number_out_of_range_shows_the_nearest_page(
     inbox: Inbox, five_requests: list[str], asked: str, shown: int
 ) -> None:
