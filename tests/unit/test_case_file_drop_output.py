@@ -64,6 +64,10 @@ def test_a_samordningsnummer_gets_its_own_system() -> None:
     case["personnummer"] = "198503742385"  # day 14 + 60
     patient = _resources(build_submission(case, mapping))["Patient"]
     assert patient["identifier"][0]["system"] == SYSTEM_SAMORDNINGSNUMMER
+    # A digit int() does not take (superscript two) is no day: the gateway judges the number.
+    case["personnummer"] = "198503²42385"
+    patient = _resources(build_submission(case, mapping))["Patient"]
+    assert patient["identifier"][0]["system"] == SYSTEM_PERSONNUMMER
 
 
 def test_written_consent_needs_the_form() -> None:

@@ -34,7 +34,7 @@ def idempotency_key(mapping: Mapping, case_id: str) -> str:
 def person_system(number: str) -> str:
     """A samordningsnummer has the day of birth plus 60 (YYYYMMDD with DD 61-91)."""
     day = number[6:8]
-    if len(number) == 12 and day.isdigit() and int(day) > 60:
+    if len(number) == 12 and day.isascii() and day.isdecimal() and int(day) > 60:
         return SYSTEM_SAMORDNINGSNUMMER
     return SYSTEM_PERSONNUMMER
 

@@ -97,8 +97,8 @@ def _json_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:
         for part in where.split("."):
             if isinstance(node, dict):
                 node = node.get(part)
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
+            elif isinstance(node, list) and 0 <= _index(part) < len(node):
+                node = node[_index(part)]
             else:
                 node = None
                 break
@@ -109,6 +109,11 @@ def _json_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:
             )
         values[name] = _scalar(node)
     return values
+
+
+def _index(part: str) -> int:
+    """A path part as a list index (ASCII digits), or -1 if it is none."""
+    return int(part) if part.isascii() and part.isdecimal() and len(part) <= 6 else -1
 
 
 def _csv_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:
