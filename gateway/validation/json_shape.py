@@ -13,6 +13,9 @@ CVE-2021-42574) wherever a person reads it, in the inbox or a case or journal sy
 and names, addresses, notes and the answer's free text reach people as a message does.
 The marks U+200E, U+200F and U+061C stay allowed: they open no embedding that reorders
 the text after them, and right-to-left names and addresses may need them.
+Nor the noncharacters U+FFFE and U+FFFF, which XML cannot hold: what the gateway stores
+goes on to journal and case systems as XML too (RIVTA), and one such character would make
+every message about the case undeliverable. (Lone surrogates the models refuse already.)
 
 The element types come from the R4 model classes and are worked out once per class.
 """
@@ -51,7 +54,9 @@ class Field:
 
 
 # One scan for every string; which of the two it found decides only the text of the issue.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff]"
+)
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 
 _TEXT_TYPE = {

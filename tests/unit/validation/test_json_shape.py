@@ -38,6 +38,8 @@ def _found(extra: dict[str, Any]) -> list[tuple[str, str]]:
         ({"name": [{"family": "Andersson\u0085"}]}, "Patient.name[0].family", "styrtecken"),
         ({"name": [{"text": "Anna \u202eassredna"}]}, "Patient.name[0].text", "skrivriktningen"),
         ({"address": [{"line": ["Storg. \u2067"]}]}, "Patient.address[0].line[0]", "riktningen"),
+        # A noncharacter XML cannot hold: it would make every RIVTA message undeliverable.
+        ({"name": [{"family": "Anders\uffffson"}]}, "Patient.name[0].family", "styrtecken"),
         (
             {"contained": [{"resourceType": "Organization", "active": "false"}]},
             "Patient.contained[0].active",
@@ -58,6 +60,7 @@ def test_what_the_json_format_allows_passes() -> None:
     assert _found({"name": [{"text": "Rad ett\nrad\ttvå\r\n"}]}) == []
     # Marks open no embedding: a right-to-left name may need them. U+00A0 is no C1 control.
     assert _found({"name": [{"text": "\u200fعلي\u200e Andersson\u00a0\u061c"}]}) == []
+    assert _found({"name": [{"text": "Andersson \ufffd \U0001f600"}]}) == []  # XML holds these
     # A null holds the place of a given name that has only an extension.
     paired = {
         "given": [None, "Anna"],
