@@ -8,6 +8,7 @@ and writes receipts, status changes and answers back as files.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 from collections.abc import Iterator
@@ -300,3 +301,52 @@ def test_an_unreachable_gateway_leaves_the_file_for_the_next_round(gateway: Gate
     assert root.tag == "Svar"
     assert root.findtext("ArendeId") == "EB-2026-0044"
     assert root.findtext("Status") == "SKICKAD"
+
+
+def test_a_hostile_file_is_refused_and_the_files_after_it_still_go(gateway: Gateway) -> None:
+    """Nesting deeper than the stack, a 5 000-digit number, a link to a file elsewhere: each
+    is refused with a reason, and the round goes on to the good file after them."""
+    _drop(gateway, "a-deep.json", b"[" * 100_000)
+    _drop(gateway, "b-number.json", b'{"arende": {"id": ' + b"9" * 5000 + b"}}")
+    elsewhere = gateway.drop.parent / "elsewhere.json"
+    elsewhere.write_bytes(json.dumps(_json_sample()).encode())
+    (gateway.drop / "inbox" / "c-link.json").symlink_to(elsewhere)
+    _drop(gateway, "d-good.json", json.dumps(_json_sample()).encode())
+
+    report = gateway.round()
+
+    assert (report.submitted, report.refused, report.left_for_retry) == (1, 3, 0)
+    outcomes = [p.read_text() for p in gateway.files("refused", "*.outcome.txt")]
+    assert len(outcomes) == 3
+    assert sum("ingen vanlig fil" in text for text in outcomes) == 1
+    assert all("9999" not in text for text in outcomes)
+
+
+def test_a_wrong_gateway_path_leaves_the_file_and_the_command_guards_its_folder(
+    gateway: Gateway,
+) -> None:
+    config = gateway.config_file.read_text()
+    wrong = config.replace(
+        f'base_url = "{gateway.base}"',
+        f'base_url = "{gateway.base}/wrong"\ntoken_url = "{gateway.base}/auth/token"',
+    )
+    gateway.config_file.write_text(wrong)
+    _drop(gateway, "case.json", json.dumps(_json_sample()).encode())
+    report = gateway.round()
+    assert (report.submitted, report.refused, report.left_for_retry) == (0, 0, 1)
+    gateway.config_file.write_text(config)
+
+    # A second adapter on the same folder, and a state file it cannot read, stop the
+    # command at start in one line.
+    with httpx.Client(trust_env=False) as http:
+        holder = make_runner(gateway.adapter_config(), http)
+        holder.hold_root()
+        busy = CliRunner().invoke(cli_app, ["--config", str(gateway.config_file), "--once"])
+        assert busy.exit_code == 2
+        assert "another adapter works in" in busy.output
+        os.close(holder._lock or -1)
+    (gateway.drop / "state.json").write_text("{not json")
+    broken = CliRunner().invoke(cli_app, ["--config", str(gateway.config_file), "--once"])
+    assert broken.exit_code == 2
+    assert "state.json cannot be read" in broken.output
+    assert len(gateway.files("processing")) == 1, "nothing was done meanwhile"

@@ -62,6 +62,10 @@ def test_a_required_field_may_come_from_a_default_instead() -> None:
         (lambda d: d["kommun"].update(organization="kommun-2180"), "key kommun.organization:"),
         (lambda d: d["fields"].update(shoe_size="/x"), "key fields:"),
         (lambda d: d["fields"].update(case_id="/e:Begaran/[["), "key fields.case_id: is not"),
+        # Valid syntax that cannot run: found at start, not blamed on every file.
+        (lambda d: d["fields"].update(question="foo(1)"), "key fields.question: is an XPath"),
+        (lambda d: d["fields"].update(question="/q:Begaran"), "key fields.question: is an XPath"),
+        (lambda d: d["fields"].update(question="$foo"), "key fields.question: is an XPath"),
         (lambda d: d["convert"].update(shoe_size={"remove": "-"}), "key convert.shoe_size"),
         (
             lambda d: d["convert"]["reason"].update(date_format="yyyy-mm-dd"),

@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from adapters.case.file_drop.mapping import load_mapping
-from adapters.case.file_drop.state import AdapterState
+from adapters.case.file_drop.state import AdapterState, StateError
 from adapters.case.file_drop.submission import build_submission, idempotency_key
 from adapters.case.file_drop.vendor_records import RecordError, read_record
 from adapters.case.file_drop.writeback import answer_record, render, status_record, write_atomically
@@ -136,3 +136,30 @@ def test_the_mark_skips_what_was_handled_and_keeps_the_same_instant(tmp_path: Pa
     assert not again.seen("2026-12-08T10:00:00+00:00", "t-2/1"), "same instant, other Task"
     assert again.seen("2026-12-08T09:59:59.5+00:00", "t-3/1")
     assert not again.seen("2026-12-08T10:00:00.000001+00:00", "t-1/2")
+
+
+def test_what_xml_cannot_hold_is_replaced_not_a_crash() -> None:
+    """A Task's text stored before the gateway refused U+FFFF, say, must not stop every
+    round of an adapter that writes XML."""
+    output = load_mapping(MAPPINGS / "example-xml.toml").output
+    record = {"kind": "status", "case_id": "X-1", "task_id": "t1", "status": "on-hold"}
+    record["reason"] = "Väntar \uffff på \x01 journal"
+    written = render(record, output)
+    assert "Väntar \ufffd på \ufffd journal" in etree.fromstring(written).xpath("string(.)")
+
+
+def test_a_broken_state_file_is_named_not_a_crash(tmp_path: Path) -> None:
+    for broken in (
+        b"{not json",
+        b"[1, 2]",
+        b'{"cases": [1, 2]}',
+        b"\xff\xfe",
+        b'{"mark": "i g\xc3\xa5r"}',
+    ):
+        (tmp_path / "state.json").write_bytes(broken)
+        with pytest.raises(StateError) as error:
+            AdapterState.load(tmp_path)
+        assert "state.json" in str(error.value)
+    (tmp_path / "state.json").write_text('{"mark": "2026-12-08T03:00:00"}')  # no time zone
+    with pytest.raises(StateError):
+        AdapterState.load(tmp_path)

@@ -4,6 +4,7 @@ broken files (entity expansion, DTDs, external entities, oversized, malformed)."
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,8 @@ def test_a_date_in_the_wrong_format_is_refused() -> None:
         (b"[1, 2]", "JSON-objekt"),
         (b'{"arende": {"id": {"a": 1}}}', "enkelt värde"),
         (b"\xff\xfe{}", "utf-8"),
+        # A repeated key is ambiguous (which person?), not a value to take the last of.
+        (b'{"klient": {"personnummer": "1"}, "klient": {"personnummer": "2"}}', "samma nyckel"),
     ],
 )
 def test_malformed_json_is_refused(data: bytes, words: str) -> None:
@@ -108,6 +111,25 @@ def test_malformed_csv_is_refused() -> None:
     assert "kolumner" in refused(f"{header}\n{row};extra\n".encode(), "csv").text_sv
     broken_quote = f'{header}\n"EB-1"x;{row.split(";", 1)[1]}\n'.encode()
     assert "inte giltig CSV" in refused(broken_quote, "csv").text_sv
+    columns = header.split(";")
+    twice = ";".join([*columns[:-1], columns[0]])
+    assert "samma kolumnnamn" in refused(f"{twice}\n{row}\n".encode(), "csv").text_sv
+
+
+def test_only_a_regular_file_is_read(tmp_path: Path) -> None:
+    """A link (to a case file elsewhere, or to /etc/passwd) or a pipe dropped in inbox/ is
+    refused with a reason, never read through."""
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_bytes(sample("json", "json"))
+    link = tmp_path / "link.json"
+    link.symlink_to(elsewhere)
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    for path in (link, pipe):
+        with pytest.raises(RecordError) as error:
+            read_file(path, mapping("json"))
+        assert "ingen vanlig fil" in error.value.text_sv
+    assert read_file(elsewhere, mapping("json"))["personnummer"] == ANNA
 
 
 def test_an_oversized_file_is_refused_unread(tmp_path: Path) -> None:

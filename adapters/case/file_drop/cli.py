@@ -1,7 +1,7 @@
 """``kv-gateway-case-drop --config FILE [--once]``: run the file-drop adapter.
 
 A bad configuration or mapping file stops it at start with one line naming the key
-(exit code 2). ``--once`` runs one round and prints what it did; otherwise it repeats a
+(exit code 2), as do a state file it cannot read and another adapter in the same folder. ``--once`` runs one round and prints what it did; otherwise it repeats a
 round every ``poll.interval_seconds`` until interrupted.
 """
 
@@ -17,7 +17,8 @@ import typer
 
 from adapters.case.file_drop.client import GatewayClient
 from adapters.case.file_drop.config import AdapterConfig, ConfigError, load_config
-from adapters.case.file_drop.runner import FileDropRunner
+from adapters.case.file_drop.runner import FileDropRunner, RootBusyError
+from adapters.case.file_drop.state import StateError
 from adapters.journal.fhir_rest.smart import SmartTokenSource
 
 app = typer.Typer(help="File-drop adapter for kommun case systems (kv-gateway).")
@@ -40,6 +41,11 @@ def run(
         raise typer.Exit(2) from None
     with httpx.Client(timeout=settings.timeout_seconds, trust_env=False) as http:
         runner = make_runner(settings, http)
+        try:
+            runner.hold_root()
+        except (RootBusyError, StateError, OSError) as error:
+            typer.echo(f"kv-gateway-case-drop: {error}", err=True)
+            raise typer.Exit(2) from None
         if once:
             report = runner.run_once()
             typer.echo(" ".join(f"{name}={value}" for name, value in vars(report).items()))

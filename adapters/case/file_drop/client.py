@@ -96,6 +96,8 @@ class GatewayClient:
         body = json_object(response)
         if response.status_code in (200, 201) and body and body.get("resourceType") == "Task":
             return Submitted(body, created=response.status_code == 201)
+        if response.status_code in (404, 405):  # no $submit there: gateway.base_url is wrong
+            raise PassingError(f"the gateway answered {response.status_code} to $submit")
         if 400 <= response.status_code < 500:
             outcome = body if body and body.get("resourceType") == "OperationOutcome" else {}
             return Refused(response.status_code, outcome)

@@ -224,9 +224,13 @@ def _location_problem(fmt: Format, where: str) -> str | None:
             return "a JSON location is a dotted path such as klient.personnummer"
     elif fmt.input == "xml":
         try:
-            etree.XPath(where, namespaces=fmt.xml_namespaces or None)
+            # Run once on an empty element too: an unknown function or prefix shows only
+            # when an XPath runs, and would otherwise be blamed on every file.
+            etree.XPath(where, namespaces=fmt.xml_namespaces or None)(etree.Element("probe"))
         except etree.XPathSyntaxError:
             return "is not a valid XPath"
+        except etree.XPathError:
+            return "is an XPath that cannot run (an unknown function, prefix or variable)"
     return None
 
 

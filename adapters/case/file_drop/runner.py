@@ -19,8 +19,10 @@ Folders under the configured root (mappings/README.md, *The folder protocol*):
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import stat
 import threading
 import uuid
 from dataclasses import dataclass
@@ -50,6 +52,10 @@ SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 SAFE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
+class RootBusyError(Exception):
+    """Another adapter process works in the same root folder."""
+
+
 @dataclass
 class RoundReport:
     submitted: int = 0
@@ -69,10 +75,25 @@ class FileDropRunner:
         self.root = config.root
         self.folder = {name: self.root / name for name in FOLDERS}
         self.extension = "json" if self.mapping.output.kind == "json" else "xml"
+        self._lock: int | None = None  # the root's lock, once held (hold_root)
 
     def prepare(self) -> None:
         for path in (self.root, *self.folder.values()):
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def hold_root(self) -> None:
+        """Take the root folder for this process until it ends (an advisory lock on
+        ``.lock``): two adapters on one folder would race for the same files. Also reads
+        the state once, so that one an operator must mend stops the start, not a round."""
+        self.prepare()
+        descriptor = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise RootBusyError(f"another adapter works in {self.root}") from None
+        self._lock = descriptor
+        AdapterState.load(self.root)
 
     def run_once(self) -> RoundReport:
         self.prepare()
@@ -99,7 +120,8 @@ class FileDropRunner:
         while not stop.is_set():
             try:
                 self.run_once()
-            except OSError as error:  # a folder gone or full: say so, try again
+            except Exception as error:  # a folder gone or full, a state
+                # file an operator must mend: say so each round, and keep running
                 log.error("case_drop_round_failed", error=type(error).__name__)
             stop.wait(self.config.interval_seconds)
 
@@ -107,7 +129,9 @@ class FileDropRunner:
 
     def _claim_new(self) -> None:
         for path in sorted(self.folder["inbox"].iterdir()):
-            if not _visible(path) or not path.is_file():
+            # Anything but a folder is claimed: a link, a pipe or a device is then refused
+            # with a reason (vendor_records.read_file), not left in inbox/ unsaid.
+            if not _visible(path) or stat.S_ISDIR(path.lstat().st_mode):
                 continue
             suffix = path.suffix if SUFFIX.match(path.suffix) else ""
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -124,6 +148,16 @@ class FileDropRunner:
             bundle = build_submission(case, self.mapping)
         except RecordError as error:
             self._refuse(path, _local_explanation(self.mapping, error))
+            report.refused += 1
+            return
+        except OSError:
+            raise  # the folder's trouble, not the file's: the round stops and says so
+        except Exception as error:  # whatever else a hostile file raises
+            # (a number of 5 000 digits, nesting deeper than the stack, an unknown
+            # encoding): that file is refused, and the files after it still go.
+            log.warning("case_drop_unreadable", file=path.name, error_type=type(error).__name__)
+            unreadable = RecordError("Filen kunde inte läsas enligt mappningen.")
+            self._refuse(path, _local_explanation(self.mapping, unreadable))
             report.refused += 1
             return
         result = self.client.submit(bundle, idempotency_key(self.mapping, case["case_id"]))
@@ -230,6 +264,11 @@ class FileDropRunner:
         return None
 
 
+def _shown(case_id: str) -> str:
+    """The case id as the explanation may show it: one printable line, or not at all."""
+    return case_id if case_id.isprintable() and len(case_id) <= 64 else "(ogiltigt id)"
+
+
 def _visible(path: Path) -> bool:
     return not path.name.startswith(".")
 
@@ -259,7 +298,7 @@ def _local_explanation(mapping: Mapping, error: RecordError) -> str:
 
 def _gateway_explanation(refused: Refused, case_id: str) -> str:
     lines = [
-        f"Gatewayen avvisade förfrågan för ärende {case_id} (HTTP {refused.status}).",
+        f"Gatewayen avvisade förfrågan för ärende {_shown(case_id)} (HTTP {refused.status}).",
         "",
     ]
     issues = refused.outcome.get("issue") or []

@@ -22,6 +22,12 @@ from adapters.case.file_drop.writeback import write_atomically
 STATE_FILE = "state.json"
 
 
+class StateError(Exception):
+    """``state.json`` cannot be read as the adapter wrote it: an operator must mend it or
+    move it aside (the adapter then starts over: what the gateway already has is found
+    again by its idempotency keys, and status files may be written once more)."""
+
+
 @dataclass
 class AdapterState:
     mark: str | None = None
@@ -35,14 +41,22 @@ class AdapterState:
         path = root / STATE_FILE
         if not path.exists():
             return cls()
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(
-            mark=data.get("mark"),
-            seen_at_mark=list(data.get("seen_at_mark") or []),
-            cases=dict(data.get("cases") or {}),
-            foreign=list(data.get("foreign") or []),
-            written=dict(data.get("written") or {}),
-        )
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            state = cls(
+                mark=data.get("mark"),
+                seen_at_mark=[str(v) for v in data.get("seen_at_mark") or []],
+                cases={str(k): str(v) for k, v in (data.get("cases") or {}).items()},
+                foreign=[str(v) for v in data.get("foreign") or []],
+                written={str(k): str(v) for k, v in (data.get("written") or {}).items()},
+            )
+            if state.mark is not None and _instant(state.mark).tzinfo is None:
+                raise ValueError("the mark has no time zone")
+        except (ValueError, TypeError, AttributeError) as error:
+            raise StateError(
+                f"{path} cannot be read ({type(error).__name__}); mend it or move it aside"
+            ) from None
+        return state
 
     def save(self, root: Path) -> None:
         write_atomically(root, STATE_FILE, json.dumps(asdict(self), indent=1).encode("utf-8"))

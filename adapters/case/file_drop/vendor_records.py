@@ -13,8 +13,11 @@ the file, never a value: a value may be a personnummer.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import os
+import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from adapters.case.file_drop.mapping import (
 from gateway.xml_parsing import hardened_parser
 
 MappedCase = dict[str, str]
+_NOT_A_FILE = "Det som lämnades är ingen vanlig fil (utan en länk, en pipe eller en enhet)."
 
 
 class RecordError(Exception):
@@ -44,9 +48,18 @@ class RecordError(Exception):
 
 
 def read_file(path: Path, mapping: Mapping) -> MappedCase:
-    """Read at most ``format.max_bytes`` of the file and map it."""
+    """Read at most ``format.max_bytes`` of the file and map it. Only a regular file is
+    read: not a link (to a file elsewhere, say), a pipe or a device."""
     limit = mapping.format.max_bytes
-    with path.open("rb") as handle:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # a symbolic link
+            raise RecordError(_NOT_A_FILE) from None
+        raise
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise RecordError(_NOT_A_FILE)
         data = handle.read(limit + 1)
     return read_record(data, mapping)
 
@@ -82,9 +95,24 @@ def _scalar(value: Any) -> str | None:
     return None
 
 
+class _RepeatedKeyError(Exception):
+    pass
+
+
+def _object_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once: a repeated key is ambiguous (which
+    person, which case?), not a value to take the last of."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _RepeatedKeyError
+    return found
+
+
 def _json_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:
     try:
-        document = json.loads(_text(data, mapping.format.encoding))
+        document = json.loads(_text(data, mapping.format.encoding), object_pairs_hook=_object_once)
+    except _RepeatedKeyError:
+        raise RecordError("Filen har samma nyckel två gånger i ett och samma objekt.") from None
     except json.JSONDecodeError as error:
         raise RecordError(
             f"Filen är inte giltig JSON (rad {error.lineno}, kolumn {error.colno})."
@@ -118,14 +146,13 @@ def _index(part: str) -> int:
 
 def _csv_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:
     text = _text(data, mapping.format.encoding)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=mapping.format.csv_delimiter, strict=True
+    )
     try:
-        rows = list(
-            csv.reader(
-                io.StringIO(text, newline=""), delimiter=mapping.format.csv_delimiter, strict=True
-            )
-        )
-    except csv.Error as error:
-        raise RecordError(f"Filen är inte giltig CSV ({error}).") from None
+        rows = list(reader)
+    except csv.Error:
+        raise RecordError(f"Filen är inte giltig CSV (rad {reader.line_num}).") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) != 2:
         raise RecordError(
@@ -133,6 +160,8 @@ def _csv_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:
             f"(filen har {max(len(rows) - 1, 0)} ärenderader)."
         )
     header, row = [cell.strip() for cell in rows[0]], rows[1]
+    if len(set(header)) != len(header):
+        raise RecordError("Rubrikraden har samma kolumnnamn två gånger.")
     if len(row) != len(header):
         raise RecordError(f"Ärenderaden har {len(row)} kolumner men rubrikraden {len(header)}.")
     by_column = dict(zip(header, row, strict=True))

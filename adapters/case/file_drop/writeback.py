@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,15 @@ from typing import Any
 from lxml import etree
 
 from adapters.case.file_drop.mapping import Output
+
+# What XML 1.0 cannot hold. The gateway refuses these in what it stores, but what it held
+# before it did, or a peer's answer, must not stop the adapter: they become U+FFFD.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    return _NOT_XML.sub("\ufffd", value)
+
 
 Record = dict[str, Any]  # our field name → str, or (answers) linkId → list[str]
 
@@ -120,15 +130,15 @@ def render(record: Record, output: Output) -> bytes:
         return json.dumps({output.root: body}, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     root = etree.Element(output.root)
     for name, value in fields:
-        etree.SubElement(root, name).text = str(value)
+        etree.SubElement(root, name).text = _xml_text(str(value))
     for name, values in mapped:
         for value in values:
-            etree.SubElement(root, name).text = value
+            etree.SubElement(root, name).text = _xml_text(value)
     if output.unmapped_answers:
         for link, values in unmapped:
             for value in values:
-                element = etree.SubElement(root, output.unmapped_answers, linkId=link)
-                element.text = value
+                element = etree.SubElement(root, output.unmapped_answers, linkId=_xml_text(link))
+                element.text = _xml_text(value)
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data
 
