@@ -87,6 +87,15 @@ def test_a_date_in_the_wrong_format_is_refused() -> None:
     data = json.loads(sample("json", "json"))
     data["arende"]["onskatSvarSenast"] = "snart"
     assert "ÅÅÅÅ-MM-DD" in refused(json.dumps(data).encode(), "json").text_sv
+    # strptime reads "2026113" by %Y%m%d as 2026-11-03, and "1.2.2026" by %d.%m.%Y: a date
+    # is only one as the format writes it.
+    header, row = sample("csv", "csv").decode().splitlines()
+    given = next(v for v in row.split(";") if len(v) == 8 and v.isdecimal() and v[:2] == "20")
+    short = row.replace(given, given[:6] + given[7], 1)
+    assert "%Y%m%d" in refused(f"{header}\n{short}\n".encode(), "csv").text_sv
+    data["arende"]["onskatSvarSenast"] = "2026-12-24"
+    data["samtycke"]["datum"] = "1.2.2026"
+    assert "%d.%m.%Y" in refused(json.dumps(data).encode(), "json").text_sv
 
 
 @pytest.mark.parametrize(

@@ -249,11 +249,16 @@ def _apply(name: str, value: str | None, rule: Conversion | None, where: str | N
             value = rule.map[value]
         if rule.date_format is not None:
             try:
-                value = datetime.strptime(value, rule.date_format).date().isoformat()
+                parsed = datetime.strptime(value, rule.date_format)
+                # strptime takes "2026113" for %Y%m%d as 2026-11-03: only a date written
+                # exactly as the format writes it (numbers zero-padded) is one.
+                if parsed.strftime(rule.date_format) != value:
+                    raise ValueError(value)
             except ValueError:
                 raise RecordError(
                     f"Datumet i fältet '{name}' har inte formatet {rule.date_format}.", where
                 ) from None
+            value = parsed.date().isoformat()
     if name in DATE_FIELDS:
         _check_iso_date(name, value, where)
     return value
