@@ -322,7 +322,9 @@ class SubmitWorkflow:
             if role is not None and role.type == "PractitionerRole":
                 organizations = references_in(role.resource.get("organization"))
                 organization = organizations[0] if organizations else None
-            elif role is None:
+            elif role is None and self._sees(requester[0]):
+                # A role the caller cannot see is one it names as if it did not exist:
+                # the reference check refuses it later with 404, as an unknown id.
                 organization = organization_of(self.store)({"reference": requester[0]})
         if organization is not None and organization in by_url:
             organization = self._directory_kommun(by_url[organization].resource)
@@ -346,6 +348,11 @@ class SubmitWorkflow:
                 "requester must be a PractitionerRole of the kommun",
             )
         return organization
+
+    def _sees(self, reference: str) -> bool:
+        ref_type, ref_id = split_reference(reference)
+        stored = self.store.current(ref_type, ref_id) if ref_type else None
+        return stored is not None and self.fhir.rules.sees(stored)
 
     def _directory_kommun(self, organization: dict[str, Any]) -> str:
         for identifier in organization.get("identifier", []):

@@ -161,3 +161,24 @@ def test_an_unknown_role_and_another_kommuns_answer_alike(world: World) -> None:
                 ).status_code
             )
     assert answers == [404, 404, 404, 404]
+
+
+def test_a_submission_naming_another_kommuns_role_answers_as_for_none(world: World) -> None:
+    """$submit refused another kommun's stored role with 403 (its organisation is not the
+    caller's) and an unknown id with 404, so a kommun could tell whether a role id exists."""
+    role = _submitted_role(world, submission(ANNA.personnummer, GAVLE, case_id="roll-5"))
+    stockholm = Outsiders(world).headers[0]
+    answers = []
+    for reference in (role, "PractitionerRole/finns-inte"):
+        bundle = submission(ANNA.personnummer, STOCKHOLM, case_id=f"roll-6-{len(answers)}")
+        bundle["entry"] = [e for e in bundle["entry"] if e["fullUrl"] != ROLE]
+        request = next(
+            e for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
+        )
+        request["resource"]["requester"] = {"reference": reference}
+        answered = world.http.post(
+            "/fhir/ServiceRequest/$submit", json=bundle, headers={**stockholm, **FHIR_JSON}
+        )
+        answers.append((answered.status_code, answered.json()["issue"][0]["details"]["text"]))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 404
