@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.workflow.attachments import kind_of, served
+from gateway.workflow.attachments import kind_of
 
 
 @dataclass(frozen=True)
@@ -35,23 +35,24 @@ def size_sv(size: int) -> str:
 def attachment_views(
     task_id: str, communication_id: str, payload: list[Any]
 ) -> list[AttachmentView]:
+    """What the case page lists of a message's attachments, from what the gateway stated
+    when it accepted the message (type, ``size``): nothing is decoded here, so a case
+    with many large attachments renders as fast as one without (the download checks the
+    content when it is asked for)."""
     found = []
     for index, part in enumerate(payload):
         attachment = part.get("contentAttachment") if isinstance(part, dict) else None
         if not isinstance(attachment, dict):
             continue
         kind = kind_of(attachment.get("contentType"))
-        content = served(attachment, "bilaga")
-        stated = attachment.get("size")
-        size = len(content.content) if content is not None else stated
+        size = attachment.get("size")
+        carried = kind is not None and isinstance(attachment.get("data"), str)
         found.append(
             AttachmentView(
                 title=str(attachment.get("title") or "Bilaga utan namn"),
                 kind=kind.label_sv if kind is not None else "Okänd filtyp",
                 size=size_sv(size) if isinstance(size, int) and size >= 0 else "",
-                download=(
-                    download_path(task_id, communication_id, index) if content is not None else None
-                ),
+                download=download_path(task_id, communication_id, index) if carried else None,
                 elsewhere="data" not in attachment and bool(attachment.get("url")),
             )
         )
