@@ -8,6 +8,7 @@ echoed back: it may be a personnummer.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -38,14 +39,23 @@ _TEXTS_SV: dict[str, str] = {
 _DEFAULT_TEXT_SV = "Elementet följer inte FHIR R4:s struktur."
 
 
+# What an element's name can be (FHIR's, with its _-twins): a key that is no such name is
+# the sender's text, and not repeated in the answer (it may hold control, bidi or
+# personnummer-shaped characters).
+_ELEMENT_NAME = re.compile(r"_?[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
 def expression_for(resource_type: str, location: tuple[int | str, ...]) -> str:
-    """pydantic's error location as a FHIRPath, e.g. ``Patient.identifier[0].value``."""
+    """pydantic's error location as a FHIRPath, e.g. ``Patient.identifier[0].value``. A
+    key that cannot be an element's name ends the path at the element that holds it."""
     path = resource_type
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
         elif part.startswith("function-") or part == "root":
             continue  # pydantic's and fhir.resources' own steps, not FHIR elements
+        elif not _ELEMENT_NAME.fullmatch(part):
+            break
         else:
             path += f".{part}"
     return path

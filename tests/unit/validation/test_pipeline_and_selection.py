@@ -124,3 +124,21 @@ def test_duplicate_issues_are_reported_once() -> None:
     double = ValidationPipeline([IdentifierValidator(), IdentifierValidator()])
     patient = {"resourceType": "Patient", "identifier": [{"system": fx.PNR, "value": "1"}]}
     assert len(double.issues(patient)) == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "named"),
+    [
+        ("sta\u202etus", False),  # a bidi override in an unknown key
+        ("198503142385", False),  # a personnummer as a key
+        ("unknownElement", True),  # a name an element could have
+    ],
+)
+def test_an_unknown_key_is_named_only_if_it_could_be_an_element(key: str, named: bool) -> None:
+    """The sender's key is repeated in the answer only when it is shaped as an element name:
+    otherwise the expression names the element that holds it."""
+    task = {"resourceType": "Task", "status": "requested", "intent": "order"}
+    issues = structure_issues({**task, "note": [{"text": "x", key: 1}]})
+    expected = f"Task.note[0].{key}" if named else "Task.note[0]"
+    assert [issue.expression for issue in issues] == [(expected,)]
+    assert (key in (issues[0].diagnostics or "")) is named
