@@ -89,8 +89,27 @@ def _content_issue(kind: Kind, content: bytes, expression: str) -> Issue | None:
     return None
 
 
+def _other_charset(content_type: Any) -> bool:
+    """Whether a ``contentType`` names a charset other than UTF-8, which every text
+    attachment is (a system that trusted the stated one would read it wrongly)."""
+    for parameter in str(content_type).split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            return True
+    return False
+
+
 def _attachment_issues(attachment: dict[str, Any], expr: str) -> list[Issue]:
     kind = kind_of(attachment.get("contentType"))
+    if kind is not None and _other_charset(attachment.get("contentType")):
+        return [
+            _refusal(
+                f"{expr}.contentType",
+                "En textbilaga ska vara kodad som UTF-8 (charset=utf-8), och contentType ska "
+                "inte ange någon annan teckenkodning.",
+                "contentType names a charset other than utf-8",
+            )
+        ]
     if kind is None:
         return [
             _refusal(

@@ -93,6 +93,8 @@ def test_attachments_are_refused_unless_of_an_allowed_kind_and_what_they_say(
     _refused_at(post(contentType="application/pdf", data="inte base64!"), f"{at}.data", "")
     _refused_at(post(contentType="image/png"), at, "data eller url")
     _refused_at(post(contentType="text/plain", data=_b64(b"\xff\xfe")), f"{at}.data", "UTF-8")
+    latin = post(contentType="text/plain;charset=iso-8859-1", data=_b64(b"Hej"))
+    _refused_at(latin, f"{at}.contentType", "UTF-8")
     _refused_at(
         post(contentType="text/plain", data=_b64("a\u202eb".encode())), f"{at}.data", "riktningen"
     )
