@@ -20,13 +20,12 @@ interval_seconds = 30
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adapters.case.file_drop.mapping import Mapping, MappingError, load_mapping
+from adapters.case.file_drop.mapping import Mapping, MappingError, load_mapping, read_toml
 from adapters.journal.fhir_rest.config import SmartClient
 
 DEFAULT_SCOPE = (
@@ -118,11 +117,5 @@ def build_config(data: dict[str, object], base: Path, source: str = "config") ->
 
 
 def load_config(path: Path) -> AdapterConfig:
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the configuration ({error.strerror})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    data = read_toml(path, "the configuration", ConfigError)
     return build_config(data, path.parent, str(path))

@@ -250,13 +250,18 @@ def parse_mapping(data: dict[str, Any], source: str = "mapping") -> Mapping:
         raise MappingError(f"{source}: key {_where(first['loc'])}: {message}") from None
 
 
-def load_mapping(path: Path) -> Mapping:
-    """Read and validate a mapping file; :class:`MappingError` is one line naming the key."""
+def read_toml(path: Path, what: str, error: type[Exception]) -> dict[str, Any]:
+    """A TOML file's table, or ``error`` with one line: the file and why it cannot be read
+    (``what`` names it: "the mapping file")."""
     try:
         with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as error:
-        raise MappingError(f"{path}: cannot read the mapping file ({error.strerror})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise MappingError(f"{path}: not valid TOML ({error})") from None
-    return parse_mapping(data, str(path))
+            return tomllib.load(handle)
+    except OSError as failure:
+        raise error(f"{path}: cannot read {what} ({failure.strerror})") from None
+    except tomllib.TOMLDecodeError as failure:
+        raise error(f"{path}: not valid TOML ({failure})") from None
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and validate a mapping file; :class:`MappingError` is one line naming the key."""
+    return parse_mapping(read_toml(path, "the mapping file", MappingError), str(path))
