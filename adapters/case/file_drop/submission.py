@@ -19,6 +19,7 @@ from adapters.case.file_drop.mapping import Mapping
 from adapters.case.file_drop.vendor_records import MappedCase, RecordError
 from gateway.canonical import EXT_DESIRED_ANSWER_DATE, code_system, extension, profile
 from gateway.consent.builder import build_consent
+from gateway.search.query import small_number
 from gateway.validation.identifiers import SYSTEM_PERSONNUMMER, SYSTEM_SAMORDNINGSNUMMER
 
 CONSENT_METHODS = ("skriftligt", "muntligt")
@@ -33,8 +34,8 @@ def idempotency_key(mapping: Mapping, case_id: str) -> str:
 
 def person_system(number: str) -> str:
     """A samordningsnummer has the day of birth plus 60 (YYYYMMDD with DD 61-91)."""
-    day = number[6:8]
-    if len(number) == 12 and day.isascii() and day.isdecimal() and int(day) > 60:
+    day = small_number(number[6:8])
+    if len(number) == 12 and day is not None and day > 60:
         return SYSTEM_SAMORDNINGSNUMMER
     return SYSTEM_PERSONNUMMER
 

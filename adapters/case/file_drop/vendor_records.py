@@ -32,6 +32,7 @@ from adapters.case.file_drop.mapping import (
     Conversion,
     Mapping,
 )
+from gateway.search.query import small_number
 from gateway.xml_parsing import hardened_parser
 
 MappedCase = dict[str, str]
@@ -123,10 +124,11 @@ def _json_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:
     for name, where in mapping.fields.items():
         node: Any = document
         for part in where.split("."):
+            index = small_number(part)
             if isinstance(node, dict):
                 node = node.get(part)
-            elif isinstance(node, list) and 0 <= _index(part) < len(node):
-                node = node[_index(part)]
+            elif isinstance(node, list) and index is not None and index < len(node):
+                node = node[index]
             else:
                 node = None
                 break
@@ -137,11 +139,6 @@ def _json_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:
             )
         values[name] = _scalar(node)
     return values
-
-
-def _index(part: str) -> int:
-    """A path part as a list index (ASCII digits), or -1 if it is none."""
-    return int(part) if part.isascii() and part.isdecimal() and len(part) <= 6 else -1
 
 
 def _csv_values(data: bytes, mapping: Mapping) -> dict[str, str | None]:

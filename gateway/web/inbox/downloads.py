@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from gateway.api.interactions import FhirInteractions
 from gateway.errors import FhirError
+from gateway.search.query import small_number
 from gateway.store.resources import StoredResource
 from gateway.web.inbox.case import own_task
 from gateway.web.inbox.pages import InboxRoute, SignedIn, error_page, interactions
@@ -46,11 +47,10 @@ def _message_in(
 
 def _attachment(message: StoredResource, index: str) -> Served:
     payload = (message.body or {}).get("payload") or []
-    if not (index.isascii() and index.isdecimal() and len(index) <= 3) or int(index) >= len(
-        payload
-    ):
+    number = small_number(index)
+    if number is None or number >= len(payload):
         raise _no_attachment()
-    part = payload[int(index)]
+    part = payload[number]
     content = served(part.get("contentAttachment"), f"bilaga-{int(index) + 1}")
     if content is None:
         raise _no_attachment()

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from gateway.api.interactions import FhirInteractions
 from gateway.errors import FhirError
+from gateway.search.query import small_number
 from gateway.store.resources import StoredResource, utc_now
 from gateway.web.inbox.case import (
     CAN_HOLD,
@@ -138,9 +139,8 @@ def _open_page_size(request: Request) -> int:
 
 def _page_number(raw: str | None) -> int:
     """``?sida=N``; anything but a positive number is the first page."""
-    if raw is None or not (raw.isascii() and raw.isdecimal() and len(raw) <= 6):
-        return 1
-    return max(int(raw), 1)
+    number = small_number(raw) if raw is not None else None
+    return number if number is not None and 0 < number < 1_000_000 else 1
 
 
 def task_page(
