@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from gateway.api.media import require_json_body
 from gateway.errors import FhirError
+from gateway.validation.structure import ELEMENT_NAME
 
 
 def _too_large(limit: int) -> FhirError:
@@ -61,9 +62,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 # decoder for every request: json.loads(text, object_pairs_hook=...) builds one a call.
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
 
-# What a FHIR JSON key looks like (an element, its _element, resourceType), and a type.
-# Only such names are put in an error: nothing else that was sent is repeated back.
-_ELEMENT_NAME = re.compile(r"_?[a-z][A-Za-z0-9]{0,63}")
+# What a type's name looks like; an element's is ELEMENT_NAME. Only such names are put in
+# an error: nothing else that was sent is repeated back.
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z]{0,63}")
 
 
@@ -104,14 +104,14 @@ def _duplicate_key_at(text: str, max_depth: int) -> str | None:
     while stack:
         value, path, depth = stack.pop()
         if isinstance(value, _Twice):
-            if path is None or not _ELEMENT_NAME.fullmatch(value.key):
+            if path is None or not ELEMENT_NAME.fullmatch(value.key):
                 return None
             return f"{path}.{value.key}"
         if depth >= max_depth:  # refused as too deep anyway; a shorter path is found first
             continue
         if isinstance(value, dict):
             for key, child in reversed(value.items()):
-                inner = f"{path}.{key}" if path and _ELEMENT_NAME.fullmatch(key) else None
+                inner = f"{path}.{key}" if path and ELEMENT_NAME.fullmatch(key) else None
                 stack.append((child, inner, depth + 1))
         elif isinstance(value, list):
             for index in range(len(value) - 1, -1, -1):

@@ -39,10 +39,10 @@ _TEXTS_SV: dict[str, str] = {
 _DEFAULT_TEXT_SV = "Elementet följer inte FHIR R4:s struktur."
 
 
-# What an element's name can be (FHIR's, with its _-twins): a key that is no such name is
-# the sender's text, and not repeated in the answer (it may hold control, bidi or
-# personnummer-shaped characters).
-_ELEMENT_NAME = re.compile(r"_?[A-Za-z][A-Za-z0-9_]{0,63}")
+# What a FHIR JSON key looks like (an element, its _element, resourceType). Only such
+# names are put in an error: any other key is the sender's text (it may hold control, bidi
+# or personnummer-shaped characters), and nothing else that was sent is repeated back.
+ELEMENT_NAME = re.compile(r"_?[a-z][A-Za-z0-9]{0,63}")
 
 
 def expression_for(resource_type: str, location: tuple[int | str, ...]) -> str:
@@ -54,7 +54,7 @@ def expression_for(resource_type: str, location: tuple[int | str, ...]) -> str:
             path += f"[{part}]"
         elif part.startswith("function-") or part == "root":
             continue  # pydantic's and fhir.resources' own steps, not FHIR elements
-        elif not _ELEMENT_NAME.fullmatch(part):
+        elif not ELEMENT_NAME.fullmatch(part):
             break
         else:
             path += f".{part}"
